@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine (as root):
+#   install dependencies, build three trees (release with -Werror, ASan+UBSan, TSan), start
+#   zfs-fuse, run every test in the release and ASan trees and the concurrency tests under TSan.
+# Prints "N passed, N failed" at the end and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export CI=${CI:-}
+
+scripts/install-deps.sh || exit 1
+scripts/zfs-fuse-up.sh || exit 1
+
+jobs=$(nproc)
+scripts/build.sh build -DZSEND_BENCH=ON || exit 1
+scripts/build.sh build-asan -DZSEND_SANITIZE=address || exit 1
+scripts/build.sh build-tsan -DZSEND_SANITIZE=thread -DCMAKE_BUILD_TYPE=RelWithDebInfo || exit 1
+
+passed=0
+failed=0
+run_ctest() {  # DIR [ctest args...]
+  local dir=$1 log
+  shift
+  log=$(mktemp)
+  echo "== ctest in $dir $*"
+  (cd "$dir" && ctest --output-on-failure -j1 "$@") 2>&1 | tee "$log"
+  # "100% tests passed, 0 tests failed out of 42"
+  local line
+  line=$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$log" | tail -1)
+  if [ -z "$line" ]; then
+    failed=$((failed + 1))
+  else
+    local total bad
+    total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+    bad=$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$line")
+    passed=$((passed + total - bad))
+    failed=$((failed + bad))
+  fi
+  rm -f "$log"
+}
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+run_ctest build
+run_ctest build-asan
+run_ctest build-tsan -R '^(Ring|Pipeline)'
+
+echo
+echo "${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,20 @@
+// The subcommands of zsend-engine. Each registers its options on the app and sets `*run` to
+// the function that carries it out once parsing succeeded (returning the exit code).
+#pragma once
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace zsend::tool {
+
+using CommandRun = std::function<int()>;
+
+void RegisterBufferCommand(CLI::App& app, CommandRun* run);
+
+// The mbuffer personality: argv in mbuffer's own syntax.
+int MbufferMain(int argc, char** argv);
+
+}  // namespace zsend::tool
