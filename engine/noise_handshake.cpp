@@ -1,3 +1,16 @@
+// How a handshake runs (Noise rev 34, section 5.3).
+//
+// Both sides start from h = ck = the protocol name (zero-padded to 64 bytes), mix in the
+// prologue and then any pre-known static keys (initiator's first). Each message pattern is a
+// token list processed in order by the writer and, symmetrically, by the reader:
+//   e   writer sends a fresh ephemeral public key in clear and both mix it into h;
+//   s   writer sends its static public key through EncryptAndHash (encrypted once any DH has
+//       happened, so 32 + 16 bytes; in clear before), the reader learns remote_static();
+//   ee, es, se, ss   both compute the same DH (the first letter is the initiator's key, the
+//       second the responder's) and MixKey() it, which rekeys the handshake cipher.
+// The payload follows, through EncryptAndHash. Because every ciphertext is hashed into h and h is
+// the associated data of the next encryption, any change to any byte, the prologue or a key
+// makes the next decryption fail. After the last message Split() derives the transport keys.
 #include "engine/noise_handshake.h"
 
 #include <algorithm>
@@ -82,28 +95,30 @@ bool HandshakeState::IsMyTurnToWrite() const {
 
 Status HandshakeState::MixDh(Token token) {
   const bool initiator = role_ == Role::kInitiator;
-  const KeyPair* mine = nullptr;
+  const std::optional<KeyPair>* mine = nullptr;
   const std::optional<PublicKey>* theirs = nullptr;
   switch (token) {
     case Token::kEE:
-      mine = &*local_ephemeral_, theirs = &remote_ephemeral_;
+      mine = &local_ephemeral_, theirs = &remote_ephemeral_;
       break;
     case Token::kES:
-      mine = initiator ? &*local_ephemeral_ : &*local_static_;
+      mine = initiator ? &local_ephemeral_ : &local_static_;
       theirs = initiator ? &remote_static_ : &remote_ephemeral_;
       break;
     case Token::kSE:
-      mine = initiator ? &*local_static_ : &*local_ephemeral_;
+      mine = initiator ? &local_static_ : &local_ephemeral_;
       theirs = initiator ? &remote_ephemeral_ : &remote_static_;
       break;
     case Token::kSS:
-      mine = &*local_static_, theirs = &remote_static_;
+      mine = &local_static_, theirs = &remote_static_;
       break;
     default:
       return Internal("MixDh called with a key token");
   }
-  if (!theirs->has_value()) return Internal("Noise pattern uses a peer key not yet received");
-  Result<SecretArray<kDhLen>> shared = Dh(mine->private_key, **theirs);
+  if (!mine->has_value() || !theirs->has_value()) {
+    return Internal("Noise pattern " + protocol_.pattern->name + " uses a key not yet known");
+  }
+  Result<SecretArray<kDhLen>> shared = Dh((*mine)->private_key, **theirs);
   if (!shared.ok()) return shared.status();
   symmetric_.MixKey(shared->span());
   return Status::Ok();
