@@ -165,7 +165,7 @@ Result<Bytes> HandshakeState::ReadMessage(ByteSpan message) {
     return FailedPrecondition("Noise handshake: not our turn to read");
   }
   if (message.size() > kMaxMessageLen) {
-    return Fail(InvalidArgument("Noise handshake message longer than 65535 bytes"));
+    return Fail(Unauthenticated(InvalidArgument("message longer than 65535 bytes")));
   }
   ByteSpan rest = message;
   auto too_short = [&] {

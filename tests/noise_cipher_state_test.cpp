@@ -164,6 +164,23 @@ TEST(NoiseCipherState, RekeyFollowsTheSpecAndKeepsTheNonce) {
   }
 }
 
+TEST(NoiseAead, SealsAndOpensInPlaceWithExplicitNonces) {
+  for (CipherKind kind : kKinds) {
+    SCOPED_TRACE(CipherKindName(kind));
+    const CipherKey key = RandomKey();
+    Aead sealer(kind, key), opener(kind, key);
+    const Bytes header = Text("frame header"), original = Text("bulk frame body bytes");
+    Bytes buffer = original;
+    buffer.resize(original.size() + kTagLen);
+    ASSERT_TRUE(
+        sealer.Seal(41, header, ByteSpan(buffer).first(original.size()), buffer.data()).ok());
+    EXPECT_NE(Bytes(buffer.begin(), buffer.begin() + original.size()), original);
+    EXPECT_FALSE(opener.Open(40, header, buffer, Bytes(buffer.size()).data()).ok());  // nonce
+    ASSERT_TRUE(opener.Open(41, header, buffer, buffer.data()).ok());
+    EXPECT_EQ(Bytes(buffer.begin(), buffer.begin() + original.size()), original);
+  }
+}
+
 TEST(NoiseHmac, MatchesOpenSslHmacBlake2bForShortAndLongKeys) {
   for (size_t key_len : {0, 1, 64, 128, 129, 300}) {
     SCOPED_TRACE(key_len);

@@ -3,6 +3,7 @@
 #include "engine/noise_handshake.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include "engine/keys.h"
 
@@ -139,6 +140,19 @@ TEST(NoiseHandshake, TamperedOrTruncatedMessagesAreRejected) {
   }
   HandshakeState responder = parties.Responder(protocol);
   EXPECT_TRUE(responder.ReadMessage(message).ok());
+}
+
+TEST(NoiseHandshake, RandomBytesNeverAuthenticate) {
+  IkParties parties;
+  const std::string protocol = "Noise_IK_25519_ChaChaPoly_BLAKE2b";
+  for (size_t len : {0, 1, 32, 48, 80, 96, 97, 200, 65535, 65536}) {
+    Bytes junk(len);
+    randombytes_buf(junk.data(), junk.size());
+    HandshakeState responder = parties.Responder(protocol);
+    Result<Bytes> read = responder.ReadMessage(junk);
+    EXPECT_EQ(read.status().code(), StatusCode::kPermissionDenied) << "length " << len;
+    EXPECT_FALSE(responder.remote_static().has_value());
+  }
 }
 
 TEST(NoiseHandshake, DifferentProloguesDoNotAgree) {
