@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <random>
 #include <string>
 #include <thread>
 
@@ -19,10 +18,8 @@ namespace zsend {
 namespace {
 
 using test::CollectingSink;
-using test::CollectingSinkOptions;
 using test::GeneratedBytes;
 using test::GeneratedSource;
-using test::GeneratedSourceOptions;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kBlock = 64 << 10;
@@ -195,9 +192,9 @@ TEST(PipelineDigest, UnknownDigestFailsBeforeAnyByteMoves) {
   EXPECT_EQ(source.produced(), 0u);
 }
 
-// Rates are checked within 10% of the limit over about 0.75 s, as the issue asks.
+// Rates are checked within 10% of the limit over about 1 s, as the issue asks.
 constexpr uint64_t kRate = 8 << 20;
-constexpr uint64_t kRatedSize = 6 << 20;
+constexpr uint64_t kRatedSize = 8 << 20;
 
 void ExpectWithinTenPercent(double seconds) {
   const double expected = static_cast<double>(kRatedSize) / static_cast<double>(kRate);

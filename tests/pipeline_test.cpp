@@ -4,13 +4,11 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <mutex>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,10 +20,8 @@ namespace zsend {
 namespace {
 
 using test::CollectingSink;
-using test::CollectingSinkOptions;
 using test::GeneratedBytes;
 using test::GeneratedSource;
-using test::GeneratedSourceOptions;
 
 constexpr size_t kBlock = 64 << 10;
 
@@ -103,6 +99,11 @@ struct PipeHarness {
 };
 
 TEST(PipelineCopy, RealPipesWithBothIoBackends) {
+  // If the pipeline fails early, the feeder must get EPIPE rather than kill the test binary.
+  struct sigaction ignore {
+  }, previous{};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGPIPE, &ignore, &previous), 0);
   for (IoBackend backend : {IoBackend::kUring, IoBackend::kSyscalls}) {
     for (uint64_t size : {uint64_t{0}, uint64_t{1}, uint64_t{5 * kBlock + 3}, uint64_t{9} << 20}) {
       SCOPED_TRACE(std::string(IoBackendName(backend)) + ", " + std::to_string(size) + " bytes");
@@ -120,6 +121,7 @@ TEST(PipelineCopy, RealPipesWithBothIoBackends) {
       EXPECT_TRUE(pipes.collected == data) << "output differs";
     }
   }
+  sigaction(SIGPIPE, &previous, nullptr);
 }
 
 TEST(PipelineStalls, SlowConsumerMakesTheProducerWait) {

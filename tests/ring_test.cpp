@@ -75,10 +75,14 @@ TEST(RingLayout, BlocksArePageAlignedAndBlockSizeRoundsUpToPages) {
   ASSERT_NE(ring, nullptr);
   EXPECT_EQ(ring->block_size(), 2 * page);
   EXPECT_EQ(ring->block_count(), 5u);  // memory rounds down to whole blocks
+  std::byte* first = nullptr;
   for (size_t i = 0; i < ring->block_count(); ++i) {
     Block* block = ring->AcquireFree();
     ASSERT_NE(block, nullptr);
     EXPECT_EQ(reinterpret_cast<uintptr_t>(block->data) % page, 0u);
+    // A fresh ring hands out its blocks from the start of the reservation upwards.
+    if (i == 0) first = block->data;
+    EXPECT_EQ(block->data, first + i * ring->block_size());
     EXPECT_EQ(block->capacity, 2 * page);
     block->size = 1;
     ring->Commit(block);
