@@ -231,7 +231,9 @@ PipelineResult Pipeline::Run(ByteSource& source, ByteSink& sink) {
       } else if (options_.watchdog_seconds > 0 &&
                  std::chrono::duration<double>(now - last_motion).count() >=
                      options_.watchdog_seconds) {
-        const bool input_side = ring.blocks_used() == 0;
+        // The reader holds a block while it waits in read(), so the ring is never empty then;
+        // a consumer waiting on an empty queue is what says the input is the stalled side.
+        const bool input_side = ring.consumer_starving();
         failure.Fail(
             ring, PipelineStage::kWatchdog,
             DeadlineExceeded(
