@@ -104,8 +104,19 @@ TEST_F(MbufferPersonalityTest, Md5EqualsMd5sum) {
 TEST_F(MbufferPersonalityTest, SizingOptionsCopyByteExact) {
   const std::string data = PatternBytes(3 * 1024 * 1024 + 4097, 6);
   const std::vector<std::vector<std::string>> cases = {
-      {"-m", "16M", "-s", "128k"}, {"-s", "64k", "-b", "64"},  {"-m", "4M", "-b", "32"},
-      {"-m1%", "-s128k"},          {"-m", "512k", "-s", "4k"}, {"-s", "1M"},
+      {"-m", "16M", "-s", "128k"},
+      {"-s", "64k", "-b", "64"},
+      {"-m", "4M", "-b", "32"},
+      {"-m1%", "-s128k"},
+      {"-m", "512k", "-s", "4k"},
+      {"-s", "1M"},
+      // mbuffer picks smaller blocks by itself when only a small -m is given.
+      {"-m", "1M"},
+      {"-m", "512k"},
+      {"-m", "16k"},
+      // Fill thresholds and rate limits (high enough not to slow the test).
+      {"-m", "2M", "-s", "64k", "-P", "90", "-p", "10"},
+      {"-r", "500M", "-R", "500M"},
   };
   for (const auto& args : cases) {
     SCOPED_TRACE(args[0] + " " + (args.size() > 1 ? args[1] : ""));
@@ -116,9 +127,15 @@ TEST_F(MbufferPersonalityTest, SizingOptionsCopyByteExact) {
     EXPECT_EQ(r.out.size(), data.size());
     EXPECT_TRUE(r.out == data);
   }
-  RunResult bad = Mbuffer({"-m", "lots"}, data);
-  EXPECT_EQ(bad.exit_code, 2) << bad.err;
-  EXPECT_EQ(LineCount(bad.err), 1u) << bad.err;
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"-m", "lots"}, {"-s", "2G"}, {"-b", "1"}, {"-b", "3x"}, {"-P", "150"}}) {
+    SCOPED_TRACE(args[0] + " " + args[1]);
+    RunResult bad = Mbuffer(args, data);
+    EXPECT_EQ(bad.exit_code, 2) << bad.err;
+    EXPECT_EQ(LineCount(bad.err), 1u) << bad.err;
+    EXPECT_NE(bad.err.find(args[0]), std::string::npos) << bad.err;
+    EXPECT_EQ(bad.out, "");
+  }
 }
 
 TEST_F(MbufferPersonalityTest, InputAndOutputFiles) {

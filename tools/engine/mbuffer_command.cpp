@@ -220,7 +220,10 @@ int MbufferMain(int argc, char** argv) {
   // mbuffer's sizing: -m total, -s block, -b count; any two decide the third.
   Result<uint64_t> mem = ParseSize(memory, "-m", {.allow_percent_of_ram = true, .min = 8192});
   if (!mem.ok()) return UsageError(mem.status().message());
+  // Without -s, small -m values get smaller blocks (at least 16 of them, 4 KiB or more), as
+  // mbuffer adjusts its block size: `mbuffer -m 1M` must work.
   uint64_t block = 1 << 20;
+  while (block > 4096 && *mem / block < 16) block >>= 1;
   if (!block_size.empty()) {
     Result<uint64_t> b = ParseSize(block_size, "-s", {.min = 512, .max = 1ull << 30});
     if (!b.ok()) return UsageError(b.status().message());
@@ -228,10 +231,13 @@ int MbufferMain(int argc, char** argv) {
   }
   uint64_t total = *mem;
   if (!blocks.empty()) {
-    Result<uint64_t> n = ParseSize(blocks, "-b", {.min = 2, .max = 1ull << 24});
-    if (!n.ok()) return UsageError(n.status().message());
-    if (block_size.empty()) block = std::max<uint64_t>(512, *mem / *n);
-    total = block * *n;
+    if (blocks.size() > 8 || blocks.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(blocks) < 2 || std::stoul(blocks) > (1ul << 24)) {
+      return UsageError("-b takes a number of blocks from 2 to 16777216, got '" + blocks + "'");
+    }
+    const uint64_t n = std::stoul(blocks);
+    if (block_size.empty()) block = std::max<uint64_t>(512, *mem / n);
+    total = block * n;
   }
   job.pipeline.ring.memory = total;
   job.pipeline.ring.block_size = block;
