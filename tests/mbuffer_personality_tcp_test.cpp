@@ -46,7 +46,9 @@ struct Child {
     options.stderr_fd = fileno(err);
     pid = Spawn(argv, options);
   }
-  RunResult Finish() {
+  // Waits for the child; `stop_first` kills it before (its peer failed, it would wait forever).
+  RunResult Finish(bool stop_first = false) {
+    if (stop_first) kill(pid, SIGKILL);
     RunResult r = Wait(pid);
     pid = -1;
     r.err = ReadStream(err);
@@ -129,10 +131,11 @@ TEST_F(MbufferPersonalityTcpTest, RealMbufferReceivesOurStream) {
   const int port = FreePort();
   Child real({kRealMbuffer, "-q", "-m", "16M", "-I", std::to_string(port), "-o", out});
   ASSERT_TRUE(WaitListening(port, 10)) << "real mbuffer did not listen on " << port;
-  RunResult ours =
-      Ours({"-q", "-m", "16M", "-s", "128k", "-O", "127.0.0.1:" + std::to_string(port)}, data);
+  RunResult ours = Ours({"-q", "-m", "16M", "-s", "128k", "--tcpbuffer", "1M", "-O",
+                         "127.0.0.1:" + std::to_string(port)},
+                        data);
   EXPECT_EQ(ours.exit_code, 0) << ours.err;
-  RunResult theirs = real.Finish();
+  RunResult theirs = real.Finish(ours.exit_code != 0);
   EXPECT_EQ(theirs.exit_code, 0) << theirs.err;
   const std::string received = ReadFile(out);
   EXPECT_EQ(received.size(), data.size());
@@ -149,7 +152,7 @@ TEST_F(MbufferPersonalityTcpTest, OurListenerReceivesRealMbuffersStream) {
   RunResult theirs =
       test::Run({kRealMbuffer, "-q", "-m", "16M", "-O", "127.0.0.1:" + std::to_string(port)}, data);
   EXPECT_EQ(theirs.exit_code, 0) << theirs.err;
-  RunResult finished = ours.Finish();
+  RunResult finished = ours.Finish(theirs.exit_code != 0);
   EXPECT_EQ(finished.exit_code, 0) << finished.err;
   const std::string received = ReadFile(out);
   EXPECT_EQ(received.size(), data.size());

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -140,9 +141,17 @@ std::unique_ptr<ZfsPool> ZfsPool::Create(const std::string& prefix, uint64_t siz
 ZfsPool::~ZfsPool() {
   if (!name_.empty()) {
     // Busy mounts (a file still open) make the first attempt fail now and then.
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      if (RunChecked({"zpool", "destroy", "-f", name_}, nullptr)) break;
-      usleep(200 * 1000);
+    std::string error;
+    bool destroyed = false;
+    for (int attempt = 0; attempt < 10 && !destroyed; ++attempt) {
+      destroyed = RunChecked({"zpool", "destroy", "-f", name_}, &error);
+      if (!destroyed) usleep(300 * 1000);
+    }
+    if (!destroyed) {
+      // Removing the backing file of an imported pool would fault it in the shared daemon.
+      std::fprintf(stderr, "zfs_pool: cannot destroy %s, leaving %s: %s\n", name_.c_str(),
+                   dir_.c_str(), error.c_str());
+      return;
     }
   }
   std::error_code ec;
