@@ -165,31 +165,46 @@ TEST_F(MbufferPersonalityTest, InputAndOutputFiles) {
   EXPECT_NE(missing.err.find(Path("missing")), std::string::npos) << missing.err;
 }
 
+// As in mbuffer: -q silences stderr (status and summary), -Q keeps the summary out of the log
+// file, -l FILE logs there, -v 0 says nothing; errors are always shown.
 TEST_F(MbufferPersonalityTest, QuietVerbosityAndLogFile) {
   const std::string data = PatternBytes(100000, 8);
-  RunResult q = Mbuffer({"-q"}, data);
-  EXPECT_EQ(q.exit_code, 0) << q.err;
-  EXPECT_NE(q.err.find("summary"), std::string::npos) << "-q hides only the status line";
+  RunResult plain = Mbuffer({}, data);
+  EXPECT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_NE(plain.err.find("summary"), std::string::npos) << plain.err;
 
-  RunResult quiet_summary = Mbuffer({"-q", "-Q"}, data);
-  EXPECT_EQ(quiet_summary.exit_code, 0) << quiet_summary.err;
-  EXPECT_EQ(quiet_summary.err.find("summary"), std::string::npos) << quiet_summary.err;
-  EXPECT_TRUE(quiet_summary.out == data);
+  RunResult quiet = Mbuffer({"-q"}, data);
+  EXPECT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.err, "");
+  EXPECT_TRUE(quiet.out == data);
 
-  RunResult silent = Mbuffer({"-q", "-v", "0"}, data);
-  EXPECT_EQ(silent.exit_code, 0) << silent.err;
-  EXPECT_EQ(silent.err, "");
-  EXPECT_TRUE(silent.out == data);
-  EXPECT_EQ(Mbuffer({"-v", "9"}, data).exit_code, 2);
+  RunResult quiet_md5 = Mbuffer({"-q", "-H"}, data);
+  EXPECT_EQ(quiet_md5.exit_code, 0) << quiet_md5.err;
+  EXPECT_EQ(LineCount(quiet_md5.err), 1u) << quiet_md5.err;
+  EXPECT_NE(quiet_md5.err.find("md5"), std::string::npos) << quiet_md5.err;
 
   RunResult logged = Mbuffer({"-q", "-H", "-l", Path("log")}, data);
   EXPECT_EQ(logged.exit_code, 0) << logged.err;
+  EXPECT_EQ(logged.err.find("summary"), std::string::npos) << logged.err;
   const std::string log = ReadFile(Path("log"));
   EXPECT_NE(log.find("summary"), std::string::npos) << log;
   EXPECT_NE(log.find("md5"), std::string::npos) << log;
 
-  RunResult failed_logged = Mbuffer({"-q", "-l", Path("log2"), "-i", Path("missing")});
-  EXPECT_EQ(failed_logged.exit_code, 3);
+  RunResult no_log_summary = Mbuffer({"-Q", "-l", Path("log_q")}, data);
+  EXPECT_EQ(no_log_summary.exit_code, 0) << no_log_summary.err;
+  EXPECT_NE(no_log_summary.err.find("summary"), std::string::npos) << no_log_summary.err;
+  EXPECT_EQ(ReadFile(Path("log_q")).find("summary"), std::string::npos);
+
+  RunResult silent = Mbuffer({"-v", "0", "-l", Path("log_v0")}, data);
+  EXPECT_EQ(silent.exit_code, 0) << silent.err;
+  EXPECT_EQ(silent.err, "");
+  EXPECT_EQ(ReadFile(Path("log_v0")).find("summary"), std::string::npos);
+  EXPECT_TRUE(silent.out == data);
+  EXPECT_EQ(Mbuffer({"-v", "9"}, data).exit_code, 2);
+
+  RunResult failed = Mbuffer({"-q", "-v", "0", "-l", Path("log2"), "-i", Path("missing")});
+  EXPECT_EQ(failed.exit_code, 3);
+  EXPECT_NE(failed.err.find(Path("missing")), std::string::npos) << "errors are never silenced";
   EXPECT_NE(ReadFile(Path("log2")).find(Path("missing")), std::string::npos);
 }
 

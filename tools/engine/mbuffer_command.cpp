@@ -35,7 +35,7 @@ constexpr const char* kUsage =
     "  -r RATE      limit the read rate          -R RATE  limit the write rate\n"
     "  -W SECONDS   watchdog: fail when no data moved for SECONDS\n"
     "  -H, --md5    print the MD5 of the stream  --hash ALG  sha256, sha512, blake2b, md5\n"
-    "  -q           no status line               -Q  no summary\n"
+    "  -q           no status line or summary    -Q  no summary in the log file\n"
     "  -v LEVEL     0 = errors only              -l FILE  also log messages to FILE\n"
     "  -f           overwrite an existing output file\n"
     "  -e           stop on any error (always so here)\n"
@@ -193,13 +193,15 @@ int MbufferMain(int argc, char** argv) {
       if (v.empty() || v.find_first_not_of("0123456") != std::string::npos || v.size() > 1) {
         return UsageError("-v takes a level from 0 to 6, got '" + v + "'");
       }
-      if (v == "0") job.summary = false;
+      if (v == "0") job.summary = job.summary_in_log = false;
     } else if (takes("-l")) {
       if (!need("-l", &job.log_path)) return missing("-l");
     } else if (arg == "-q") {
+      // As in mbuffer: no status line and no summary on stderr (the log file still gets it).
       job.progress = BufferJob::Progress::kOff;
-    } else if (arg == "-Q") {
       job.summary = false;
+    } else if (arg == "-Q") {
+      job.summary_in_log = false;
     } else if (arg == "-f") {
       job.overwrite_output = true;
     } else if (arg == "-e") {
