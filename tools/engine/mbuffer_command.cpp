@@ -170,6 +170,7 @@ int MbufferMain(int argc, char** argv) {
       if (!need("-s", &block_size)) return missing("-s");
     } else if (takes("-b")) {
       if (!need("-b", &blocks)) return missing("-b");
+      if (blocks.empty()) return UsageError("-b takes a number of blocks from 2 to 16777216");
     } else if (takes("-P") || takes("-p")) {
       const std::string name = arg.substr(0, 2);
       if (!need(name, &v)) return missing(name);
