@@ -1,5 +1,6 @@
 // End-to-end: the options of `zsend-engine buffer` as a user sees them: --json-stats, --hash,
 // -q, --progress, -P/-p, -r/-R rate limits, and the io_uring backend with its forced fallback.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <future>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "engine/fd_stream.h"
 #include "tests/support/engine_cli.h"
@@ -137,6 +139,83 @@ TEST(EngineBufferCliOptions, StartWritingOnlyOnceTheRingIsFull) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(got.bytes, total);
   EXPECT_TRUE(got.matched);
+}
+
+// Writes the stream on (non-blocking) in_fd from *sent until the program stops taking bytes
+// for a whole second: its ring is full and both pipes are full.
+void FeedUntilStuck(int in_fd, const PatternStream& pattern, uint64_t* sent) {
+  std::vector<std::byte> chunk(64 << 10);
+  pollfd in{in_fd, POLLOUT, 0};
+  while (poll(&in, 1, 1000) > 0) {
+    pattern.Fill(*sent, chunk.data(), chunk.size());
+    const ssize_t n = write(in_fd, chunk.data(), chunk.size());
+    if (n > 0) *sent += static_cast<uint64_t>(n);
+  }
+}
+
+// Reads exactly `len` bytes of the stream from out_fd and checks them.
+void ReadExactly(int out_fd, const PatternStream& pattern, uint64_t* received, size_t len) {
+  std::vector<std::byte> buf(len);
+  size_t got = 0;
+  while (got < len) {
+    const ssize_t n = read(out_fd, buf.data() + got, len - got);
+    ASSERT_GT(n, 0);
+    got += static_cast<size_t>(n);
+  }
+  EXPECT_TRUE(pattern.Matches(*received, buf.data(), len));
+  *received += len;
+}
+
+// -p 25: once the ring ran full, reading resumes only after it drained below a quarter; with the
+// default -p 100 it resumes as soon as one block is free.
+TEST(EngineBufferCliOptions, ResumeReadingOnlyBelowTheLowWatermark) {
+  for (const char* resume : {"25", "100"}) {
+    SCOPED_TRACE(std::string("-p ") + resume);
+    PatternStream pattern(19);
+    // 16 blocks of 64 KiB.
+    EngineChild child({"buffer", "-q", "-m", "1M", "-s", "64k", "-p", resume},
+                      EngineChild::kPipeBoth);
+    ASSERT_EQ(fcntl(child.in_fd, F_SETFL, O_NONBLOCK), 0);
+    uint64_t sent = 0, received = 0;
+    FeedUntilStuck(child.in_fd, pattern, &sent);
+    EXPECT_GT(sent, 1u << 20) << "the ring should have taken at least its size";
+    // Draining 384 KiB frees about 5 of the 16 blocks: above 25% still in use.
+    ReadExactly(child.out_fd, pattern, &received, 384 << 10);
+    pollfd in{child.in_fd, POLLOUT, 0};
+    const int writable = poll(&in, 1, std::string(resume) == "25" ? 1500 : 20000);
+    if (std::string(resume) == "25") {
+      EXPECT_EQ(writable, 0) << "reading resumed above the -p watermark";
+    } else {
+      EXPECT_EQ(writable, 1) << "reading did not resume with free blocks";
+    }
+    // Finish the stream and check every byte.
+    ASSERT_EQ(fcntl(child.in_fd, F_SETFL, 0), 0);
+    const uint64_t total = sent + (1 << 20);
+    auto fed = std::async(std::launch::async, [&] {
+      std::vector<std::byte> rest(total - sent);
+      pattern.Fill(sent, rest.data(), rest.size());
+      size_t off = 0;
+      while (off < rest.size()) {
+        const ssize_t n = write(child.in_fd, rest.data() + off, rest.size() - off);
+        if (n <= 0) break;
+        off += static_cast<size_t>(n);
+      }
+      close(child.in_fd);
+    });
+    std::vector<std::byte> buf(1 << 20);
+    bool matched = true;
+    for (ssize_t n; (n = read(child.out_fd, buf.data(), buf.size())) > 0;) {
+      matched = matched && pattern.Matches(received, buf.data(), static_cast<size_t>(n));
+      received += static_cast<uint64_t>(n);
+    }
+    close(child.out_fd);
+    fed.get();
+    bool timed_out = false;
+    RunResult r = child.Wait(60, &timed_out);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(received, total);
+    EXPECT_TRUE(matched);
+  }
 }
 
 // The rate limits hold within 10%: 8 MiB at 4 MiB/s takes about 2 s, from either side.

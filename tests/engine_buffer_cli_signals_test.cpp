@@ -79,6 +79,14 @@ TEST_P(EngineBufferCliSignals, StopsWhileBlockedOnAnIdleInput) {
   close(child.in_fd);
 }
 
+TEST_P(EngineBufferCliSignals, StopsWhileBlockedOnAStuckOutput) {
+  EngineChild child({"buffer", "-q", "-i", "/dev/zero", "-m", "8M"}, EngineChild::kPipeOut);
+  AwaitHandler(child.pid(), GetParam().signal_number);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the ring and pipe fill
+  ExpectStoppedBySignal(child, GetParam());
+  close(child.out_fd);
+}
+
 INSTANTIATE_TEST_SUITE_P(EngineBufferCli, EngineBufferCliSignals,
                          ::testing::Values(SignalCase{SIGINT, 130}, SignalCase{SIGTERM, 143}),
                          [](const ::testing::TestParamInfo<SignalCase>& param_info) {
