@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -141,12 +142,17 @@ TEST(EngineBufferCliOptions, StartWritingOnlyOnceTheRingIsFull) {
   EXPECT_TRUE(got.matched);
 }
 
-// Writes the stream on (non-blocking) in_fd from *sent until the program stops taking bytes
-// for a whole second: its ring is full and both pipes are full.
-void FeedUntilStuck(int in_fd, const PatternStream& pattern, uint64_t* sent) {
+// Writes the stream on (non-blocking) in_fd from *sent until the program has taken at least
+// `at_least` bytes and then stopped taking any for a whole second: its ring and pipes are full.
+void FeedUntilStuck(int in_fd, const PatternStream& pattern, uint64_t at_least, uint64_t* sent) {
   std::vector<std::byte> chunk(64 << 10);
   pollfd in{in_fd, POLLOUT, 0};
-  while (poll(&in, 1, 1000) > 0) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (poll(&in, 1, 1000) == 0) {
+      if (*sent >= at_least) return;
+      continue;
+    }
     pattern.Fill(*sent, chunk.data(), chunk.size());
     const ssize_t n = write(in_fd, chunk.data(), chunk.size());
     if (n > 0) *sent += static_cast<uint64_t>(n);
@@ -177,8 +183,9 @@ TEST(EngineBufferCliOptions, ResumeReadingOnlyBelowTheLowWatermark) {
                       EngineChild::kPipeBoth);
     ASSERT_EQ(fcntl(child.in_fd, F_SETFL, O_NONBLOCK), 0);
     uint64_t sent = 0, received = 0;
-    FeedUntilStuck(child.in_fd, pattern, &sent);
-    EXPECT_GT(sent, 1u << 20) << "the ring should have taken at least its size";
+    // The ring (1 MiB) and at least one of the two 64 KiB pipes.
+    FeedUntilStuck(child.in_fd, pattern, (1 << 20) + (64 << 10), &sent);
+    ASSERT_GE(sent, (1u << 20) + (64u << 10)) << "the program stopped reading too early";
     // Draining 384 KiB frees about 5 of the 16 blocks: above 25% still in use.
     ReadExactly(child.out_fd, pattern, &received, 384 << 10);
     pollfd in{child.in_fd, POLLOUT, 0};

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <future>
+#include <ostream>
 #include <string>
 #include <thread>
 
@@ -19,6 +20,11 @@ struct SignalCase {
   int signal_number;
   int exit_code;
 };
+
+// Names the case in test listings ("SIGINT -> 130") instead of dumping its bytes.
+void PrintTo(const SignalCase& c, std::ostream* os) {
+  *os << (c.signal_number == SIGINT ? "SIGINT" : "SIGTERM") << " -> " << c.exit_code;
+}
 
 class EngineBufferCliSignals : public ::testing::TestWithParam<SignalCase> {};
 

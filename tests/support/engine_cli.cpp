@@ -91,7 +91,7 @@ std::string PatternStream::Prefix(size_t len) const {
   return s;
 }
 
-uint64_t FeedPattern(int fd, const PatternStream& pattern, uint64_t total) {
+uint64_t FeedPattern(int fd, const PatternStream& pattern, uint64_t total, Digest* digest) {
   signal(SIGPIPE, SIG_IGN);
   constexpr size_t kChunk = 1 << 20;
   std::vector<std::byte> buf(kChunk);
@@ -107,6 +107,7 @@ uint64_t FeedPattern(int fd, const PatternStream& pattern, uint64_t total) {
         close(fd);
         return sent + off;
       }
+      if (digest != nullptr) digest->Update(buf.data() + off, static_cast<size_t>(w));
       off += static_cast<size_t>(w);
     }
     sent += n;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/digest.h"
 #include "tests/support/subprocess.h"
 
 namespace zsend::test {
@@ -57,8 +58,9 @@ class PatternStream {
 };
 
 // Feeds `total` bytes of `pattern` into fd (then closes it) and returns the bytes written; stops
-// early, without closing twice, when the reader goes away.
-uint64_t FeedPattern(int fd, const PatternStream& pattern, uint64_t total);
+// early when the reader goes away. Updates `digest` (if any) with the bytes written.
+uint64_t FeedPattern(int fd, const PatternStream& pattern, uint64_t total,
+                     Digest* digest = nullptr);
 
 // The result of draining and checking a stream.
 struct DrainResult {
