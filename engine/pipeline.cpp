@@ -231,9 +231,9 @@ PipelineResult Pipeline::Run(ByteSource& source, ByteSink& sink) {
       } else if (options_.watchdog_seconds > 0 &&
                  std::chrono::duration<double>(now - last_motion).count() >=
                      options_.watchdog_seconds) {
-        // The reader holds a block while it waits in read(), so the ring is never empty then;
-        // a consumer waiting on an empty queue is what says the input is the stalled side.
-        const bool input_side = ring.consumer_starving();
+        // The writer waiting for a block means the input is what stalled; otherwise the
+        // writer is stuck in (or paced before) a write the output does not accept.
+        const bool input_side = ring.consumer_waiting();
         failure.Fail(
             ring, PipelineStage::kWatchdog,
             DeadlineExceeded(
