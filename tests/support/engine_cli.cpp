@@ -31,18 +31,6 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(data.data(), static_cast<std::streamsize>(data.size()));
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 std::string DigestHex(const std::string& algorithm, const std::string& data) {
   Result<std::unique_ptr<Digest>> digest = Digest::Create(algorithm);
   if (!digest.ok()) return "no digest " + algorithm;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/digest.h"
+#include "tests/support/files.h"
 #include "tests/support/subprocess.h"
 
 namespace zsend::test {
@@ -37,8 +38,6 @@ class TempDir {
   std::string path_;
 };
 
-void WriteFile(const std::string& path, const std::string& data);
-std::string ReadFile(const std::string& path);
 // Lowercase hex digests via the engine's Digest (OpenSSL): sha256, sha512, blake2b.
 std::string DigestHex(const std::string& algorithm, const std::string& data);
 

@@ -121,9 +121,4 @@ std::string PatternBytes(size_t size, unsigned seed) {
   return data;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
-
 }  // namespace zsend::test

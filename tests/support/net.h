@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "tests/support/files.h"
+
 namespace zsend::test {
 
 // A TCP port with nobody bound to it right now (any address).
@@ -25,8 +27,5 @@ bool SendAll(int fd, const std::string& data);
 
 // A deterministic pseudo-random string of `size` bytes (incompressible enough for streams).
 std::string PatternBytes(size_t size, unsigned seed);
-
-// Reads a whole file ("" when missing).
-std::string ReadFile(const std::string& path);
 
 }  // namespace zsend::test
