@@ -101,7 +101,10 @@ DatasetPlan PlanDataset(const DatasetState& state, const std::set<std::string>& 
         return plan;
       }
       Need(plan, resumed->name);
-      target.push_back(*resumed);  // the target has it once the resume succeeds
+      // Once the resume succeeds the target has it, as its newest snapshot.
+      SnapshotInfo received = *resumed;
+      received.createtxg = target.empty() ? 1 : target.back().createtxg + 1;
+      target.push_back(received);
     }
   }
 
