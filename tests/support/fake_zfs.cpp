@@ -39,6 +39,12 @@ void FakeZfsRunner::SetResumeToken(const std::string& dataset, const std::string
   datasets_.at(dataset).resume_token = token;
 }
 
+void FakeZfsRunner::RegisterResumeToken(const std::string& token, uint64_t fromguid,
+                                        uint64_t toguid, const std::string& toname) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  tokens_[token] = {fromguid, toguid, toname};
+}
+
 void FakeZfsRunner::SetVmJson(const std::string& uuid, const std::string& json) {
   std::lock_guard<std::mutex> lock(mutex_);
   vm_json_[uuid] = json;
@@ -128,6 +134,7 @@ FakeZfsRunner::Reply FakeZfsRunner::Dispatch(const Args& argv) {
   if (verb == "destroy") return Destroy(args);
   if (verb == "create") return Create(args);
   if (verb == "receive" || verb == "recv") return Receive(args);
+  if (verb == "send") return Send(args);
   if (verb == "set" || verb == "inherit") {
     if (args.size() != 2) return {2, "", "usage: zfs " + verb + "\n"};
     std::string dataset = args[1];

@@ -40,6 +40,9 @@ class FakeZfsRunner : public orchestrator::CommandRunner {
   orchestrator::SnapshotInfo AddSnapshot(const std::string& dataset, const std::string& name,
                                          uint64_t guid = 0);
   void SetResumeToken(const std::string& dataset, const std::string& token);
+  // What `zfs send -nvt TOKEN` prints for a token (its contents, as OpenZFS encodes them).
+  void RegisterResumeToken(const std::string& token, uint64_t fromguid, uint64_t toguid,
+                           const std::string& toname);
   void SetVmJson(const std::string& uuid, const std::string& json);
 
   // Inspection.
@@ -83,6 +86,7 @@ class FakeZfsRunner : public orchestrator::CommandRunner {
   Reply Destroy(const Args& args);
   Reply Create(const Args& args);
   Reply Receive(const Args& args);
+  Reply Send(const Args& args);
 
   // The value and zfs get SOURCE column of a property on a dataset or snapshot.
   std::pair<std::string, std::string> Property(const std::string& name,
@@ -97,6 +101,11 @@ class FakeZfsRunner : public orchestrator::CommandRunner {
   mutable std::mutex mutex_;
   std::map<std::string, Dataset> datasets_;  // guarded by mutex_
   std::map<std::string, std::string> vm_json_;
+  struct TokenContents {
+    uint64_t fromguid = 0, toguid = 0;
+    std::string toname;
+  };
+  std::map<std::string, TokenContents> tokens_;
   std::vector<Args> log_;
   uint64_t txg_ = 1;
   uint64_t next_guid_ = 0x1234567890abcdefULL;

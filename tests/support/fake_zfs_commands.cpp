@@ -426,4 +426,34 @@ FakeZfsRunner::Reply FakeZfsRunner::Receive(const Args& args) {
   return {};
 }
 
+// Only `zfs send -nvt TOKEN` (decoding a resume token) is modelled; streams are not.
+FakeZfsRunner::Reply FakeZfsRunner::Send(const Args& args) {
+  bool modern = flavor_ == Flavor::kOpenZfs;
+  Parsed p = ParseArgs(args, modern ? "DLPbcehnpsvwiIRt" : "RDpiI", modern ? "iIt" : "iI");
+  if (p.bad) return Usage(std::string(1, p.bad));
+  if (!p.values.count('t') || !p.flags.count('n')) {
+    return {1, "", "fake zfs: sending a stream is not modelled\n"};
+  }
+  auto it = tokens_.find(p.values['t']);
+  if (it == tokens_.end()) return {255, "", "cannot resume send: malformed resume token\n"};
+  const TokenContents& t = it->second;
+  char buffer[512];
+  std::snprintf(buffer, sizeof buffer,
+                "resume token contents:\nnvlist version: 0\n\tfromguid = 0x%llx\n\tobject = 0x3\n"
+                "\toffset = 0x20000\n\tbytes = 0x21c00\n\ttoguid = 0x%llx\n\ttoname = %s\n",
+                static_cast<unsigned long long>(t.fromguid),
+                static_cast<unsigned long long>(t.toguid), t.toname.c_str());
+  Reply reply{0, buffer, ""};
+  bool found = false;
+  for (const auto& [name, d] : datasets_) {
+    for (const Snapshot& s : d.snapshots) found = found || s.guid == t.toguid;
+  }
+  if (!found) {
+    reply.code = 255;
+    reply.err =
+        "cannot resume send: '" + t.toname + "' used in the initial send no longer exists\n";
+  }
+  return reply;
+}
+
 }  // namespace zsend::test
