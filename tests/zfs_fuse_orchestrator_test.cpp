@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "orchestrator/command_runner.h"
+#include "orchestrator/holds.h"
 #include "orchestrator/planner.h"
 #include "orchestrator/selection.h"
 #include "orchestrator/snapshot_batch.h"
@@ -113,6 +114,21 @@ TEST_F(ZfsFuseOrchestrator, HoldsChangeUserrefsAndBlockDestroy) {
   Result<std::vector<SnapshotInfo>> left = zfs_.ListSnapshots(p + "/fs");
   ASSERT_EQ(left->size(), 1u);
   EXPECT_EQ((*left)[0].name, "s2");
+}
+
+TEST_F(ZfsFuseOrchestrator, MoveHoldKeepsOneSnapshotPinnedWithoutListingHolds) {
+  std::string p = Pool("move");
+  Sh("zfs create " + p + "/fs && zfs snapshot " + p + "/fs@g-1 && zfs snapshot " + p + "/fs@g-2");
+  Sh("zfs hold admin " + p + "/fs@g-1");
+  ASSERT_TRUE(zfs_.Probe().ok());
+  ASSERT_TRUE(MoveHold(zfs_, p + "/fs", HoldTag("job"), "g-1").ok());
+  EXPECT_EQ(Out("zfs get -H -o value userrefs " + p + "/fs@g-1"), "2\n");
+  ASSERT_TRUE(MoveHold(zfs_, p + "/fs", HoldTag("job"), "g-2").ok());
+  EXPECT_EQ(Out("zfs get -H -o value userrefs " + p + "/fs@g-1"), "1\n");  // admin's stays
+  EXPECT_EQ(Out("zfs get -H -o value userrefs " + p + "/fs@g-2"), "1\n");
+  ASSERT_TRUE(MoveHold(zfs_, p + "/fs", HoldTag("job"), "g-2").ok());  // idempotent
+  EXPECT_EQ(Out("zfs get -H -o value userrefs " + p + "/fs@g-2"), "1\n");
+  Sh("zfs release admin " + p + "/fs@g-1 && zfs release zsend:job " + p + "/fs@g-2");
 }
 
 TEST_F(ZfsFuseOrchestrator, SelectionByRealPropertiesWithInheritance) {
