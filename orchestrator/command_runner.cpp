@@ -1,7 +1,9 @@
 #include "orchestrator/command_runner.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -9,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include "engine/unique_fd.h"
 
@@ -34,6 +37,27 @@ bool DrainAvailable(int fd, std::string& out) {
     return n < 0 && errno == EAGAIN;
   }
 }
+
+// Blocks SIGPIPE in this thread while it writes a command's stdin: a command that exits
+// without reading its input must not kill the orchestrator. A SIGPIPE raised meanwhile is
+// consumed before the old mask returns.
+class SigpipeBlock {
+ public:
+  SigpipeBlock() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeBlock() {
+    timespec zero{0, 0};
+    while (sigtimedwait(&pipe_, nullptr, &zero) > 0) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t pipe_, old_;
+};
 
 }  // namespace
 
@@ -75,6 +99,11 @@ Result<CommandOutput> LocalRunner::Run(const Command& command) {
     dup2(out_write.get(), 1);
     dup2(err_write.get(), 2);
     signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    // No other descriptor of this process leaks into the command (or an ssh master it forks).
+    syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
     execvp(args[0], args.data());
     int e = errno;
     (void)!write(report_write.get(), &e, sizeof e);
@@ -95,6 +124,7 @@ Result<CommandOutput> LocalRunner::Run(const Command& command) {
   UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
 
   CommandOutput result;
+  SigpipeBlock no_sigpipe;
   size_t input_offset = 0;
   int wait_status = 0;
   bool exited = false;

@@ -39,6 +39,14 @@ TEST(LocalRunner, FeedsInputAndReadsLargeOutput) {
   EXPECT_EQ(output->out, input);
 }
 
+TEST(LocalRunner, CommandThatIgnoresItsInputDoesNotKillUs) {
+  LocalRunner runner;
+  Result<CommandOutput> output =
+      runner.Run({{"sh", "-c", "exit 4"}, Effect::kReadOnly, std::string(4 << 20, 'x')});
+  ASSERT_TRUE(output.ok());
+  EXPECT_EQ(output->exit_code, 4);
+}
+
 TEST(LocalRunner, MissingProgramIsNotFound) {
   LocalRunner runner;
   Result<CommandOutput> output = runner.Run({{"zsend-no-such-program-xyz"}, Effect::kReadOnly, ""});
