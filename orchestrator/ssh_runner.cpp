@@ -58,8 +58,10 @@ std::vector<std::string> SshRunner::BuildArgv(const SshOptions& options,
 
 std::vector<std::string> SshRunner::BuildMasterArgv(const SshOptions& options,
                                                     const std::string& control_path) {
+  // The master ends itself after 10 idle minutes: a safety net should this process die
+  // before Close(). Connect() starts a new one when the socket is gone.
   std::vector<std::string> argv = {options.ssh_program, "-M", "-N", "-f", "-o",
-                                   "ControlPersist=no"};
+                                   "ControlPersist=600"};
   AppendCommonOptions(options, control_path, argv);
   argv.insert(argv.end(), {"--", options.destination});
   return argv;
@@ -111,7 +113,8 @@ Status SshRunner::ClassifySshFailure(const std::string& destination, const Comma
 
 Status SshRunner::Connect() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (connected_) return Status::Ok();
+  if (connected_ && access(control_path_.c_str(), F_OK) == 0) return Status::Ok();
+  connected_ = false;  // never started, or the master timed out
   if (control_dir_.empty()) {
     Result<std::string> dir = MakeControlDir();
     if (!dir.ok()) return dir.status();

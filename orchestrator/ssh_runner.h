@@ -3,8 +3,9 @@
 // The first Run() (or Connect()) starts a ControlMaster whose socket lives in a fresh private
 // temporary directory (mode 0700); every later command reuses it, so a run authenticates once
 // per host. Close() (also called by the destructor) stops the master with `ssh -O exit` and
-// removes the directory. ssh always runs with BatchMode=yes: a missing key or an unknown host
-// key fails at once with a one-line error instead of prompting a cron job.
+// removes the directory. Should the process die first, the master exits by itself after 10
+// idle minutes (ControlPersist=600). ssh always runs with BatchMode=yes: a missing key or an
+// unknown host key fails at once with a one-line error instead of prompting a cron job.
 //
 // The remote command is the argv quoted word by word for the far shell (ShellJoin), so names
 // with spaces or quotes arrive as one argument each.

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 namespace zsend::orchestrator {
 namespace {
@@ -20,24 +21,28 @@ SshOptions Options() {
   return options;
 }
 
-// Records the argv it is given and answers with a preset output.
-class RecordingRunner : public CommandRunner {
- public:
-  Result<CommandOutput> Run(const Command& command) override {
-    commands.push_back(command.argv);
-    return reply;
-  }
-  std::string HostLabel() const override { return "local"; }
-  std::vector<std::vector<std::string>> commands;
-  CommandOutput reply{0, "", ""};
-};
-
 std::string ControlPathOption(const std::vector<std::string>& argv) {
   for (const std::string& word : argv) {
     if (word.rfind("ControlPath=", 0) == 0) return word;
   }
   return "";
 }
+
+// Records the argv it is given and answers with a preset output; a successful master start
+// creates the control socket's path as ssh would.
+class RecordingRunner : public CommandRunner {
+ public:
+  Result<CommandOutput> Run(const Command& command) override {
+    commands.push_back(command.argv);
+    if (reply.ok() && command.argv.size() > 1 && command.argv[1] == "-M") {
+      std::ofstream(ControlPathOption(command.argv).substr(strlen("ControlPath=")));
+    }
+    return reply;
+  }
+  std::string HostLabel() const override { return "local"; }
+  std::vector<std::vector<std::string>> commands;
+  CommandOutput reply{0, "", ""};
+};
 
 TEST(SshRunner, BuildsArgvWithControlPathBatchModeAndQuotedRemoteCommand) {
   std::vector<std::string> argv = SshRunner::BuildArgv(
@@ -98,6 +103,17 @@ TEST(SshRunner, OneMasterPerHostReusedAndClosedWithPrivateDirectoryRemoved) {
   EXPECT_EQ(local.commands[3][3], "-O");
   EXPECT_EQ(local.commands[3][4], "exit");
   EXPECT_FALSE(std::filesystem::exists(control_dir));
+}
+
+TEST(SshRunner, StartsANewMasterWhenTheOldOneTimedOut) {
+  RecordingRunner local;
+  SshRunner ssh(Options(), local);
+  ASSERT_TRUE(ssh.Run({{"true"}, Effect::kReadOnly, ""}).ok());
+  std::string path = ControlPathOption(local.commands[0]).substr(strlen("ControlPath="));
+  std::filesystem::remove(path);  // ControlPersist expired
+  ASSERT_TRUE(ssh.Run({{"true"}, Effect::kReadOnly, ""}).ok());
+  ASSERT_EQ(local.commands.size(), 4u);
+  EXPECT_EQ(local.commands[2][1], "-M");
 }
 
 TEST(SshRunner, HostKeyFailureIsOneClearLine) {
