@@ -6,6 +6,15 @@
 
 namespace zsend::orchestrator {
 
+std::string BackupSnapshotName(const std::string& group, const std::string& name, std::time_t now) {
+  if (!name.empty()) return group + "-" + name;
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &utc);
+  return group + "-" + stamp;
+}
+
 SnapshotBatch PlanSnapshots(const ZfsDialect& dialect, const std::vector<std::string>& selected,
                             const std::vector<std::string>& all_datasets,
                             const std::string& snapshot_name) {

@@ -13,6 +13,7 @@
 // Pure functions, thread-safe.
 #pragma once
 
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,10 @@ struct SnapshotBatch {
   std::vector<std::vector<std::string>> commands;  // argv of each `zfs snapshot` call
   bool atomic = true;                              // every snapshot made in one transaction group
 };
+
+// The snapshot name of one run: GROUP-NAME with --snapshot-name, else GROUP-yyyymmddhhmmss in
+// UTC (smartcopy's and zfs_autobackup's form). Names sort by time within a group.
+std::string BackupSnapshotName(const std::string& group, const std::string& name, std::time_t now);
 
 // `selected`: the datasets to snapshot. `all_datasets`: every filesystem and volume of the
 // pools involved (selected or not), so that `-r` is used only where it reaches no other.

@@ -167,6 +167,11 @@ INSTANTIATE_TEST_SUITE_P(Dialects, ZfsLayer,
                                                                                       : "Legacy";
                          });
 
+TEST(SnapshotBatch, NamesAreGroupDashUtcTimestampOrTheGivenName) {
+  EXPECT_EQ(BackupSnapshotName("daily", "", 1763758923), "daily-20251121210203");
+  EXPECT_EQ(BackupSnapshotName("daily", "snap22", 1763758923), "daily-snap22");
+}
+
 TEST(SnapshotBatch, LegacyFallbackUsesSubtreesAndSaysWhenNotAtomic) {
   ZfsDialect legacy = ZfsDialect::Legacy();
   std::vector<std::string> all = {"p", "p/a", "p/a/x", "p/a/y", "p/b", "p/b/z", "p/ab"};
