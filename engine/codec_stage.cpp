@@ -5,6 +5,7 @@
 
 #include "engine/compress_stage.h"
 #include "engine/decompress_stage.h"
+#include "engine/units.h"
 
 namespace zsend {
 
@@ -32,7 +33,8 @@ std::string CodecStage::ProgressText() const {
     std::snprintf(ratio, sizeof ratio, "ratio %.2f",
                   static_cast<double>(s.coded_bytes) / static_cast<double>(s.raw_bytes));
   }
-  std::string text = ratio;
+  std::string text = FormatBytes(static_cast<double>(s.raw_bytes)) + " raw, " +
+                     FormatBytes(static_cast<double>(s.coded_bytes)) + " coded, " + ratio;
   if (!s.level.empty()) text += "  " + s.level;
   if (s.mode == "decompress")
     text += std::string("  ") + s.codec + (s.parallel ? "" : " (1 thread)");

@@ -6,8 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
+#include "engine/codec_stage.h"
 #include "engine/fd_stream.h"
 #include "engine/pipeline.h"
 
@@ -31,9 +33,10 @@ struct BufferJob {
   enum class Progress { kAuto, kOn, kOff } progress = Progress::kAuto;
   bool summary = true;  // the final summary line on stderr
   std::string json_stats_path;
-  int address_family = 0;  // AF_INET, AF_INET6 or 0 for either
-  int tcp_buffer = 0;      // SO_SNDBUF/SO_RCVBUF, 0 = kernel default
-  std::string log_path;    // mbuffer -l: messages go here as well
+  int address_family = 0;                  // AF_INET, AF_INET6 or 0 for either
+  int tcp_buffer = 0;                      // SO_SNDBUF/SO_RCVBUF, 0 = kernel default
+  std::string log_path;                    // mbuffer -l: messages go here as well
+  std::optional<CodecStageOptions> codec;  // --compress / --decompress
 };
 
 int RunBufferJob(const BufferJob& job);
