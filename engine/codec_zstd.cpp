@@ -1,7 +1,9 @@
 // zstd: each block one zstd frame with its content size and checksum; Store() writes a frame
-// of raw blocks by hand (the format is simple: a header and 3-byte block headers).
+// of raw blocks by hand (the format is simple: a header, 3-byte block headers and the low 32
+// bits of the content's XXH64 as checksum, so a damaged stored block is caught too).
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_decompressBound
 #include <zstd.h>
+#include <xxhash.h>
 #include <zstd_errors.h>
 
 #include <algorithm>
@@ -15,6 +17,7 @@ namespace {
 
 constexpr size_t kRawBlockMax = 128 * 1024;  // ZSTD_BLOCKSIZE_MAX
 constexpr size_t kRawHeader = 4 + 1 + 8;     // magic, descriptor, 8-byte content size
+constexpr size_t kChecksum = 4;
 
 Status ZstdError(const char* what, size_t code) {
   return DataLoss(std::string("corrupt zstd data: ") + what + ": " + ZSTD_getErrorName(code));
@@ -72,7 +75,7 @@ class ZstdCodec : public Codec {
   }
 
   size_t MaxCompressedSize(size_t size) const override {
-    const size_t raw = kRawHeader + 3 * (size / kRawBlockMax + 1) + size;
+    const size_t raw = kRawHeader + 3 * (size / kRawBlockMax + 1) + size + kChecksum;
     return std::max(ZSTD_compressBound(size), raw);
   }
 
@@ -88,7 +91,7 @@ class ZstdCodec : public Codec {
     if (capacity < MaxCompressedSize(size)) return Internal("zstd store: buffer too small");
     std::byte* p = dst;
     codec_bytes::Store32(p, ZSTD_MAGICNUMBER);
-    p[4] = std::byte{0xE0};  // 8-byte content size, single segment, no checksum, no dictionary
+    p[4] = std::byte{0xE4};  // 8-byte content size, single segment, checksum, no dictionary
     codec_bytes::Store64(p + 5, size);
     p += kRawHeader;
     size_t done = 0;
@@ -100,6 +103,8 @@ class ZstdCodec : public Codec {
       p += 3 + chunk;
       done += chunk;
     } while (done < size);
+    codec_bytes::Store32(p, static_cast<uint32_t>(XXH64(src, size, 0)));
+    p += kChecksum;
     return static_cast<size_t>(p - dst);
   }
 
@@ -134,6 +139,7 @@ class ZstdCodec : public Codec {
 
   Result<size_t> DecompressFrame(const std::byte* src, size_t size, std::byte* dst,
                                  size_t capacity) override {
+    if (size == 0) return DataLoss("corrupt zstd data: an empty frame");
     size_t n = ZSTD_decompressDCtx(dctx_, dst, capacity, src, size);
     if (ZSTD_isError(n)) return ZstdError("frame", n);
     return n;
