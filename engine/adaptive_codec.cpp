@@ -11,6 +11,8 @@ constexpr double kBacklogHigh = 0.5;  // output-bound above this
 constexpr double kBacklogLow = 0.25;  // not output-bound below this
 constexpr double kBusyHigh = 0.85;    // CPU-bound above this
 constexpr double kBusyRoom = 0.7;     // workers have room below this
+constexpr double kBlockedHigh = 0.5;  // the writer mostly waits on the sink above this
+constexpr double kBlockedLow = 0.3;   // the writer hardly waits on the sink below this
 
 }  // namespace
 
@@ -29,15 +31,19 @@ int AdaptiveController::Observe(const AdaptiveSignals& s) {
   if (!primed_) {
     backlog_ = s.output_backlog;
     busy_ = s.workers_busy;
+    blocked_ = s.output_blocked;
     primed_ = true;
   } else {
     backlog_ = kSmoothing * s.output_backlog + (1 - kSmoothing) * backlog_;
     busy_ = kSmoothing * s.workers_busy + (1 - kSmoothing) * busy_;
+    blocked_ = kSmoothing * s.output_blocked + (1 - kSmoothing) * blocked_;
   }
   int verdict = 0;
-  if (backlog_ >= kBacklogHigh && busy_ <= kBusyRoom && rung_ + 1 < kRungs) {
+  if (backlog_ >= kBacklogHigh && blocked_ >= kBlockedHigh && busy_ <= kBusyRoom &&
+      rung_ + 1 < kRungs) {
     verdict = +1;
-  } else if (busy_ >= kBusyHigh && backlog_ <= kBacklogLow && rung_ > 0) {
+  } else if (busy_ >= kBusyHigh && (backlog_ <= kBacklogLow || blocked_ <= kBlockedLow) &&
+             rung_ > 0) {
     verdict = -1;
   }
   if (verdict == 0) {
@@ -62,6 +68,7 @@ int AdaptiveController::Observe(const AdaptiveSignals& s) {
   d.to_level = level();
   d.output_backlog = backlog_;
   d.workers_busy = busy_;
+  d.output_blocked = blocked_;
   decisions_.push_back(d);
   last_move_ = verdict;
   pending_ = 0;

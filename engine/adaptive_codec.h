@@ -4,11 +4,15 @@
 //   output_backlog  share of the ring holding compressed blocks that wait for the writer: high
 //                   when the output (the link) is the bottleneck;
 //   workers_busy    share of the interval the compression workers spent compressing: high when
-//                   the CPU is the bottleneck.
+//                   the CPU is the bottleneck;
+//   output_blocked  share of the interval the writer spent blocked inside the sink's Write():
+//                   tells a slow link (high) from a writer starved of CPU (low) when both of
+//                   the others are high.
 //
-// Output-bound with idle workers: one rung up the ladder (more compression, fewer bytes to
-// send). CPU-bound with an empty backlog: one rung down. Anything else: hold. Signals are
-// smoothed (EMA); a move needs the same verdict on `confirm` consecutive intervals, and a move
+// Output-bound (a backlog the writer is blocked on) with idle workers: one rung up the ladder (more
+// compression, fewer bytes to send). Busy workers with an empty backlog, or with a backlog the
+// writer is not blocked on (it lacks CPU, not link): one rung down. Anything else: hold. Signals
+// are smoothed (EMA); a move needs the same verdict on `confirm` consecutive intervals, and a move
 // that reverses the previous one doubles that requirement (up to `max_confirm`), so a steady link
 // settles on one level or alternates slowly between two neighbours.
 //
@@ -34,6 +38,7 @@ struct AdaptiveSignals {
   double seconds = 0;         // since the start, for the record
   double output_backlog = 0;  // 0..1
   double workers_busy = 0;    // 0..1
+  double output_blocked = 0;  // 0..1
 };
 
 struct AdaptiveDecision {
@@ -42,6 +47,7 @@ struct AdaptiveDecision {
   int to_level = 0;
   double output_backlog = 0;  // smoothed values that triggered the move
   double workers_busy = 0;
+  double output_blocked = 0;
 };
 
 class AdaptiveController {
@@ -67,6 +73,7 @@ class AdaptiveController {
   bool primed_ = false;
   double backlog_ = 0;  // smoothed
   double busy_ = 0;     // smoothed
+  double blocked_ = 0;  // smoothed
   int pending_ = 0;     // direction of the verdict being confirmed (-1, 0, +1)
   int streak_ = 0;      // consecutive intervals with that verdict
   int required_ = 2;    // intervals needed for the next move

@@ -2,8 +2,8 @@
 // of raw blocks by hand (the format is simple: a header, 3-byte block headers and the low 32
 // bits of the content's XXH64 as checksum, so a damaged stored block is caught too).
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_decompressBound
-#include <zstd.h>
 #include <xxhash.h>
+#include <zstd.h>
 #include <zstd_errors.h>
 
 #include <algorithm>

@@ -48,6 +48,9 @@ Result<std::unique_ptr<CompressStage>> CompressStage::Create(const CodecStageOpt
   }
   pipeline.transform = stage.get();
   pipeline.workers = threads;
+  // The output rate limit moves into our sink, where the controller can see it.
+  stage->sink_.set_rate(pipeline.write_rate);
+  pipeline.write_rate = 0;
   return stage;
 }
 
@@ -108,6 +111,7 @@ void CompressStage::MaybeAdapt() {
   if (last_adapt_ns_ == 0) {  // the first call only starts the clock
     last_adapt_ns_ = now;
     last_busy_ns_ = busy_ns_.load();
+    last_write_ns_ = sink_.write_ns();
     return;
   }
   const double wall = static_cast<double>(now - last_adapt_ns_);
@@ -122,8 +126,11 @@ void CompressStage::MaybeAdapt() {
   const double waiting =
       coded > written ? static_cast<double>(coded - written) / std::max(per_block, 1.0) : 0.0;
   signals.output_backlog = std::min(1.0, waiting / static_cast<double>(ring_blocks_));
+  const int64_t write_ns = sink_.write_ns();
+  signals.output_blocked = std::min(1.0, static_cast<double>(write_ns - last_write_ns_) / wall);
   last_adapt_ns_ = now;
   last_busy_ns_ = busy;
+  last_write_ns_ = write_ns;
   level_.store(controller_.Observe(signals), std::memory_order_relaxed);
 }
 

@@ -44,6 +44,7 @@ class CompressStage : public CodecStage, public BlockTransform {
   AdaptiveController controller_;  // guarded by adapt_mu_
   int64_t last_adapt_ns_ = 0;      // guarded by adapt_mu_
   int64_t last_busy_ns_ = 0;       // guarded by adapt_mu_
+  int64_t last_write_ns_ = 0;      // guarded by adapt_mu_
 };
 
 }  // namespace zsend

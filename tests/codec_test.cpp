@@ -183,18 +183,16 @@ TEST_P(CodecRoundTrip, DamagedFramesFailOrDecodeExactly) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(CodecFormats, CodecRoundTrip,
-                         ::testing::Values(CodecCase{CodecFormat::kZstd, 1},
-                                           CodecCase{CodecFormat::kZstd, -5},
-                                           CodecCase{CodecFormat::kZstd, 9},
-                                           CodecCase{CodecFormat::kGzip, 1},
-                                           CodecCase{CodecFormat::kGzip, 9},
-                                           CodecCase{CodecFormat::kLz4, 0}),
-                         [](const auto& param_info) {
-                           std::string name = CodecFormatName(param_info.param.format);
-                           return name + "_" + (param_info.param.level < 0 ? "m" : "") +
-                                  std::to_string(std::abs(param_info.param.level));
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    CodecFormats, CodecRoundTrip,
+    ::testing::Values(CodecCase{CodecFormat::kZstd, 1}, CodecCase{CodecFormat::kZstd, -5},
+                      CodecCase{CodecFormat::kZstd, 9}, CodecCase{CodecFormat::kGzip, 1},
+                      CodecCase{CodecFormat::kGzip, 9}, CodecCase{CodecFormat::kLz4, 0}),
+    [](const auto& param_info) {
+      std::string name = CodecFormatName(param_info.param.format);
+      return name + "_" + (param_info.param.level < 0 ? "m" : "") +
+             std::to_string(std::abs(param_info.param.level));
+    });
 
 TEST(CodecNone, PassesBytesThrough) {
   auto codec = std::move(MakeCodec(CodecFormat::kNone, 0).value());

@@ -148,7 +148,8 @@ nlohmann::json CodecJson(const CodecStats& s) {
                          {"from", AdaptiveController::LevelName(d.from_level)},
                          {"to", AdaptiveController::LevelName(d.to_level)},
                          {"output_backlog", d.output_backlog},
-                         {"workers_busy", d.workers_busy}});
+                         {"workers_busy", d.workers_busy},
+                         {"output_blocked", d.output_blocked}});
   }
   return {{"mode", s.mode},
           {"codec", s.codec},
