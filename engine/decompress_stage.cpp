@@ -103,7 +103,11 @@ Result<bool> DecompressStage::Fill(ByteSource& source, Block& block) {
         }
         // The first frame cannot go to a worker: decode the rest as a stream.
         carry_.insert(carry_.begin() + static_cast<std::ptrdiff_t>(carry_pos_), data, data + n);
-        ZSEND_RETURN_IF_ERROR(StartStreaming(format));
+        ZSEND_RETURN_IF_ERROR(
+            StartStreaming(format, probe.kind == FrameProbe::Kind::kUnsplittable
+                                       ? "a frame without a size field (written by another tool)"
+                                       : "a frame that decodes to more than a block (" +
+                                             std::to_string(probe.max_content_size) + " bytes)"));
         return FillStreaming(source, block);
       }
       pos += probe.compressed_size;
@@ -117,7 +121,7 @@ Result<bool> DecompressStage::Fill(ByteSource& source, Block& block) {
       const CodecFormat format = DetectFormat(data, n);
       carry_.assign(data, data + n);
       carry_pos_ = 0;
-      ZSEND_RETURN_IF_ERROR(StartStreaming(format));
+      ZSEND_RETURN_IF_ERROR(StartStreaming(format, "a frame larger than a block"));
       return FillStreaming(source, block);
     }
     if (eof_) {
@@ -145,12 +149,16 @@ Result<bool> DecompressStage::Fill(ByteSource& source, Block& block) {
   return eof_ && carry_.size() == carry_pos_;
 }
 
-Status DecompressStage::StartStreaming(CodecFormat format) {
+Status DecompressStage::StartStreaming(CodecFormat format, const std::string& why) {
   Result<Codec*> codec = CodecFor(reader_codecs_, format);
   if (!codec.ok()) return codec.status();
   stream_ = (*codec)->NewStreamDecoder();
   if (!stream_) return Internal("no stream decoder for " + std::string(CodecFormatName(format)));
   stream_format_ = format;
+  {
+    std::lock_guard lock(reason_mu_);
+    serial_reason_ = why;
+  }
   parallel_.store(false, std::memory_order_relaxed);
   return Status::Ok();
 }
@@ -233,6 +241,8 @@ CodecStats DecompressStage::stats() const {
   s.raw_bytes = raw_.load();
   s.coded_bytes = coded_.load();
   s.parallel = parallel_.load();
+  std::lock_guard lock(reason_mu_);
+  s.serial_reason = serial_reason_;
   return s;
 }
 

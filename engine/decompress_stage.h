@@ -45,7 +45,7 @@ class DecompressStage : public CodecStage, public BlockTransform, public BlockRe
 
   DecompressStage() = default;
   Result<bool> FillStreaming(ByteSource& source, Block& block);
-  Status StartStreaming(CodecFormat format);
+  Status StartStreaming(CodecFormat format, const std::string& why);
   static Result<Codec*> CodecFor(CodecSet& set, CodecFormat format);
   // "at input byte N"
   std::string Where(size_t offset_in_block) const;
@@ -66,6 +66,8 @@ class DecompressStage : public CodecStage, public BlockTransform, public BlockRe
 
   std::atomic<int> format_seen_{static_cast<int>(CodecFormat::kNone)};
   std::atomic<bool> parallel_{true};
+  mutable std::mutex reason_mu_;
+  std::string serial_reason_;  // guarded by reason_mu_
   std::atomic<uint64_t> frames_{0}, raw_{0}, coded_{0};
 };
 

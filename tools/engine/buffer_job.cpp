@@ -162,6 +162,7 @@ nlohmann::json CodecJson(const CodecStats& s) {
                         ? 0.0
                         : static_cast<double>(s.coded_bytes) / static_cast<double>(s.raw_bytes)},
           {"parallel", s.parallel},
+          {"serial_reason", s.serial_reason},
           {"decisions", decisions}};
 }
 
