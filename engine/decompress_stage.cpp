@@ -114,9 +114,10 @@ Result<bool> DecompressStage::Fill(ByteSource& source, Block& block) {
       content += probe.max_content_size;
       ++frames;
     }
-    if (full) break;
+    // Hand whole frames on rather than wait for more input: a slow link still flows, and our
+    // frames are block-sized, so a block with one frame is a full job for a worker.
+    if (full || frames > 0) break;
     if (n == capacity) {
-      if (frames > 0) break;
       // One frame larger than a block.
       const CodecFormat format = DetectFormat(data, n);
       carry_.assign(data, data + n);
@@ -125,7 +126,7 @@ Result<bool> DecompressStage::Fill(ByteSource& source, Block& block) {
       return FillStreaming(source, block);
     }
     if (eof_) {
-      if (pos < n && frames == 0) {
+      if (pos < n) {
         return DataLoss(std::string("compressed input ends inside a ") +
                         CodecFormatName(DetectFormat(data + pos, n - pos)) + " frame" + Where(pos) +
                         " (truncated stream)");

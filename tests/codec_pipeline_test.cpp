@@ -169,13 +169,16 @@ TEST(PipelineCodec, MixedFormatsDecodeFrameByFrame) {
   EXPECT_TRUE(run.output == a + b + a);
 }
 
-// An endless compressible source that stops once `stop` says so (or after `limit` bytes).
+// An endless compressible source that stops once `stop` says so (or after `limit` bytes or
+// 30 seconds, so a controller that never decides fails the test instead of hanging it).
 class UntilSource : public ByteSource {
  public:
   UntilSource(std::function<bool()> stop, uint64_t limit)
       : data_(CompressibleData(1 << 20, 3)), stop_(std::move(stop)), limit_(limit) {}
   Result<size_t> Read(std::byte* buf, size_t len) override {
-    if (sent_ >= limit_ || stop_()) return size_t{0};
+    if (sent_ >= limit_ || stop_() || std::chrono::steady_clock::now() > deadline_) {
+      return size_t{0};
+    }
     const size_t at = sent_ % data_.size();
     const size_t n = std::min(len, data_.size() - at);
     std::copy_n(data_.data() + at, n, reinterpret_cast<char*>(buf));
@@ -189,6 +192,8 @@ class UntilSource : public ByteSource {
   std::function<bool()> stop_;
   uint64_t limit_;
   uint64_t sent_ = 0;
+  std::chrono::steady_clock::time_point deadline_ =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
 };
 
 // Runs `auto` into `sink` until the level satisfies `done` (or a byte limit); returns stats.
