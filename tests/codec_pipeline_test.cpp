@@ -236,3 +236,23 @@ TEST(PipelineCodecAdaptive, FastOutputDropsToAFastLevel) {
 
 }  // namespace
 }  // namespace zsend
+
+namespace zsend {
+namespace {
+
+TEST(PipelineCodecProgress, ProgressTextShowsSizesRatioAndLevel) {
+  CodecStageOptions codec;
+  codec.spec = *ParseCodecSpec("zstd:3");
+  PipelineOptions options = SmallRing();
+  std::unique_ptr<CodecStage> stage = std::move(CodecStage::Create(codec, options).value());
+  MemorySource source(CompressibleData(1 << 20));
+  StringSink sink;
+  ASSERT_TRUE(Pipeline(options).Run(source, stage->WrapSink(sink)).status.ok());
+  const std::string text = stage->ProgressText();
+  EXPECT_NE(text.find("1.00 MiB raw"), std::string::npos) << text;
+  EXPECT_NE(text.find("ratio 0."), std::string::npos) << text;
+  EXPECT_NE(text.find("zstd:3"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace zsend
