@@ -1,4 +1,4 @@
-#include "fuzz/decode_fuzz.h"
+#include "fuzz/decode_common.h"
 
 #include <algorithm>
 #include <cstring>
