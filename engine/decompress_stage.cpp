@@ -24,6 +24,7 @@ Result<std::unique_ptr<DecompressStage>> DecompressStage::Create(const CodecStag
   if (!arena.ok()) return arena.status();
   stage->arena_ = std::move(*arena);
   stage->kinds_.assign(blocks, kFrames);
+  stage->offsets_.assign(blocks, 0);
   const int threads = CodecThreads(options.threads);
   stage->worker_codecs_.resize(threads);
   pipeline.transform = stage.get();
@@ -142,6 +143,7 @@ Result<bool> DecompressStage::Fill(ByteSource& source, Block& block) {
   if (pos < n) {
     carry_.insert(carry_.begin() + static_cast<std::ptrdiff_t>(carry_pos_), data + pos, data + n);
   }
+  offsets_[block.index] = consumed_;
   consumed_ += pos;
   block.size = pos;
   kinds_[block.index] = kFrames;
@@ -224,7 +226,10 @@ Status DecompressStage::Apply(Block& block, int worker) {
     }
     Result<size_t> n = (*codec)->DecompressFrame(block.data + pos, probe.compressed_size,
                                                  slot + out, arena_->slot_bytes() - out);
-    if (!n.ok()) return n.status();
+    if (!n.ok()) {
+      return Status(n.status().code(), n.status().message() + " in the frame at input byte " +
+                                           std::to_string(offsets_[block.index] + pos));
+    }
     pos += probe.compressed_size;
     out += *n;
   }

@@ -51,7 +51,8 @@ class DecompressStage : public CodecStage, public BlockTransform, public BlockRe
   std::string Where(size_t offset_in_block) const;
 
   std::unique_ptr<OutputArena> arena_;
-  std::vector<BlockKind> kinds_;  // by Block::index; written by Fill, read by Apply
+  std::vector<BlockKind> kinds_;   // by Block::index; written by Fill, read by Apply
+  std::vector<uint64_t> offsets_;  // by Block::index: input offset of the block's first frame
   std::vector<CodecSet> worker_codecs_;
   MeteredSink sink_;
 

@@ -157,6 +157,12 @@ TEST(CodecCli, CorruptInputExitsSevenWithAClearMessage) {
                 packed.out.substr(0, packed.out.size() - 5));
   EXPECT_EQ(r.exit_code, 7);
   EXPECT_NE(r.err.find("truncated"), std::string::npos) << r.err;
+  // A damaged frame in the middle: the message names the frame's input offset.
+  std::string bad = packed.out;
+  bad[bad.size() - 10] = static_cast<char>(bad[bad.size() - 10] ^ 0x55);
+  r = test::Run({BinPath("zsend-engine"), "buffer", "-q", "--decompress"}, bad);
+  EXPECT_EQ(r.exit_code, 7);
+  EXPECT_NE(r.err.find("at input byte"), std::string::npos) << r.err;
 }
 
 TEST(CodecCli, JsonStatsRecordTheCodec) {
