@@ -7,7 +7,7 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev
   # libraries
-  liburing-dev libzstd-dev zlib1g-dev liblz4-dev libdeflate-dev libsodium-dev libssl-dev
+  liburing-dev libzstd-dev zlib1g-dev liblz4-dev libdeflate-dev libxxhash-dev libsodium-dev libssl-dev
   libcli11-dev nlohmann-json3-dev libsqlite3-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real parts the tests and benchmarks use
