@@ -1,10 +1,14 @@
 // Tests for tests/support/sshd.h: a real sshd per test, reachable only with its own keys.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <thread>
 
 #include "tests/support/sshd.h"
 #include "tests/support/subprocess.h"
@@ -38,8 +42,13 @@ TEST(SshdFixture, PassesStdinAndExitCodeThrough) {
 
 TEST(SshdFixture, TwoServersAtOnceUseDifferentPorts) {
   REQUIRE_OPENSSH();
-  SshdServer first;
-  SshdServer second;
+  // Started at the same time from two threads, as parallel tests would.
+  std::optional<SshdServer> first_slot, second_slot;
+  std::thread starter([&] { first_slot.emplace(); });
+  second_slot.emplace();
+  starter.join();
+  SshdServer& first = *first_slot;
+  SshdServer& second = *second_slot;
   ASSERT_TRUE(first.ok()) << first.error();
   ASSERT_TRUE(second.ok()) << second.error();
   EXPECT_NE(first.port(), second.port());
@@ -106,6 +115,34 @@ TEST(SshdFixture, ProcessAndDirectoryAreGoneAfterDestruction) {
   EXPECT_EQ(kill(pid, 0), -1);
   EXPECT_EQ(errno, ESRCH);
   EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
+TEST(SshdFixture, DestructionEndsOpenSessions) {
+  REQUIRE_OPENSSH();
+  pid_t client = -1;
+  {
+    SshdServer sshd;
+    ASSERT_TRUE(sshd.ok()) << sshd.error();
+    client = Spawn(sshd.SshCommand("echo started >&2; sleep 600"));
+    // Wait until the session runs (the server logs the accepted key), then tear down.
+    for (int i = 0; i < 1000; ++i) {
+      if (Shell("grep -q 'Accepted publickey' " + sshd.log_file()).exit_code == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  // The per-connection sshd was killed, so the client's session ends long before 600 s.
+  int status = 0;
+  pid_t done = 0;
+  for (int i = 0; i < 1000 && done == 0; ++i) {
+    done = waitpid(client, &status, WNOHANG);
+    if (done == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (done == 0) {
+    kill(client, SIGKILL);
+    waitpid(client, &status, 0);
+  }
+  EXPECT_EQ(done, client) << "ssh session outlived the fixture";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 255) << status;
 }
 
 TEST(SshdFixture, OptionValuesWorkAsDashOOptions) {
