@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -11,8 +12,10 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
+#include "tests/support/fault_proxy.h"
 #include "tests/support/netns.h"
 
 namespace zsend::test {
@@ -140,6 +143,49 @@ TEST(NetnsFixture, TcpThroughputMatchesTbf100MbitWithin15Percent) {
 TEST(NetnsFixture, TcpThroughputMatchesTbf400MbitWithin15Percent) {
   REQUIRE_NETNS();
   ExpectTcpRateNear(400);
+}
+
+TEST(NetnsFixture, FaultProxyCreatedInsideANamespaceForwardsAcrossTheLink) {
+  REQUIRE_NETNS();
+  NetnsPair pair;
+  ASSERT_TRUE(pair.ok()) << pair.error();
+  // Server on the right host; a proxy on the left host's loopback (its threads inherit the
+  // namespace of the thread that built it); a client on the left host.
+  int listener = -1, client = -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  inet_pton(AF_INET, pair.address(NetnsSide::kRight).c_str(), &addr.sin_addr);
+  ASSERT_TRUE(pair.RunIn(NetnsSide::kRight, [&] {
+    listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    socklen_t len = sizeof addr;
+    bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    listen(listener, 1);
+    getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  }));
+  std::optional<FaultProxy> proxy;
+  ASSERT_TRUE(pair.RunIn(NetnsSide::kLeft, [&] {
+    proxy.emplace(pair.address(NetnsSide::kRight), ntohs(addr.sin_port),
+                  FaultPlan{.flip_offset = 2});
+    client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  }));
+  ASSERT_TRUE(proxy->ok()) << proxy->error();
+  sockaddr_in proxy_addr{};
+  proxy_addr.sin_family = AF_INET;
+  proxy_addr.sin_port = htons(static_cast<uint16_t>(proxy->port()));
+  proxy_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&proxy_addr), sizeof proxy_addr), 0);
+  ASSERT_EQ(write(client, "abcdef", 6), 6);
+  close(client);
+  pollfd incoming{listener, POLLIN, 0};
+  ASSERT_EQ(poll(&incoming, 1, 10000), 1) << "the proxy never reached the right namespace";
+  int conn = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  char got[16] = {};
+  size_t total = 0;
+  for (ssize_t n; (n = read(conn, got + total, sizeof got - 1 - total)) > 0;) total += n;
+  close(conn);
+  close(listener);
+  EXPECT_EQ(std::string(got, total), std::string("ab") + static_cast<char>('c' ^ 0xFF) + "def");
+  EXPECT_EQ(proxy->bytes(ProxyDirection::kClientToServer), 6u);
 }
 
 TEST(NetnsFixture, NamespacesAreRemovedAfterDestruction) {

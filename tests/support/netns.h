@@ -11,6 +11,8 @@
 // tests/support/subprocess.h). In-process code runs inside with RunIn(): the function runs on a
 // helper thread that joined the namespace, and sockets it creates stay in that namespace, so a
 // test can listen "on the right host" and connect "from the left host" without child processes.
+// Threads started inside fn inherit the namespace, so an object such as FaultProxy built in fn
+// (into a std::optional declared outside) keeps serving there after RunIn returns.
 //
 // Ownership: the object owns both namespaces. The destructor kills every process still inside
 // them and deletes them, also when the test failed. The first pair made by a process sweeps
