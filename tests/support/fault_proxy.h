@@ -6,10 +6,12 @@
 //   - flip:  XOR 0xFF into the byte at `flip_offset` of `flip_direction`;
 //   - cut:   after `cut_after` bytes of `cut_direction` were forwarded, close both sides; with
 //            `cut_with_reset` the closes send RST (SO_LINGER 0; data not yet delivered to the
-//            peer may then be dropped by the kernel), otherwise FIN;
+//            peer may then be dropped by the kernel), otherwise FIN (a peer still sending at
+//            that moment may see a reset on its next write);
 //   - stall: after `stall_after` bytes of `stall_direction`, forward nothing more in either
 //            direction (reads stop too, so the peers' buffers fill) until Release().
-// A peer that resets is passed on as a reset to the other peer; an EOF as a half-close.
+// A peer that resets is passed on as a reset to the other peer; an EOF as a half-close. When
+// the target refuses, the client is reset.
 //
 // Ownership and threads: one accept thread plus one thread per connection, all owned by the
 // proxy; the destructor stops them and closes every socket. All public members are thread-safe.
