@@ -22,10 +22,10 @@ class StdoutConsumer : public Consumer {
 
 class FileConsumer : public Consumer {
  public:
-  FileConsumer(std::string path, UniqueFd fd, const FdStreamOptions& io)
+  FileConsumer(std::string path, int raw_fd, UniqueFd fd, const FdStreamOptions& io)
       : path_(std::move(path)),
         partial_(path_ + ".partial"),
-        sink_(fd.get(), "output " + partial_, io, std::move(fd)) {}
+        sink_(raw_fd, "output " + partial_, io, std::move(fd)) {}
   Status Write(const std::byte* buf, size_t len) override { return sink_.Write(buf, len); }
   Status Finish() override {
     ZSEND_RETURN_IF_ERROR(sink_.Finish());
@@ -79,7 +79,8 @@ Result<std::unique_ptr<Consumer>> MakeFileConsumer(const std::string& path,
   const std::string partial = path + ".partial";
   UniqueFd fd(open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
   if (!fd.valid()) return ErrnoStatus("cannot open output " + partial, errno);
-  return std::unique_ptr<Consumer>(std::make_unique<FileConsumer>(path, std::move(fd), io));
+  return std::unique_ptr<Consumer>(
+      std::make_unique<FileConsumer>(path, fd.get(), std::move(fd), io));
 }
 
 Result<std::unique_ptr<Consumer>> MakeProcessConsumer(const std::string& command,
