@@ -105,7 +105,7 @@ TEST_P(TransferFrameCipher, EveryTamperedByteFails) {
     std::vector<std::byte> bad = good;
     bad[i] ^= std::byte{0x01};
     Result<FrameHeader> h = DecodeFrameHeader(bad.data(), 1 << 20);
-    if (!h.ok()) continue;  // the header check caught it
+    if (!h.ok()) continue;                                      // the header check caught it
     if (h->length != good.size() - kFrameHeaderSize) continue;  // length now points elsewhere
     EXPECT_FALSE(opener.Open(bad.data(), *h).ok()) << "flipped byte " << i << " went unnoticed";
   }

@@ -1,0 +1,65 @@
+// Test support for zsend-engine send/recv: a temp directory with keys, spawning either side with
+// its stderr in a file, reading --announce lines, and a small fault-injecting TCP proxy.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/subprocess.h"
+
+namespace zsend::test {
+
+struct Side {
+  pid_t pid = -1;
+  std::string err_path;
+  RunResult result;  // after Finish()
+  std::string err;   // after Finish()
+  void Finish();
+};
+
+class TransferDir {
+ public:
+  TransferDir();
+  ~TransferDir();
+  const std::filesystem::path& path() const { return dir_; }
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  // Writes `size` pseudo-random bytes (seeded) to `name`.
+  std::string MakeFile(const std::string& name, size_t size, uint32_t seed = 1) const;
+  static std::string Read(const std::string& path);
+  // Makes a key pair with keygen; returns the public key text.
+  std::string Keygen(const std::string& name) const;
+
+  // Starts zsend-engine with args; its stderr goes to a file, stdout to `stdout_fd` (or null).
+  Side Start(const std::string& name, std::vector<std::string> args, int stdout_fd = -1) const;
+  // Starts a listener with --announce and returns its port (0 on failure).
+  Side StartListener(const std::string& name, std::vector<std::string> args, int* port) const;
+
+ private:
+  std::filesystem::path dir_;
+};
+
+// Forwards one connection to 127.0.0.1:upstream_port; in the client-to-server direction it can
+// flip one byte at offset `flip_at` or cut both directions after `cut_after` bytes.
+class FaultProxy {
+ public:
+  FaultProxy(int upstream_port, int64_t flip_at, int64_t cut_after);
+  ~FaultProxy();
+  int port() const { return port_; }
+
+ private:
+  void Serve();
+  int listen_fd_ = -1;
+  int port_ = 0;
+  int upstream_port_;
+  int64_t flip_at_, cut_after_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace zsend::test
