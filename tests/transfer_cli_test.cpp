@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "tests/support/subprocess.h"
@@ -277,6 +278,76 @@ TEST_F(TransferCli, PeakRssStaysUnderMemoryPlus64MiB) {
   EXPECT_LT(send.result.max_rss_kib, (16 + 64) * 1024) << "sender peak RSS";
   EXPECT_LT(recv.result.max_rss_kib, (16 + 64) * 1024) << "receiver peak RSS";
   EXPECT_EQ(std::filesystem::file_size(output_), 96u << 20);
+}
+
+}  // namespace
+}  // namespace zsend
+
+namespace zsend {
+namespace {
+
+// --ssh through a stand-in `ssh` on PATH that runs the remote command locally with sh -c, as
+// sshd would. (The real-sshd test arrives with the sshd fixture of the testinfra branch.)
+class TransferSshStdio : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string bin = dir_.Path("bin");
+    std::filesystem::create_directory(bin);
+    std::ofstream(bin + "/ssh") << "#!/bin/sh\n"
+                                   "while [ $# -gt 0 ]; do case \"$1\" in\n"
+                                   "  -e|-o|-p) shift 2 ;;\n"
+                                   "  -*) shift ;;\n"
+                                   "  *) break ;;\n"
+                                   "esac; done\n"
+                                   "shift\n"
+                                   "exec sh -c \"$*\"\n";
+    std::filesystem::permissions(bin + "/ssh", std::filesystem::perms::owner_all);
+    dir_.SetEnv("PATH", bin + ":" + std::string(getenv("PATH")));
+    input_ = dir_.MakeFile("in.bin", 2 * 1024 * 1024 + 77);
+    output_ = dir_.Path("out dir with space.bin");
+  }
+  Side Send(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"send",
+                                     "--ssh",
+                                     "backup@stand-in",
+                                     "--ssh-port",
+                                     "2222",
+                                     "--remote-engine",
+                                     test::BinPath("zsend-engine"),
+                                     "-q",
+                                     "-i",
+                                     input_};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return dir_.Start("send", args);
+  }
+  TransferDir dir_;
+  std::string input_, output_;
+};
+
+TEST_F(TransferSshStdio, EncryptedByDefault) {
+  Side send = Send({"--json-stats", dir_.Path("stats.json"), "--", "-o", output_, "-q"});
+  send.Finish();
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(TransferDir::Read(output_), TransferDir::Read(input_));
+  EXPECT_EQ(TransferDir::Read(dir_.Path("stats.json")).find("\"cipher\": \"none\""),
+            std::string::npos);
+}
+
+TEST_F(TransferSshStdio, CipherNoneKeepsChecksumsAndEndMarker) {
+  Side send = Send(
+      {"--cipher", "none", "--json-stats", dir_.Path("stats.json"), "--", "-o", output_, "-q"});
+  send.Finish();
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(TransferDir::Read(output_), TransferDir::Read(input_));
+  EXPECT_NE(TransferDir::Read(dir_.Path("stats.json")).find("\"cipher\": \"none\""),
+            std::string::npos);
+}
+
+TEST_F(TransferSshStdio, RemoteConsumerFailureReachesTheSender) {
+  Side send = Send({"--", "--exec", "sh -c 'head -c 10 >/dev/null; echo remote full >&2; exit 4'"});
+  send.Finish();
+  EXPECT_EQ(send.result.exit_code, kExitConsumer) << send.err;
+  EXPECT_NE(send.err.find("remote full"), std::string::npos) << send.err;
 }
 
 }  // namespace

@@ -64,6 +64,7 @@ Side TransferDir::Start(const std::string& name, std::vector<std::string> args,
   SpawnOptions options;
   options.stderr_fd = err;
   options.stdout_fd = stdout_fd;
+  options.env = env_;
   side.pid = Spawn(args, options);
   ::close(err);
   return side;

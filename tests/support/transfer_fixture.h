@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,11 +38,14 @@ class TransferDir {
 
   // Starts zsend-engine with args; its stderr goes to a file, stdout to `stdout_fd` (or null).
   Side Start(const std::string& name, std::vector<std::string> args, int stdout_fd = -1) const;
+  // Environment added to every process Start() runs (e.g. PATH with a stand-in ssh).
+  void SetEnv(const std::string& key, const std::string& value) { env_[key] = value; }
   // Starts a listener with --announce and returns its port (0 on failure).
   Side StartListener(const std::string& name, std::vector<std::string> args, int* port) const;
 
  private:
   std::filesystem::path dir_;
+  std::map<std::string, std::string> env_;
 };
 
 // Forwards one connection to 127.0.0.1:upstream_port; in the client-to-server direction it can
