@@ -1,6 +1,7 @@
 #include "engine/transfer_consumers.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -22,27 +23,30 @@ class StdoutConsumer : public Consumer {
 
 class FileConsumer : public Consumer {
  public:
-  FileConsumer(std::string path, int raw_fd, UniqueFd fd, const FdStreamOptions& io)
+  // `direct`: write `path` itself (a device or fifo such as /dev/null), no rename.
+  FileConsumer(std::string path, bool direct, int raw_fd, UniqueFd fd, const FdStreamOptions& io)
       : path_(std::move(path)),
-        partial_(path_ + ".partial"),
+        partial_(direct ? path_ : path_ + ".partial"),
+        direct_(direct),
         sink_(raw_fd, "output " + partial_, io, std::move(fd)) {}
   Status Write(const std::byte* buf, size_t len) override { return sink_.Write(buf, len); }
   Status Finish() override {
     ZSEND_RETURN_IF_ERROR(sink_.Finish());
-    if (std::rename(partial_.c_str(), path_.c_str()) != 0) {
+    if (!direct_ && std::rename(partial_.c_str(), path_.c_str()) != 0) {
       return ErrnoStatus("cannot rename " + partial_ + " to " + path_, errno);
     }
     done_ = true;
     return Status::Ok();
   }
   void Abandon() override {
-    if (!done_) ::unlink(partial_.c_str());
+    if (!done_ && !direct_) ::unlink(partial_.c_str());
   }
   ~FileConsumer() override { Abandon(); }
   std::string Describe() const override { return "output " + path_; }
 
  private:
   std::string path_, partial_;
+  bool direct_;
   FdSink sink_;
   bool done_ = false;
 };
@@ -76,11 +80,14 @@ Result<std::unique_ptr<Consumer>> MakeStdoutConsumer(const FdStreamOptions& io) 
 
 Result<std::unique_ptr<Consumer>> MakeFileConsumer(const std::string& path,
                                                    const FdStreamOptions& io) {
-  const std::string partial = path + ".partial";
-  UniqueFd fd(open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
-  if (!fd.valid()) return ErrnoStatus("cannot open output " + partial, errno);
+  // Devices and fifos (/dev/null) are written directly; regular files through FILE.partial.
+  struct stat st;
+  const bool direct = ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+  const std::string target = direct ? path : path + ".partial";
+  UniqueFd fd(open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  if (!fd.valid()) return ErrnoStatus("cannot open output " + target, errno);
   return std::unique_ptr<Consumer>(
-      std::make_unique<FileConsumer>(path, fd.get(), std::move(fd), io));
+      std::make_unique<FileConsumer>(path, direct, fd.get(), std::move(fd), io));
 }
 
 Result<std::unique_ptr<Consumer>> MakeProcessConsumer(const std::string& command,
