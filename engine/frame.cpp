@@ -1,7 +1,5 @@
 #include "engine/frame.h"
 
-#include <sodium.h>
-
 #include <cstring>
 
 namespace zsend {
@@ -31,19 +29,6 @@ uint64_t GetBe(const std::string& in, size_t at, int bytes) {
 
 noise::ByteSpan Span(const std::byte* p, size_t n) {
   return {reinterpret_cast<const uint8_t*>(p), n};
-}
-
-// cipher none: BLAKE2b-128 keyed with the direction's key over nonce || header || plaintext.
-void KeyedChecksum(const noise::CipherKey& key, uint64_t nonce, const std::byte* frame,
-                   size_t plaintext_size, uint8_t out[kFrameTagSize]) {
-  crypto_generichash_state state;
-  crypto_generichash_init(&state, key.data(), key.size(), kFrameTagSize);
-  std::byte nonce_bytes[8];
-  PutBe(nonce_bytes, nonce, 8);
-  crypto_generichash_update(&state, reinterpret_cast<const uint8_t*>(nonce_bytes), 8);
-  crypto_generichash_update(&state, reinterpret_cast<const uint8_t*>(frame),
-                            kFrameHeaderSize + plaintext_size);
-  crypto_generichash_final(&state, out, kFrameTagSize);
 }
 
 }  // namespace
@@ -126,7 +111,9 @@ Result<BulkCipher> ParseBulkCipher(const std::string& text) {
 FrameCipher::FrameCipher(BulkCipher cipher, const noise::CipherKey& key)
     : cipher_(cipher), key_(key) {
   noise::EnsureSodiumInitialized();
-  if (cipher_ == BulkCipher::kAesGcm) {
+  if (cipher_ == BulkCipher::kAesGcm || cipher_ == BulkCipher::kNone) {
+    // For none the same AES-256-GCM authenticates header and payload as associated data (GMAC):
+    // about 5 GB/s per core with AES instructions, where keyed BLAKE2b managed 0.65.
     aead_ = std::make_unique<noise::Aead>(noise::CipherKind::kAesGcm, key_);
   } else if (cipher_ == BulkCipher::kChaChaPoly) {
     aead_ = std::make_unique<noise::Aead>(noise::CipherKind::kChaChaPoly, key_);
@@ -138,9 +125,9 @@ Status FrameCipher::Seal(std::byte* frame, size_t plaintext_size) {
   if (!header.ok()) return Internal("sealing a malformed frame: " + header.status().message());
   std::byte* body = frame + kFrameHeaderSize;
   auto* out = reinterpret_cast<uint8_t*>(body);
-  if (aead_ == nullptr) {
-    KeyedChecksum(key_, header->nonce(), frame, plaintext_size, out + plaintext_size);
-    return Status::Ok();
+  if (cipher_ == BulkCipher::kNone) {
+    return aead_->Seal(header->nonce(), Span(frame, kFrameHeaderSize + plaintext_size), {},
+                       out + plaintext_size);
   }
   return aead_->Seal(header->nonce(), Span(frame, kFrameHeaderSize), Span(body, plaintext_size),
                      out);
@@ -151,12 +138,11 @@ Result<size_t> FrameCipher::Open(std::byte* frame, const FrameHeader& header) {
   std::byte* body = frame + kFrameHeaderSize;
   const std::string what = std::string(FrameTypeName(header.type)) + " frame " +
                            std::to_string(header.sequence) + " failed authentication";
-  if (aead_ == nullptr) {
-    uint8_t expected[kFrameTagSize];
-    KeyedChecksum(key_, header.nonce(), frame, plaintext_size, expected);
-    if (sodium_memcmp(expected, body + plaintext_size, kFrameTagSize) != 0) {
-      return DataLoss(what + " (checksum mismatch)");
-    }
+  if (cipher_ == BulkCipher::kNone) {
+    uint8_t unused[1];
+    Status checked = aead_->Open(header.nonce(), Span(frame, kFrameHeaderSize + plaintext_size),
+                                 Span(body + plaintext_size, kFrameTagSize), unused);
+    if (!checked.ok()) return DataLoss(what + " (checksum mismatch)");
     return plaintext_size;
   }
   Status opened = aead_->Open(header.nonce(), Span(frame, kFrameHeaderSize),

@@ -16,8 +16,9 @@
 // demands consecutive numbers in each lane, so a dropped, repeated or reordered frame fails.
 //
 // FrameCipher seals a body in place with the bulk cipher agreed in the handshake, or, for
-// cipher "none" (ssh stdio), appends a keyed BLAKE2b-128 of nonce, header and plaintext instead
-// of encrypting: the same 16 bytes of tag, the same checks, no secrecy.
+// cipher "none" (ssh stdio), leaves the payload in the clear and appends the AES-256-GCM tag of
+// header and payload taken as associated data (GMAC): the same 16 bytes of tag, the same
+// checks, no secrecy.
 //
 // Values and stateless helpers; a FrameCipher is used by one thread (make one per worker).
 #pragma once
@@ -95,7 +96,7 @@ class FrameCipher {
  private:
   BulkCipher cipher_;
   noise::CipherKey key_;
-  std::unique_ptr<noise::Aead> aead_;  // null for kNone
+  std::unique_ptr<noise::Aead> aead_;  // AES-256-GCM for kNone too (authentication only)
 };
 
 // Builds a whole control frame (header, sealed body) for `payload`.

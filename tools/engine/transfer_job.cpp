@@ -53,6 +53,17 @@ int ExitCodeFor(TransferFailure failure) {
   return kExitInternal;
 }
 
+// Peak resident memory of this program image in KiB (VmHWM: unlike ru_maxrss it does not count
+// what the parent had resident when it forked us).
+long PeakRssKib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return 0;
+}
+
 class Runner {
  public:
   explicit Runner(const TransferJob& job) : job_(job) {}
@@ -322,6 +333,7 @@ void Runner::WriteJsonStats(const TransferReport& r, const Session& session, int
       {"wire_bytes", r.wire_bytes},
       {"seconds", r.seconds},
       {"sha256", r.sha256_hex},
+      {"peak_rss_kib", PeakRssKib()},
   };
   if (job_.send) {
     j["remote"] = {{"consumer_exit", r.remote.consumer_exit},
