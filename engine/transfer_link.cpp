@@ -141,10 +141,15 @@ void FrameWriter::Track(const std::byte* buf, size_t len) {
 
 Status FrameWriter::Write(const std::byte* buf, size_t len) {
   std::lock_guard lock(mu_);
+  const auto start = std::chrono::steady_clock::now();
   Status written = channel_.WriteAll(buf, len);
+  last_write_ = std::chrono::steady_clock::now();
+  write_ns_.fetch_add(
+      static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(last_write_ - start).count()),
+      std::memory_order_relaxed);
   if (!written.ok()) return written;
   Track(buf, len);
-  last_write_ = std::chrono::steady_clock::now();
   bytes_.fetch_add(len, std::memory_order_relaxed);
   return Status::Ok();
 }

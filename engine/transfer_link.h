@@ -72,6 +72,8 @@ class FrameWriter : public ByteSink {
   // A heartbeat, unless someone is writing or wrote within `idle`; never blocks on the lock.
   Status MaybeHeartbeat(std::chrono::steady_clock::duration idle);
   uint64_t data_bytes_written() const { return bytes_.load(std::memory_order_relaxed); }
+  // Time spent inside the channel's writes (blocked on the link), for the adaptive codec.
+  uint64_t write_ns() const { return write_ns_.load(std::memory_order_relaxed); }
 
  private:
   void Track(const std::byte* buf, size_t len);  // mu_ held
@@ -85,6 +87,7 @@ class FrameWriter : public ByteSink {
   uint64_t frame_left_ = 0;             // guarded by mu_: body bytes of the current frame
   std::chrono::steady_clock::time_point last_write_{};  // guarded by mu_
   std::atomic<uint64_t> bytes_{0};
+  std::atomic<uint64_t> write_ns_{0};
 };
 
 class ChannelSource : public ByteSource {

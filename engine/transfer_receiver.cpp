@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/digest.h"
+#include "engine/frame_codec.h"
 
 namespace zsend {
 namespace {
@@ -100,13 +101,14 @@ class FrameReader : public BlockReader {
   EndPayload end_;
 };
 
-// Authenticates and opens each data frame in place. Codec slot: a compressed frame is decoded
-// into the worker's scratch buffer and copied back (the raw size never exceeds the block).
+// Authenticates and opens each data frame in place; a compressed frame is decoded into the
+// worker's scratch buffer and copied back (the raw size never exceeds the block).
 class OpenTransform : public BlockTransform {
  public:
   OpenTransform(const Session& session, int workers) {
     for (int i = 0; i < std::max(1, workers); ++i) {
       ciphers_.push_back(std::make_unique<FrameCipher>(session.cipher, session.receive_key));
+      decompressors_.push_back(std::make_unique<FrameDecompressor>(session.block_size));
     }
   }
   Status Apply(Block& block, int worker) override {
@@ -114,17 +116,24 @@ class OpenTransform : public BlockTransform {
     if (!header.ok()) return header.status();
     Result<size_t> size = ciphers_[static_cast<size_t>(worker)]->Open(block.data, *header);
     if (!size.ok()) return size.status();
+    size_t raw = *size;
     if ((header->flags & kFlagCompressed) != 0) {
-      return DataLoss("data frame " + std::to_string(header->sequence) +
-                      " is compressed, and this build has no codecs");
+      Result<size_t> decoded = decompressors_[static_cast<size_t>(worker)]->Apply(
+          block.data + kFrameHeaderSize, *size, header->codec);
+      if (!decoded.ok()) {
+        return DataLoss("data frame " + std::to_string(header->sequence) + ": " +
+                        decoded.status().message());
+      }
+      raw = *decoded;
     }
     block.out = block.data + kFrameHeaderSize;
-    block.out_size = *size;
+    block.out_size = raw;
     return Status::Ok();
   }
 
  private:
   std::vector<std::unique_ptr<FrameCipher>> ciphers_;
+  std::vector<std::unique_ptr<FrameDecompressor>> decompressors_;
 };
 
 // Counts and hashes what reaches the consumer; finishes it only when the end frame agrees.

@@ -4,7 +4,9 @@
 #include <thread>
 #include <vector>
 
+#include "engine/adaptive_codec.h"
 #include "engine/digest.h"
+#include "engine/frame_codec.h"
 
 namespace zsend {
 namespace {
@@ -49,29 +51,48 @@ class SenderReader : public BlockReader {
   std::string sha_hex_;
 };
 
-// Turns a block into a data frame in place. Codec slot: once codecs are plugged in, a worker
-// compresses the payload into its scratch buffer and, when smaller, copies it back and sets
-// kFlagCompressed and the codec id; until then every frame travels raw.
+// Turns a block into a data frame in place: compress (when it shrinks the payload), then
+// header, then seal.
 class SealTransform : public BlockTransform {
  public:
-  SealTransform(const Session& session, int workers) {
+  static Result<std::unique_ptr<SealTransform>> Create(const Session& session, int workers,
+                                                       const CodecSpec& codec,
+                                                       const std::atomic<int>* level) {
+    std::unique_ptr<SealTransform> t(new SealTransform());
     for (int i = 0; i < std::max(1, workers); ++i) {
-      ciphers_.push_back(std::make_unique<FrameCipher>(session.cipher, session.send_key));
+      t->ciphers_.push_back(std::make_unique<FrameCipher>(session.cipher, session.send_key));
+      Result<std::unique_ptr<FrameCompressor>> c =
+          FrameCompressor::Create(codec, session.block_size, level);
+      if (!c.ok()) return c.status();
+      t->compressors_.push_back(std::move(*c));
     }
+    return t;
   }
   Status Apply(Block& block, int worker) override {
-    const size_t n = block.size - kFrameHeaderSize;
-    FrameHeader header{FrameType::kData, 0, 0, static_cast<uint32_t>(n + kFrameTagSize),
-                       block.sequence};
+    bool compressed = false;
+    uint8_t codec_id = 0;
+    Result<size_t> size = compressors_[static_cast<size_t>(worker)]->Apply(
+        block.data + kFrameHeaderSize, block.size - kFrameHeaderSize, &compressed, &codec_id);
+    if (!size.ok()) return size.status();
+    const size_t n = *size;
+    FrameHeader header{FrameType::kData, static_cast<uint8_t>(compressed ? kFlagCompressed : 0),
+                       codec_id, static_cast<uint32_t>(n + kFrameTagSize), block.sequence};
     EncodeFrameHeader(header, block.data);
     ZSEND_RETURN_IF_ERROR(ciphers_[static_cast<size_t>(worker)]->Seal(block.data, n));
     block.out = block.data;
     block.out_size = kFrameHeaderSize + n + kFrameTagSize;
     return Status::Ok();
   }
+  uint64_t busy_ns() const {
+    uint64_t total = 0;
+    for (const auto& c : compressors_) total += c->busy_ns();
+    return total;
+  }
 
  private:
+  SealTransform() = default;
   std::vector<std::unique_ptr<FrameCipher>> ciphers_;
+  std::vector<std::unique_ptr<FrameCompressor>> compressors_;
 };
 
 // The pipeline's sink: frames to the FrameWriter, and the end frame on Finish().
@@ -182,7 +203,15 @@ TransferReport RunSendTransfer(Channel& channel, const Session& session, ByteSou
     return report;
   }
   SenderReader reader(session.block_size, std::move(*sha));
-  SealTransform sealer(session, options.workers);
+  std::atomic<int> level{1};
+  Result<std::unique_ptr<SealTransform>> made =
+      SealTransform::Create(session, options.workers, options.codec, &level);
+  if (!made.ok()) {
+    report.failure = TransferFailure::kUsage;
+    report.status = made.status();
+    return report;
+  }
+  SealTransform& sealer = **made;
   FrameWriter writer(channel, FrameCipher(session.cipher, session.send_key));
   SenderSink sink(writer, reader);
 
@@ -193,6 +222,33 @@ TransferReport RunSendTransfer(Channel& channel, const Session& session, ByteSou
   pipeline.workers = std::max(1, options.workers);
   auto outer_stop = options.pipeline.stop_requested;
   pipeline.stop_requested = [&] { return outcome.failed() || (outer_stop && outer_stop()); };
+  // --codec auto: the monitor's progress tick feeds the adaptive controller.
+  std::unique_ptr<AdaptiveController> controller;
+  if (options.codec.adaptive) {
+    controller = std::make_unique<AdaptiveController>(AdaptiveOptions{});
+    level.store(controller->level());
+    pipeline.progress_interval = controller->options().interval_seconds;
+    auto outer_progress = options.pipeline.on_progress;
+    const int workers = pipeline.workers;
+    pipeline.on_progress = [&, outer_progress, workers, last_busy = uint64_t{0},
+                            last_blocked = uint64_t{0},
+                            last_seconds = 0.0](const PipelineProgress& p) mutable {
+      const double dt = std::max(1e-3, p.elapsed_seconds - last_seconds);
+      const uint64_t busy = sealer.busy_ns(), blocked = writer.write_ns();
+      AdaptiveSignals signals;
+      signals.seconds = p.elapsed_seconds;
+      signals.output_backlog = p.fill_percent / 100.0;
+      signals.workers_busy =
+          std::min(1.0, static_cast<double>(busy - last_busy) / 1e9 / dt / workers);
+      signals.output_blocked =
+          std::min(1.0, static_cast<double>(blocked - last_blocked) / 1e9 / dt);
+      level.store(controller->Observe(signals));
+      last_busy = busy;
+      last_blocked = blocked;
+      last_seconds = p.elapsed_seconds;
+      if (outer_progress) outer_progress(p);
+    };
+  }
 
   StatusPayload remote;
   bool got_status = false;
@@ -235,6 +291,8 @@ TransferReport RunSendTransfer(Channel& channel, const Session& session, ByteSou
   report.wire_bytes = writer.data_bytes_written();
   report.seconds = result.seconds;
   report.sha256_hex = reader.sha_hex();
+  report.codec_level =
+      controller ? AdaptiveController::LevelName(level.load()) : CodecSpecName(options.codec);
   report.remote = remote;
   report.pipeline = result;
   return report;

@@ -16,6 +16,7 @@
 #include <functional>
 
 #include "engine/child_process.h"
+#include "engine/codec.h"
 #include "engine/pipeline.h"
 #include "engine/session_handshake.h"
 #include "engine/transfer_link.h"
@@ -27,6 +28,7 @@ struct TransferOptions {
   int workers = 2;              // sealing / opening threads
   double timeout_seconds = 60;  // the peer sent nothing for this long: fail
   double heartbeat_seconds = 5;
+  CodecSpec codec;  // sender: how data frames are compressed (the receiver decodes any codec)
 };
 
 struct TransferReport {
@@ -36,7 +38,8 @@ struct TransferReport {
   uint64_t wire_bytes = 0;    // frame bytes written (sender) or read (receiver)
   double seconds = 0;
   std::string sha256_hex;
-  StatusPayload remote;  // sender: the receiver's final status
+  std::string codec_level;  // sender: the codec level at the end ("zstd:3", "none")
+  StatusPayload remote;     // sender: the receiver's final status
   PipelineResult pipeline;
   bool ok() const { return failure == TransferFailure::kNone; }
 };

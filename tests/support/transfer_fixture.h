@@ -1,5 +1,5 @@
 // Test support for zsend-engine send/recv: a temp directory with keys, spawning either side with
-// its stderr in a file, reading --announce lines, and a small fault-injecting TCP proxy.
+// its stderr in a file, reading --announce lines, (faults: tests/support/fault_proxy.h).
 #pragma once
 
 #include <sys/types.h>
@@ -46,24 +46,6 @@ class TransferDir {
  private:
   std::filesystem::path dir_;
   std::map<std::string, std::string> env_;
-};
-
-// Forwards one connection to 127.0.0.1:upstream_port; in the client-to-server direction it can
-// flip one byte at offset `flip_at` or cut both directions after `cut_after` bytes.
-class FaultProxy {
- public:
-  FaultProxy(int upstream_port, int64_t flip_at, int64_t cut_after);
-  ~FaultProxy();
-  int port() const { return port_; }
-
- private:
-  void Serve();
-  int listen_fd_ = -1;
-  int port_ = 0;
-  int upstream_port_;
-  int64_t flip_at_, cut_after_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
 };
 
 }  // namespace zsend::test

@@ -5,6 +5,7 @@
 #include <string>
 #include <thread>
 
+#include "engine/codec.h"
 #include "engine/units.h"
 #include "tools/engine/commands.h"
 #include "tools/engine/exit_codes.h"
@@ -49,6 +50,9 @@ Result<TransferJob> BuildJob(const TransferFlags& f) {
   job.transfer.timeout_seconds = *timeout;
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   job.transfer.workers = f.threads > 0 ? f.threads : cores;
+  Result<CodecSpec> codec = ParseCodecSpec(f.job.codec);
+  if (!codec.ok()) return codec.status();
+  job.transfer.codec = *codec;
   Result<IoBackend> io = ParseIoBackend(f.io);
   if (!io.ok()) return io.status();
   job.io.backend = *io;
@@ -65,7 +69,8 @@ void AddSharedOptions(CLI::App* cmd, TransferFlags& f) {
   cmd->add_option("--peer", f.job.peer, "The listener's public key (connecting side)");
   cmd->add_option("--authorized-keys", f.job.authorized_keys_file,
                   "Public keys allowed to connect, one per line (listening side)");
-  cmd->add_option("--authorize", f.job.authorize, "A public key allowed to connect (repeatable)");
+  cmd->add_option("--authorize", f.job.authorize, "A public key allowed to connect (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--cipher", f.job.cipher,
                   "auto (AES-256-GCM with AES instructions, else ChaCha20-Poly1305), "
                   "aes-256-gcm, chacha20-poly1305, none (only with --ssh or "
@@ -76,7 +81,9 @@ void AddSharedOptions(CLI::App* cmd, TransferFlags& f) {
                   "Fail when the peer sends nothing for SECONDS (default 60)");
   cmd->add_option("-m,--memory", f.memory, "Buffer size (default 256M, or N% of RAM)");
   cmd->add_option("-s,--block-size", f.block_size, "Block (frame) size (default 1M; sender)");
-  cmd->add_option("--codec", f.job.codec, "Compression: auto (default) or none");
+  cmd->add_option("--codec", f.job.codec,
+                  "Sender's compression: auto (default: zstd level adapted to the link), "
+                  "zstd[:N], lz4, gzip[:N], none; the receiver decodes whatever arrives");
   cmd->add_option("--threads", f.threads, "Sealing/opening threads (default: one per core)");
   cmd->add_option("-r,--read-rate", f.read_rate, "Limit the read rate (bytes/s, k/M/G)");
   cmd->add_option("-R,--write-rate", f.write_rate, "Limit the write rate (bytes/s, k/M/G)");
@@ -115,7 +122,8 @@ void RegisterSendCommand(CLI::App& app, CommandRun* run) {
   cmd->add_option("--ssh", flags->job.ssh_host,
                   "Run 'zsend-engine recv --stdio RECV-ARGS' on [USER@]HOST through ssh");
   cmd->add_option("--ssh-port", flags->job.ssh_port, "ssh port");
-  cmd->add_option("--ssh-option", flags->job.ssh_options, "ssh -o OPTION (repeatable)");
+  cmd->add_option("--ssh-option", flags->job.ssh_options, "ssh -o OPTION (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--remote-engine", flags->job.remote_engine,
                   "Path of zsend-engine on the ssh host (default: zsend-engine)");
   cmd->add_option("RECV-ARGS", flags->job.remote_args,

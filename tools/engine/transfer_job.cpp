@@ -120,9 +120,6 @@ Status Runner::Validate() const {
     Result<BulkCipher> c = ParseBulkCipher(job_.cipher);
     if (!c.ok()) return c.status();
   }
-  if (job_.codec != "auto" && job_.codec != "none") {
-    return InvalidArgument("--codec takes auto or none in this build, got '" + job_.codec + "'");
-  }
   if (!job_.listen.empty() && !job_.announce && job_.key_file.empty()) {
     return InvalidArgument(
         "a listener needs --key FILE, or --announce to publish a fresh key's public half");
@@ -204,7 +201,17 @@ Result<std::unique_ptr<Channel>> Runner::Connect(Session* session, int* exit_cod
   if (!job_.ssh_host.empty()) {
     Result<std::unique_ptr<Channel>> channel = StartSsh(job_, &ssh_pid_);
     if (!channel.ok()) return channel.status();
-    return handshake(std::move(*channel), true);
+    Result<std::unique_ptr<Channel>> done = handshake(std::move(*channel), true);
+    if (!done.ok() && (done.status().code() == StatusCode::kPermissionDenied ||
+                       done.status().code() == StatusCode::kUnavailable)) {
+      // Over ssh a peer that vanished during the handshake is ssh failing (its own message is
+      // above on stderr) or no zsend-engine on the far side, not a key problem.
+      *exit_code = kExitNetwork;
+      return Unavailable("ssh " + job_.ssh_host + ": the far side closed before the handshake " +
+                         "ended (ssh failed, or '" + job_.remote_engine +
+                         " recv --stdio' could not start there; see ssh's message above)");
+    }
+    return done;
   }
   if (job_.stdio) {
     return handshake(std::make_unique<Channel>(UniqueFd(0), UniqueFd(1), "stdio"), false);
@@ -327,7 +334,7 @@ void Runner::WriteJsonStats(const TransferReport& r, const Session& session, int
       {"error", r.ok() ? "" : r.status.message()},
       {"role", job_.send ? "send" : "recv"},
       {"cipher", BulkCipherName(session.cipher)},
-      {"codec", "none"},
+      {"codec", job_.send ? r.codec_level : std::string("decodes any")},
       {"block_size", session.block_size},
       {"stream_bytes", r.stream_bytes},
       {"wire_bytes", r.wire_bytes},
