@@ -276,6 +276,15 @@ TEST_F(TransferCli, CutStreamIsAnIntegrityFailure) {
   EXPECT_TRUE(OutputAbsent());
 }
 
+TEST_F(TransferCli, WaitingListenerStopsOnSigterm) {
+  int port = 0;
+  Side recv = Receiver({"-o", output_}, &port);
+  ::kill(recv.pid, SIGTERM);
+  recv.Finish();
+  EXPECT_EQ(recv.result.exit_code, 143) << recv.err;
+  EXPECT_TRUE(OutputAbsent());
+}
+
 TEST_F(TransferCli, CipherNoneOverTcpNeedsInsecurePlaintext) {
   test::RunResult r =
       test::Run({test::BinPath("zsend-engine"), "send", "--connect", "127.0.0.1:9", "--peer",

@@ -216,7 +216,8 @@ Result<std::unique_ptr<Channel>> Runner::Connect(Session* session, int* exit_cod
   if (job_.stdio) {
     return handshake(std::make_unique<Channel>(UniqueFd(0), UniqueFd(1), "stdio"), false);
   }
-  tcp.timeout_seconds = 0;  // a listener waits for its peer as long as it takes
+  // A listener waits for its peer as long as it takes, in 1 s slices so SIGINT/SIGTERM end it.
+  tcp.timeout_seconds = 1;
   Result<TcpListener> listener = TcpListener::Listen(job_.listen, tcp);
   if (!listener.ok()) return listener.status();
   if (job_.announce) {
@@ -230,6 +231,11 @@ Result<std::unique_ptr<Channel>> Runner::Connect(Session* session, int* exit_cod
   }
   for (;;) {
     Result<UniqueFd> fd = listener->Accept();
+    if (!fd.ok() && fd.status().code() == StatusCode::kDeadlineExceeded) {
+      if (StopSignal() == 0) continue;
+      *exit_code = 128 + StopSignal();
+      return Cancelled("stopped by a signal while waiting for a connection");
+    }
     if (!fd.ok()) return fd.status();
     Result<std::unique_ptr<Channel>> done =
         handshake(std::make_unique<Channel>(std::move(*fd), "tcp peer"), false);
