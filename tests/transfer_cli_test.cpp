@@ -195,6 +195,17 @@ TEST_F(TransferCli, ConsumerFailureFailsTheSenderWithItsStderr) {
   EXPECT_NE(send.err.find("out of space"), std::string::npos) << send.err;
 }
 
+TEST_F(TransferCli, ConsumerThatCannotStartFailsBothSides) {
+  int port = 0;
+  Side recv = Receiver({"--exec", "zsend-no-such-zfs recv pool/x"}, &port);
+  Side send = Sender(port, {"-i", input_});
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(recv.result.exit_code, kExitConsumer) << recv.err;
+  EXPECT_EQ(send.result.exit_code, kExitConsumer) << send.err;
+  EXPECT_NE(send.err.find("zsend-no-such-zfs"), std::string::npos) << send.err;
+}
+
 TEST_F(TransferCli, KilledSenderNeverLooksLikeSuccess) {
   int port = 0;
   Side recv = Receiver({"-o", output_}, &port);

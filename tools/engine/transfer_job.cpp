@@ -12,6 +12,7 @@
 #include "engine/keys.h"
 #include "engine/session_handshake.h"
 #include "engine/transfer_consumers.h"
+#include "engine/transfer_link.h"
 #include "engine/transfer_receiver.h"
 #include "engine/units.h"
 #include "tools/engine/exit_codes.h"
@@ -62,6 +63,15 @@ long PeakRssKib() {
     if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
   }
   return 0;
+}
+
+// Tells the peer why this side gives up before its pipeline started (best effort).
+void TellPeer(Channel& channel, const Session& session, TransferFailure failure,
+              const Status& status) {
+  FrameWriter writer(channel, FrameCipher(session.cipher, session.send_key));
+  channel.SetDeadline(2);
+  (void)writer.SendControl(FrameType::kError,
+                           EncodeError({ToErrorReason(failure), status.message()}));
 }
 
 class Runner {
@@ -289,7 +299,10 @@ int Runner::Transfer(Channel& channel, const Session& session) {
       if (!argv.ok()) return Fail(TransferFailure::kUsage, argv.status());
       Result<std::unique_ptr<ChildProcess>> child =
           ChildProcess::Start(*argv, ChildProcess::Pipe::kStdout, !job_.quiet);
-      if (!child.ok()) return Fail(TransferFailure::kProducer, child.status());
+      if (!child.ok()) {
+        TellPeer(channel, session, TransferFailure::kProducer, child.status());
+        return Fail(TransferFailure::kProducer, child.status());
+      }
       auto child_source = std::make_unique<ChildSource>(std::move(*child));
       producer = &child_source->child();
       source = std::move(child_source);
@@ -311,8 +324,10 @@ int Runner::Transfer(Channel& channel, const Session& session) {
                                                  : MakeStdoutConsumer(job_.io);
     if (!consumer.ok()) {
       const bool missing = consumer.status().code() == StatusCode::kNotFound || !job_.exec.empty();
-      return Fail(missing ? TransferFailure::kConsumer : TransferFailure::kOutput,
-                  consumer.status());
+      const TransferFailure failure =
+          missing ? TransferFailure::kConsumer : TransferFailure::kOutput;
+      TellPeer(channel, session, failure, consumer.status());
+      return Fail(failure, consumer.status());
     }
     report = RunReceiveTransfer(channel, session, **consumer, options);
   }
