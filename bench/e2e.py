@@ -63,13 +63,104 @@ def codec_group():
     }
 
 
-GROUPS = {"buffer": buffer_group, "codecs": codec_group}
+# --- network: sender and receiver on this host, over loopback or a tbf-limited veth pair ----
+
+SLICE = os.path.join(DATA, "zfs-stream-1g.bin")
+NET = {}  # filled by setup_network(): ssh args, keys, namespace commands
+
+
+def setup_network(work):
+    """Keys, a private sshd on 127.0.0.1 and in the namespace pair, and the namespaces."""
+    if not os.path.exists(SLICE):
+        subprocess.run(f"head -c 1G {INPUTS['zfs-stream']} > {SLICE}", shell=True, check=True)
+    run = lambda c: subprocess.run(c, shell=True, check=True, capture_output=True, text=True)
+    run(f"ssh-keygen -q -t ed25519 -N '' -f {work}/host && ssh-keygen -q -t ed25519 -N '' -f {work}/client")
+    run(f"cp {work}/client.pub {work}/authorized_keys && {ENGINE} keygen -o {work}/sender >/dev/null")
+    os.makedirs("/run/sshd", exist_ok=True)
+    # The namespaces: zbA (sender) 10.201.0.1 <-> zbB (receiver) 10.201.0.2, 1 Gbit/s tbf.
+    subprocess.run("ip netns del zbA; ip netns del zbB", shell=True, capture_output=True)
+    run("ip netns add zbA && ip netns add zbB && ip link add veth0 netns zbA type veth peer name veth0 netns zbB")
+    for ns, addr in (("zbA", "10.201.0.1"), ("zbB", "10.201.0.2")):
+        run(f"ip -n {ns} addr add {addr}/24 dev veth0 && ip -n {ns} link set veth0 up && ip -n {ns} link set lo up")
+        run(f"ip netns exec {ns} tc qdisc add dev veth0 root tbf rate 1gbit burst 500kb latency 25ms")
+    procs = []
+    for name, ns, addr, port in (("lo", "", "127.0.0.1", 22220), ("ns", "ip netns exec zbB ", "10.201.0.2", 22221)):
+        with open(f"{work}/sshd_{name}", "w") as f:
+            f.write(f"Port {port}\nListenAddress {addr}\nHostKey {work}/host\nAuthorizedKeysFile {work}/authorized_keys\n"
+                    "UsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+                    f"PidFile {work}/sshd_{name}.pid\n")
+        procs.append(subprocess.Popen(f"{ns}/usr/sbin/sshd -D -e -f {work}/sshd_{name}", shell=True,
+                                      stderr=subprocess.DEVNULL))
+        NET[name] = {"host": addr, "ns_send": "ip netns exec zbA " if ns else "", "ns_recv": ns,
+                     "ssh": f"ssh -p {port} -i {work}/client -o StrictHostKeyChecking=no "
+                            f"-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR root@{addr}"}
+    time.sleep(1)
+    NET["key"] = f"{work}/sender"
+    return procs
+
+
+def teardown_network(procs):
+    for p in procs:
+        p.terminate()
+    subprocess.run("pkill -f 'sshd -D -e -f /tmp/zsend-e2e'; ip netns del zbA; ip netns del zbB",
+                   shell=True, capture_output=True)
+
+
+def engine_pair(where, codec):
+    n = NET[where]
+    return (f"coproc R {{{{ {n['ns_recv']}{ENGINE} recv --listen {n['host']}:0 --once --announce -q "
+            f"--authorize $(cat {NET['key']}.pub) -o /dev/null; }}}}; read -r line <&${{{{R[0]}}}}; "
+            "port=$(sed -E 's/.*\"port\":([0-9]+).*/\\1/' <<<\"$line\"); "
+            "pub=$(sed -E 's/.*\"pubkey\":\"([^\"]+)\".*/\\1/' <<<\"$line\"); "
+            f"{n['ns_send']}{ENGINE} send -q --connect {n['host']}:$port --peer $pub --key {NET['key']} "
+            f"--codec {codec} -i {{input}}; s=$?; wait $R_PID; r=$?; exit $((s | r))")
+
+
+def mbuffer_pair(where):
+    n = NET[where]
+    port = 23330 if where == "lo" else 23331
+    return (f"{n['ns_recv']}mbuffer -q -Q -m 256M -s 1M -I {port} -o /dev/null & r=$!; "
+            f"for i in $(seq 100); do {n['ns_recv']}ss -ltn | grep -q ':{port} ' && break; sleep 0.05; done; "
+            f"{n['ns_send']}mbuffer -q -Q -m 256M -s 1M -i {{input}} -O {n['host']}:{port}; s=$?; wait $r; exit $((s | $?))")
+
+
+def network_group():
+    lo, ns = "lo", "ns"
+    ssh = lambda w, extra="": f"{NET[w]['ns_send']}{NET[w]['ssh']} {extra}"
+    return {
+        "title": "Moving a zfs send stream (1 GiB) to a receiver on this host: loopback, then a 1 Gbit/s tbf link between two network namespaces",
+        "reference": None,
+        "inputs": ["zfs-stream-1g"],
+        "setup": setup_network,
+        "teardown": teardown_network,
+        "cases": [
+            ("loopback: ssh -c aes128-gcm", lambda: f"cat {{input}} | {ssh(lo, '-c aes128-gcm@openssh.com')} 'cat > /dev/null'"),
+            ("loopback: mbuffer -O/-I (plaintext)", lambda: mbuffer_pair(lo)),
+            ("loopback: zsend-engine --codec none (encrypted)", lambda: engine_pair(lo, "none")),
+            ("loopback: zstd -1 -T0 | ssh | zstd -d", lambda: f"zstd -q -1 -T0 -c {{input}} | {ssh(lo, '-c aes128-gcm@openssh.com')} 'zstd -q -d > /dev/null'"),
+            ("loopback: zsend-engine --codec auto", lambda: engine_pair(lo, "auto")),
+            ("1 Gbit/s: mbuffer -O/-I (plaintext)", lambda: mbuffer_pair(ns)),
+            ("1 Gbit/s: ssh -c aes128-gcm", lambda: f"cat {{input}} | {ssh(ns, '-c aes128-gcm@openssh.com')} 'cat > /dev/null'"),
+            ("1 Gbit/s: zsend-engine --codec auto", lambda: engine_pair(ns, "auto")),
+        ],
+        "pairs": [("loopback: zsend-engine --codec none (encrypted)", "loopback: ssh -c aes128-gcm"),
+                  ("loopback: zsend-engine --codec none (encrypted)", "loopback: mbuffer -O/-I (plaintext)"),
+                  ("loopback: zsend-engine --codec auto", "loopback: zstd -1 -T0 | ssh | zstd -d"),
+                  ("1 Gbit/s: zsend-engine --codec auto", "1 Gbit/s: mbuffer -O/-I (plaintext)"),
+                  ("1 Gbit/s: zsend-engine --codec auto", "1 Gbit/s: ssh -c aes128-gcm")],
+        "link_rate": 125e6,
+    }
+
+
+INPUTS["zfs-stream-1g"] = SLICE
+GROUPS = {"buffer": buffer_group, "codecs": codec_group, "network": network_group}
 
 
 def run_case(command, input_path, output_path):
     cmd = command.format(input=input_path, output=output_path)
     start = time.monotonic()
-    proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True)
+    proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
     elapsed = time.monotonic() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd!r} failed ({proc.returncode}): {proc.stderr.strip()[:300]}")
@@ -78,6 +169,22 @@ def run_case(command, input_path, output_path):
 
 
 def run_group(name, group, rounds):
+    results = []
+    procs = None
+    if group.get("setup"):
+        import tempfile
+        work = tempfile.mkdtemp(prefix="zsend-e2e")
+        procs = group["setup"](work)
+        group["cases"] = [(label, c() if callable(c) else c) for label, c in group["cases"]]
+    try:
+        results = run_cases(name, group, rounds)
+    finally:
+        if group.get("teardown"):
+            group["teardown"](procs)
+    return results
+
+
+def run_cases(name, group, rounds):
     results = []
     for input_name in group["inputs"]:
         path = INPUTS[input_name]
@@ -136,6 +243,11 @@ def markdown(groups, results):
             if any(x["size_ratio"] for x in rows):
                 line += f" {r['size_ratio']:.3f} |" if r["size_ratio"] else " |"
             lines.append(line)
+        if group.get("link_rate"):
+            for r in rows:
+                if r["case"].startswith("1 Gbit/s"):
+                    lines.append(f"\n{r['case']}: {r['mb_per_s'] * 1e6 / group['link_rate']:.2f}x "
+                                 "the link rate in stream bytes per second")
         for a, b in group.get("pairs", []):
             for inp in group["inputs"]:
                 ra = next((x for x in rows if x["input"] == inp and x["case"] == a), None)
