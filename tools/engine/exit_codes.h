@@ -14,6 +14,7 @@ enum ExitCode : int {
   kExitOutput = 4,         // writing the output failed (broken pipe, disk full)
   kExitNetwork = 5,        // connect/listen failed or the network peer went away
   kExitTimeout = 6,        // the watchdog expired, or the peer sent nothing for --timeout
+  kExitCorrupt = 7,        // --decompress: the compressed input is corrupt or truncated
   kExitAuthentication = 8,  // send/recv: wrong or unauthorized key, tampered handshake
   kExitIntegrity = 9,       // send/recv: tampered, truncated or reordered stream, digest mismatch
   kExitResources = 10,     // memory could not be reserved or locked
@@ -31,6 +32,7 @@ inline constexpr const char* kExitCodeHelp =
     "  4    output failed (broken pipe, disk full, write error)\n"
     "  5    network failed (connect/listen, peer went away)\n"
     "  6    timeout: no data moved for -W seconds, or the peer sent nothing for --timeout\n"
+    "  7    compressed input is corrupt or truncated (--decompress)\n"
     "  8    authentication failed (wrong or unauthorized key)\n"
     "  9    integrity: the stream was tampered with, truncated or reordered\n"
     "  10   memory could not be reserved or locked\n"
