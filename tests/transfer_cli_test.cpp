@@ -214,7 +214,7 @@ TEST_F(TransferCli, FlippedByteIsAnIntegrityFailure) {
   int port = 0;
   Side recv = Receiver({"-o", output_}, &port);
   // Past the preambles, handshake and key confirmation: inside the first data frames.
-  test::FaultProxy proxy(port, 200000, -1);
+  test::FlipCutProxy proxy(port, 200000, -1);
   Side send = Sender(proxy.port(), {"-i", input_});
   send.Finish();
   recv.Finish();
@@ -227,7 +227,7 @@ TEST_F(TransferCli, FlippedByteIsAnIntegrityFailure) {
 TEST_F(TransferCli, CutStreamIsAnIntegrityFailure) {
   int port = 0;
   Side recv = Receiver({"-o", output_}, &port);
-  test::FaultProxy proxy(port, -1, 1000000);
+  test::FlipCutProxy proxy(port, -1, 1000000);
   Side send = Sender(proxy.port(), {"-i", input_});
   send.Finish();
   recv.Finish();

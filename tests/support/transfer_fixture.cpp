@@ -88,7 +88,7 @@ Side TransferDir::StartListener(const std::string& name, std::vector<std::string
   return side;
 }
 
-FaultProxy::FaultProxy(int upstream_port, int64_t flip_at, int64_t cut_after)
+FlipCutProxy::FlipCutProxy(int upstream_port, int64_t flip_at, int64_t cut_after)
     : upstream_port_(upstream_port), flip_at_(flip_at), cut_after_(cut_after) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -102,13 +102,13 @@ FaultProxy::FaultProxy(int upstream_port, int64_t flip_at, int64_t cut_after)
   thread_ = std::thread([this] { Serve(); });
 }
 
-FaultProxy::~FaultProxy() {
+FlipCutProxy::~FlipCutProxy() {
   stop_ = true;
   thread_.join();
   ::close(listen_fd_);
 }
 
-void FaultProxy::Serve() {
+void FlipCutProxy::Serve() {
   pollfd lp{listen_fd_, POLLIN, 0};
   while (!stop_ && ::poll(&lp, 1, 100) == 0) {
   }

@@ -50,10 +50,10 @@ class TransferDir {
 
 // Forwards one connection to 127.0.0.1:upstream_port; in the client-to-server direction it can
 // flip one byte at offset `flip_at` or cut both directions after `cut_after` bytes.
-class FaultProxy {
+class FlipCutProxy {
  public:
-  FaultProxy(int upstream_port, int64_t flip_at, int64_t cut_after);
-  ~FaultProxy();
+  FlipCutProxy(int upstream_port, int64_t flip_at, int64_t cut_after);
+  ~FlipCutProxy();
   int port() const { return port_; }
 
  private:
