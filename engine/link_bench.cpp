@@ -71,7 +71,8 @@ Status StreamFiller(Channel& channel, double seconds) {
                           static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)};
   std::memcpy(chunk.data(), len, 4);
   const Clock::time_point start = Clock::now();
-  while (Since(start) < seconds) ZSEND_RETURN_IF_ERROR(channel.WriteAll(chunk.data(), chunk.size()));
+  while (Since(start) < seconds)
+    ZSEND_RETURN_IF_ERROR(channel.WriteAll(chunk.data(), chunk.size()));
   const uint8_t end[4] = {0, 0, 0, 0};
   return channel.WriteAll(end, 4);
 }
@@ -86,8 +87,8 @@ Result<double> DrainFiller(Channel& channel) {
   for (;;) {
     uint8_t len[4];
     ZSEND_RETURN_IF_ERROR(channel.ReadExact(len, 4));
-    const uint32_t n = (uint32_t{len[0]} << 24) | (uint32_t{len[1]} << 16) |
-                       (uint32_t{len[2]} << 8) | len[3];
+    const uint32_t n =
+        (uint32_t{len[0]} << 24) | (uint32_t{len[1]} << 16) | (uint32_t{len[2]} << 8) | len[3];
     if (n == 0) break;
     if (n > kChunk) return DataLoss("bench: filler chunk larger than expected");
     ZSEND_RETURN_IF_ERROR(channel.ReadExact(buf.data(), n));
