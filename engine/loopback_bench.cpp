@@ -79,6 +79,8 @@ Result<LoopbackFigure> BenchLoopbackTransfer(const std::vector<std::byte>& sampl
       [&] { received = RunReceiveTransfer(recv_side, receiver, discard, options); });
   RepeatSource source(sample, seconds);
   TransferReport sent = RunSendTransfer(send_side, sender, source, nullptr, options);
+  // A sender process would exit here; its FIN ends the receiver's drain after the last frame.
+  send_side.CloseWrite();
   if (!sent.ok()) recv_side.Stop();
   receive_thread.join();
   if (!sent.ok()) return sent.status;
