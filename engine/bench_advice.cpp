@@ -71,10 +71,10 @@ Advice Recommend(const CpuFigures& sender, const CpuFigures& receiver, double li
   // Block size: 1 MiB, bigger for fast links (fewer frames), smaller for very slow ones.
   const double wire = advice.expected_rate / r;
   advice.block_size = wire > 500e6 ? (4u << 20) : wire < 2e6 ? (256u << 10) : (1u << 20);
-  // Memory: four bandwidth-delay products, a quarter second of the stream to smooth the bursts
-  // of zfs send, at least 8 blocks; 16 MiB..1 GiB.
+  // Memory: four bandwidth-delay products, a quarter second of the stream (at most 256 MiB) to
+  // smooth the bursts of zfs send, at least 8 blocks; 16 MiB..1 GiB.
   const double bdp = wire * rtt_seconds;
-  const double want = std::max({4 * bdp, 0.25 * advice.expected_rate,
+  const double want = std::max({4 * bdp, std::min(0.25 * advice.expected_rate, 256.0 * (1 << 20)),
                                 8.0 * static_cast<double>(advice.block_size), 16.0 * (1 << 20)});
   advice.memory = std::min<uint64_t>(RoundUpMiB(want), 1ull << 30);
   return advice;
