@@ -155,7 +155,8 @@ int RunLink(const BenchFlags& f, double seconds, double timeout) {
   // CPU figures first, so that measuring does not disturb the link phases.
   Result<std::vector<std::byte>> sample = Sample(f);
   if (!sample.ok()) return Fail(kExitInput, sample.status());
-  const double cpu_stage_seconds = std::max(0.05, seconds / 8);
+  // The CPU phase (17 measurements) stays within --seconds, apart from one pass per stage.
+  const double cpu_stage_seconds = std::max(0.03, seconds / 17);
   Result<CpuFigures> cpu = BenchCpu(*sample, cpu_stage_seconds, Progress);
   if (!cpu.ok()) return Fail(kExitInternal, cpu.status());
 
