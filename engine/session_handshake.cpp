@@ -254,7 +254,7 @@ Result<Session> RunHandshake(Channel& channel, const SessionOptions& options) {
       return PermissionDenied("handshake from a peer that does not know this side's key (" +
                               offer_bytes.status().message() + ")");
     }
-    if (!options.anonymous) {
+    if (!options.anonymous && !options.accept_any_peer) {
       const noise::PublicKey& key = *hs.remote_static();
       if (options.authorized == nullptr || options.authorized->Find(key) == nullptr) {
         return PermissionDenied("peer key " + FormatPublicKey(key) + " is not authorized");

@@ -26,6 +26,8 @@ struct SessionOptions {
   std::optional<noise::KeyPair> local_static;
   std::optional<noise::PublicKey> peer;        // initiator with IK
   const AuthorizedKeys* authorized = nullptr;  // responder with IK
+  // Responder with IK: accept any initiator key (only `bench --announce`, which moves filler).
+  bool accept_any_peer = false;
   // Ciphers this side accepts, in its order of preference (initiator: the offer).
   std::vector<BulkCipher> ciphers;
   uint32_t block_size = 0;  // the sender's block size, carried to the receiver

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   RegisterKeygenCommand(app, &run);
   RegisterSendCommand(app, &run);
   RegisterRecvCommand(app, &run);
+  RegisterBenchCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
