@@ -1,0 +1,85 @@
+#include "tests/support/zsend_cli.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "tests/support/subprocess.h"
+
+namespace zsend::test {
+
+std::string SystemPython() {
+  return "/usr/bin/python3";
+}
+
+bool PythonHas(const std::string& module) {
+  return access(SystemPython().c_str(), X_OK) == 0 &&
+         Run({SystemPython(), "-c", "import " + module}).exit_code == 0;
+}
+
+std::string SupportPath(const std::string& name) {
+  return std::string(ZSEND_SOURCE_DIR) + "/tests/support/" + name;
+}
+
+std::string CompareGolden(const std::string& name, const std::string& actual) {
+  const std::string path = std::string(ZSEND_SOURCE_DIR) + "/tests/golden/" + name;
+  const char* update = std::getenv("ZSEND_UPDATE_GOLDEN");
+  if (update != nullptr && std::string(update) == "1") {
+    std::ofstream(path) << actual;
+    return "";
+  }
+  std::ifstream in(path);
+  if (!in) return "missing golden file " + path + " (run with ZSEND_UPDATE_GOLDEN=1 to create)";
+  std::ostringstream expected;
+  expected << in.rdbuf();
+  if (expected.str() == actual) return "";
+  return "differs from " + path + "\n--- expected\n" + expected.str() + "--- actual\n" + actual;
+}
+
+std::string NormaliseTimes(const std::string& text) {
+  static const std::regex utc(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ)");
+  static const std::regex epoch(R"re(("(last_success|age_seconds)": )[0-9][0-9.e+]*)re");
+  return std::regex_replace(std::regex_replace(text, utc, "<TIME>"), epoch, "$1<N>");
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(fd);
+    return -1;
+  }
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+bool WaitForPort(int port, double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    bool connected = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    close(fd);
+    if (connected) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+}  // namespace zsend::test
