@@ -34,7 +34,8 @@ Result<std::vector<RetentionSnapshot>> WithTimes(Zfs& zfs, const std::string& da
 
 void Decide(Zfs& zfs, SidePrune& side, const RetentionSpec& spec, RetentionInput input,
             const std::vector<SnapshotInfo>& snapshots) {
-  Result<std::vector<RetentionSnapshot>> timed = WithTimes(zfs, side.dataset, input.group, snapshots);
+  Result<std::vector<RetentionSnapshot>> timed =
+      WithTimes(zfs, side.dataset, input.group, snapshots);
   if (!timed.ok()) {
     side.error = timed.status();
     return;
@@ -144,6 +145,19 @@ DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_datas
     }
   }
   return prune;
+}
+
+std::map<std::string, std::set<std::string>> NeededByUnfinishedTransfers(
+    const SendPlan& plan, const std::vector<DatasetOutcome>& outcomes) {
+  std::map<std::string, std::set<std::string>> needed;
+  for (size_t i = 0; i < plan.datasets.size(); ++i) {
+    const DatasetPlan& dataset = plan.datasets[i];
+    const bool succeeded = i < outcomes.size() && outcomes[i].outcome == Outcome::kSucceeded;
+    if (succeeded || dataset.needed_source_snapshots.empty()) continue;
+    needed[dataset.source].insert(dataset.needed_source_snapshots.begin(),
+                                  dataset.needed_source_snapshots.end());
+  }
+  return needed;
 }
 
 Status ApplyPrune(Zfs& zfs, SidePrune& side) {

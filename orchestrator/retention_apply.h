@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "orchestrator/retention.h"
+#include "orchestrator/scheduler.h"
+#include "orchestrator/send_plan.h"
 #include "orchestrator/zfs.h"
 
 namespace zsend::orchestrator {
@@ -63,6 +65,12 @@ Status ApplyPrune(Zfs& zfs, SidePrune& side);
 
 // One line per decision: "source local pool/fs@g-1: destroy: thinned by rule 1d1w (...)".
 void PrintPruneDecisions(const DatasetPrune& prune, std::ostream& out);
+
+// For the rotation step of a backup run: the source snapshots each dataset whose transfer did
+// not succeed (failed, skipped, or never run) still needs (the plan's
+// needed_source_snapshots), keyed by source dataset, for PruneOptions::needed.
+std::map<std::string, std::set<std::string>> NeededByUnfinishedTransfers(
+    const SendPlan& plan, const std::vector<DatasetOutcome>& outcomes);
 
 // Snapshot creation times (`zfs get -H -p -d 1 creation DATASET`), short name -> epoch seconds.
 Result<std::map<std::string, int64_t>> SnapshotCreationTimes(Zfs& zfs, const std::string& dataset);

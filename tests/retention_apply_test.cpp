@@ -97,6 +97,25 @@ TEST_P(PruningOnFakeZfs, NeededSnapshotsOfAFailedTransferSurvive) {
   EXPECT_TRUE(prune.target.dataset.empty());  // no --keep-target: the target is left alone
 }
 
+TEST(PruningNeeds, UnfinishedTransfersProtectWhatTheirPlanNeeds) {
+  SendPlan plan;
+  plan.datasets.resize(3);
+  plan.datasets[0].source = "tank/ok";
+  plan.datasets[0].needed_source_snapshots = {"job-1", "job-2"};
+  plan.datasets[1].source = "tank/failed";
+  plan.datasets[1].needed_source_snapshots = {"job-1", "job-3"};
+  plan.datasets[2].source = "tank/skipped";
+  plan.datasets[2].needed_source_snapshots = {"job-2"};
+  std::vector<DatasetOutcome> outcomes(3);
+  outcomes[0].outcome = Outcome::kSucceeded;
+  outcomes[1].outcome = Outcome::kFailed;
+  outcomes[2].outcome = Outcome::kSkipped;
+  auto needed = NeededByUnfinishedTransfers(plan, outcomes);
+  EXPECT_EQ(needed.count("tank/ok"), 0u);
+  EXPECT_EQ(needed["tank/failed"], (std::set<std::string>{"job-1", "job-3"}));
+  EXPECT_EQ(needed["tank/skipped"], (std::set<std::string>{"job-2"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Dialects, PruningOnFakeZfs,
                          ::testing::Values(FakeZfsRunner::Flavor::kOpenZfs,
                                            FakeZfsRunner::Flavor::kLegacy),
