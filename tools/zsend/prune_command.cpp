@@ -15,6 +15,7 @@
 #include "tools/zsend/commands.h"
 #include "tools/zsend/common_options.h"
 #include "tools/zsend/exit_codes.h"
+#include "tools/zsend/history_access.h"
 #include "tools/zsend/mail_options.h"
 
 namespace zsend::cli {
@@ -89,7 +90,9 @@ int RunPrune(PruneArgs& args) {
     lock.emplace(std::move(*acquired));
   }
   {
-    Result<std::unique_ptr<History>> opened = History::Open(args.state_dir);
+    // A dry run reads an existing history (for the last common snapshots) but creates nothing.
+    Result<std::unique_ptr<History>> opened =
+        args.dry_run ? OpenHistoryForReading(args.state_dir) : History::Open(args.state_dir);
     if (opened.ok()) {
       history = std::move(*opened);
     } else if (!args.dry_run) {
@@ -185,8 +188,9 @@ void RegisterPruneCommand(CLI::App& app, CommandRun* run) {
   sub->add_option("--keep-source", args->keep_source,
                   "SPEC: a count (5) or a thinning schedule (10,1d1w,1w1m,1m1y); default 10");
   sub->add_option("--keep-target", args->keep_target, "SPEC for the target; default 30");
-  sub->add_flag("--source-only", args->source_only, "prune only the source");
-  sub->add_flag("--target-only", args->target_only, "prune only the target");
+  CLI::Option* source_only =
+      sub->add_flag("--source-only", args->source_only, "prune only the source");
+  sub->add_flag("--target-only", args->target_only, "prune only the target")->excludes(source_only);
   sub->add_flag("--dry-run", args->dry_run,
                 "print every decision and the destroy commands; change nothing");
   AddHostOptions(*sub, &args->hosts);
