@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
+#include <set>
 
 namespace zsend::orchestrator {
 namespace {
@@ -150,6 +152,46 @@ TEST(RetentionThinner, Spec3And1w1m_FortyDailies_KeepsThursdayAlignedWeeksAndThe
             (std::vector<std::string>{"g-20240114120000", "g-20240118120000", "g-20240125120000",
                                       "g-20240201120000", "g-20240208120000", "g-20240210120000",
                                       "g-20240211120000", "g-20240212120000"}));
+}
+
+TEST(RetentionThinner, Default_10_1d1w_1w1m_1m1y_FourHundredDailies_KeepsTenThenWeeksThenMonths) {
+  const int64_t first = 1704369600;  // daily at 12:00 UTC from 2024-01-04
+  const int count = 400;
+  const int64_t now = first + (count - 1) * kDay + kHour;
+  RetentionInput input = Series(first, kDay, count, now);
+  std::vector<RetentionDecision> d = DecideRetention(Spec("10,1d1w,1w1m,1m1y"), input);
+  const double week = 7.0 * kDay, month = 30.0 * kDay, year = 365.25 * kDay;
+  std::set<int64_t> months_kept, months_seen;
+  int kept = 0;
+  for (int i = 0; i < count; ++i) {
+    const int64_t t = input.snapshots[i].time;
+    const double age = static_cast<double>(now - t);
+    if (i >= count - 10) {
+      EXPECT_FALSE(d[i].destroy) << "one of the newest 10: " << d[i].name;
+    }
+    if (age > year) {
+      EXPECT_TRUE(d[i].destroy) << "older than a year: " << d[i].name;
+    }
+    const int64_t month_block = static_cast<int64_t>(std::floor(t / month));
+    if (age <= year) months_seen.insert(month_block);
+    if (d[i].destroy) continue;
+    ++kept;
+    months_kept.insert(month_block);
+    if (i >= count - 10) continue;
+    // Older than the newest ten: the oldest eligible snapshot of its week (within a month)
+    // or of its month (within a year).
+    const bool previous_same_week =
+        i > 0 && now - input.snapshots[i - 1].time <= month &&
+        std::floor(input.snapshots[i - 1].time / week) == std::floor(t / week);
+    const bool previous_same_month =
+        i > 0 && now - input.snapshots[i - 1].time <= year &&
+        std::floor(input.snapshots[i - 1].time / month) == std::floor(t / month);
+    EXPECT_TRUE((age <= month && !previous_same_week) || !previous_same_month) << d[i].name;
+  }
+  EXPECT_EQ(months_kept, months_seen);  // one per month for the year, none lost
+  // 10 newest + ~3 more weeks + ~12 months: far fewer than 400, at least one per month.
+  EXPECT_GE(kept, 10 + static_cast<int>(months_seen.size()) - 2);
+  EXPECT_LE(kept, 10 + 5 + static_cast<int>(months_seen.size()));
 }
 
 TEST(RetentionThinner, ThinnedSnapshotNamesTheRuleAndTheSnapshotKeptForThePeriod) {
