@@ -33,11 +33,13 @@ const char* IoBackendName(IoBackend backend) {
 std::unique_ptr<UringChannel> UringChannel::TryCreate() {
   std::unique_ptr<UringChannel> channel(new UringChannel());
   if (io_uring_queue_init(4, &channel->ring_, 0) != 0) return nullptr;
+  channel->initialized_ = true;
   return channel;
 }
 
 UringChannel::~UringChannel() {
-  io_uring_queue_exit(&ring_);
+  // A ring that failed to initialize holds ring_fd 0: exiting it would close stdin.
+  if (initialized_) io_uring_queue_exit(&ring_);
 }
 
 // Submits the prepared request (user_data 1) and waits for it. When the thread is interrupted

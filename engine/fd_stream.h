@@ -42,6 +42,7 @@ class UringChannel {
   UringChannel() = default;
   int Complete();
   io_uring ring_{};
+  bool initialized_ = false;  // io_uring_queue_init succeeded
 };
 
 class FdStream {

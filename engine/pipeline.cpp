@@ -231,7 +231,9 @@ PipelineResult Pipeline::Run(ByteSource& source, ByteSink& sink) {
       } else if (options_.watchdog_seconds > 0 &&
                  std::chrono::duration<double>(now - last_motion).count() >=
                      options_.watchdog_seconds) {
-        const bool input_side = ring.blocks_used() == 0;
+        // The writer waiting for a block means the input is what stalled; otherwise the
+        // writer is stuck in (or paced before) a write the output does not accept.
+        const bool input_side = ring.consumer_waiting();
         failure.Fail(
             ring, PipelineStage::kWatchdog,
             DeadlineExceeded(

@@ -223,6 +223,11 @@ bool Ring::consumer_starving() const {
   return consumer_waiting_ && in_order_.empty();
 }
 
+bool Ring::consumer_waiting() const {
+  std::lock_guard lock(mu_);
+  return consumer_waiting_;
+}
+
 size_t Ring::blocks_used() const {
   std::lock_guard lock(mu_);
   return UsedLocked();

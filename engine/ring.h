@@ -110,6 +110,9 @@ class Ring {
   // True while the consumer is blocked waiting for data: the producer then commits a partly
   // filled block at once instead of waiting to fill it, so slow streams keep flowing.
   bool consumer_starving() const;
+  // True while the consumer is blocked in AcquireNext(), for lack of data or at the -P gate: a
+  // stalled stream is then the input's fault, not the output's (the watchdog's message).
+  bool consumer_waiting() const;
 
   // Blocks in use (filling, queued, being worked on or drained), for progress and fill %.
   size_t blocks_used() const;

@@ -52,7 +52,7 @@ ZfsDialect ZfsDialect::Legacy() {
 
 std::map<std::string, std::set<char>> ParseUsageFlags(const std::string& usage) {
   std::map<std::string, std::set<char>> flags;
-  std::string current;
+  std::string current, alias;
   size_t start = 0;
   while (start < usage.size()) {
     size_t end = usage.find('\n', start);
@@ -67,11 +67,19 @@ std::map<std::string, std::set<char>> ParseUsageFlags(const std::string& usage) 
     if (line.size() > 1 && std::isalpha(static_cast<unsigned char>(line[1]))) {
       size_t word_end = line.find_first_of(" \t", 1);
       current = line.substr(1, word_end == std::string::npos ? std::string::npos : word_end - 1);
+      // "snapshot|snap" names one command twice: both names get its flags.
+      if (size_t bar = current.find('|'); bar != std::string::npos) {
+        alias = current.substr(bar + 1);
+        current = current.substr(0, bar);
+      } else {
+        alias.clear();
+      }
       flags[current];
       // The word itself is not a flag; only what follows it.
       line = word_end == std::string::npos ? std::string() : line.substr(word_end);
     }
     if (!current.empty()) CollectFlags(line, flags[current]);
+    if (!alias.empty()) flags[alias] = flags[current];
   }
   return flags;
 }
@@ -85,8 +93,7 @@ Result<ZfsDialect> DialectFromUsage(const std::string& usage) {
   ZfsDialect d;
   d.list_parsable = Has(flags, "list", 'p');
   d.get_types = Has(flags, "get", 't');
-  d.destroy_batched = usage.find("[,...]") != std::string::npos &&
-                      usage.find("@<snap>[%<snap>][,...]") != std::string::npos;
+  d.destroy_batched = usage.find("@<snap>[%<snap>][,...]") != std::string::npos;
   d.holds_list = Has(flags, "holds", 'H');
   d.bookmarks = flags.count("bookmark") > 0;
   d.recv_unmounted = Has(flags, "receive", 'u') || Has(flags, "recv", 'u');
@@ -100,7 +107,7 @@ Result<ZfsDialect> DialectFromUsage(const std::string& usage) {
   d.send_embedded = Has(flags, "send", 'e');
   d.send_parsable = Has(flags, "send", 'P');
   // Several names per snapshot call: the usage ends the snapshot line with "...".
-  size_t snapshot_line = usage.find("\tsnapshot ");
+  size_t snapshot_line = usage.find("\tsnapshot");
   if (snapshot_line != std::string::npos) {
     size_t line_end = usage.find('\n', snapshot_line);
     std::string line = usage.substr(snapshot_line, line_end - snapshot_line);

@@ -52,6 +52,18 @@ TEST(ZfsDialect, UsageFlagsIncludeBracketedAndAlternativeForms) {
   EXPECT_FALSE(modern["send"].count('r'));    // "--redact" is a long option
 }
 
+TEST(ZfsDialect, AliasesInUsageCountForBothNames) {
+  Result<ZfsDialect> d = DialectFromUsage(
+      "\tsnapshot|snap [-r] [-o property=value] ... <filesystem|volume>@<snap> ...\n"
+      "\tlist [-Hp] [-r|-d max]\n\tsend [-c] <snapshot>\n"
+      "\treceive|recv [-FnsuvA] <filesystem>\n\tsend [-v] -t <token>\n");
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->snapshot_multiple);
+  EXPECT_TRUE(d->recv_unmounted);
+  EXPECT_TRUE(d->recv_resumable);
+  EXPECT_FALSE(d->recv_set_properties);
+}
+
 TEST(ZfsDialect, NotZfsIsAnError) {
   EXPECT_FALSE(DialectFromUsage("bash: zfs: command not found\n").ok());
 }

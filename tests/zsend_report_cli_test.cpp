@@ -12,18 +12,12 @@
 #include <thread>
 
 #include "orchestrator/history.h"
+#include "tests/support/files.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/zsend_cli.h"
 
 namespace zsend::test {
 namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 class ZsendReportCli : public ::testing::Test {
  protected:

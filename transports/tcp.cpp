@@ -178,6 +178,9 @@ Result<UniqueFd> TcpConnect(const std::string& address, const TcpOptions& option
       return fd;
     }
     last = ErrnoStatus("cannot connect to " + address, errno);
+    if (errno == ECONNREFUSED) {
+      last = Status(last.code(), last.message() + " (is the receiving side listening?)");
+    }
   }
   freeaddrinfo(*list);
   return last;

@@ -1,8 +1,10 @@
-// Test support for the zsend CLI tests: a fresh state directory, the system python (with
+// Test support for the zsend CLI tests: the system python (with
 // Debian's aiosmtpd and prometheus_client), golden files, and text normalisation.
 #pragma once
 
 #include <string>
+
+#include "tests/support/net.h"  // FreePort()
 
 namespace zsend::test {
 
@@ -22,8 +24,6 @@ std::string CompareGolden(const std::string& name, const std::string& actual);
 // ("last_success": 1.7e9) with "<N>" (and age_seconds).
 std::string NormaliseTimes(const std::string& text);
 
-// A free TCP port on 127.0.0.1 (bound to port 0 and released).
-int FreePort();
 // Waits up to `seconds` until 127.0.0.1:port accepts connections.
 bool WaitForPort(int port, double seconds);
 

@@ -31,9 +31,9 @@ class Messages {
   ~Messages() {
     if (log_ != nullptr) std::fclose(log_);
   }
-  void Say(const std::string& line) {
-    std::fprintf(stderr, "%s: %s\n", program_.c_str(), line.c_str());
-    if (log_ != nullptr) std::fprintf(log_, "%s: %s\n", program_.c_str(), line.c_str());
+  void Say(const std::string& line, bool to_stderr = true, bool to_log = true) {
+    if (to_stderr) std::fprintf(stderr, "%s: %s\n", program_.c_str(), line.c_str());
+    if (to_log && log_ != nullptr) std::fprintf(log_, "%s: %s\n", program_.c_str(), line.c_str());
   }
 
  private:
@@ -214,11 +214,12 @@ int RunBufferJob(const BufferJob& job) {
     if (!result.digest_hex.empty()) {
       messages.Say(job.pipeline.digest + " hash: " + result.digest_hex);
     }
-    if (job.summary) {
+    if (job.summary || job.summary_in_log) {
       messages.Say("summary: " + FormatBytes(static_cast<double>(result.bytes_out)) + " in " +
-                   FormatDuration(result.seconds) + " - average " +
-                   FormatRate(static_cast<double>(result.bytes_out) /
-                              (result.seconds > 0 ? result.seconds : 1e-9)));
+                       FormatDuration(result.seconds) + " - average " +
+                       FormatRate(static_cast<double>(result.bytes_out) /
+                                  (result.seconds > 0 ? result.seconds : 1e-9)),
+                   job.summary, job.summary_in_log);
     }
   }
   if (!job.json_stats_path.empty()) {

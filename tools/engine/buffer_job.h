@@ -29,7 +29,8 @@ struct BufferJob {
   FdStreamOptions io;
   uint64_t expected_size = 0;  // --size, for the ETA
   enum class Progress { kAuto, kOn, kOff } progress = Progress::kAuto;
-  bool summary = true;  // the final summary line on stderr
+  bool summary = true;         // the final summary line on stderr
+  bool summary_in_log = true;  // ... and in the log file (mbuffer -l; -Q turns it off)
   std::string json_stats_path;
   int address_family = 0;  // AF_INET, AF_INET6 or 0 for either
   int tcp_buffer = 0;      // SO_SNDBUF/SO_RCVBUF, 0 = kernel default

@@ -13,6 +13,7 @@ namespace zsend::tool {
 using CommandRun = std::function<int()>;
 
 void RegisterBufferCommand(CLI::App& app, CommandRun* run);
+void RegisterKeygenCommand(CLI::App& app, CommandRun* run);
 
 // The mbuffer personality: argv in mbuffer's own syntax.
 int MbufferMain(int argc, char** argv);

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("zsend-engine 0.1.0"));
   CommandRun run;
   RegisterBufferCommand(app, &run);
+  RegisterKeygenCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

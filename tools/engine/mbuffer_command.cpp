@@ -35,7 +35,7 @@ constexpr const char* kUsage =
     "  -r RATE      limit the read rate          -R RATE  limit the write rate\n"
     "  -W SECONDS   watchdog: fail when no data moved for SECONDS\n"
     "  -H, --md5    print the MD5 of the stream  --hash ALG  sha256, sha512, blake2b, md5\n"
-    "  -q           no status line               -Q  no summary\n"
+    "  -q           no status line or summary    -Q  no summary in the log file\n"
     "  -v LEVEL     0 = errors only              -l FILE  also log messages to FILE\n"
     "  -f           overwrite an existing output file\n"
     "  -e           stop on any error (always so here)\n"
@@ -170,6 +170,7 @@ int MbufferMain(int argc, char** argv) {
       if (!need("-s", &block_size)) return missing("-s");
     } else if (takes("-b")) {
       if (!need("-b", &blocks)) return missing("-b");
+      if (blocks.empty()) return UsageError("-b takes a number of blocks from 2 to 16777216");
     } else if (takes("-P") || takes("-p")) {
       const std::string name = arg.substr(0, 2);
       if (!need(name, &v)) return missing(name);
@@ -193,13 +194,15 @@ int MbufferMain(int argc, char** argv) {
       if (v.empty() || v.find_first_not_of("0123456") != std::string::npos || v.size() > 1) {
         return UsageError("-v takes a level from 0 to 6, got '" + v + "'");
       }
-      if (v == "0") job.summary = false;
+      if (v == "0") job.summary = job.summary_in_log = false;
     } else if (takes("-l")) {
       if (!need("-l", &job.log_path)) return missing("-l");
     } else if (arg == "-q") {
+      // As in mbuffer: no status line and no summary on stderr (the log file still gets it).
       job.progress = BufferJob::Progress::kOff;
-    } else if (arg == "-Q") {
       job.summary = false;
+    } else if (arg == "-Q") {
+      job.summary_in_log = false;
     } else if (arg == "-f") {
       job.overwrite_output = true;
     } else if (arg == "-e") {
@@ -220,7 +223,10 @@ int MbufferMain(int argc, char** argv) {
   // mbuffer's sizing: -m total, -s block, -b count; any two decide the third.
   Result<uint64_t> mem = ParseSize(memory, "-m", {.allow_percent_of_ram = true, .min = 8192});
   if (!mem.ok()) return UsageError(mem.status().message());
+  // Without -s, small -m values get smaller blocks (at least 16 of them, 4 KiB or more), as
+  // mbuffer adjusts its block size: `mbuffer -m 1M` must work.
   uint64_t block = 1 << 20;
+  while (block > 4096 && *mem / block < 16) block >>= 1;
   if (!block_size.empty()) {
     Result<uint64_t> b = ParseSize(block_size, "-s", {.min = 512, .max = 1ull << 30});
     if (!b.ok()) return UsageError(b.status().message());
@@ -228,10 +234,13 @@ int MbufferMain(int argc, char** argv) {
   }
   uint64_t total = *mem;
   if (!blocks.empty()) {
-    Result<uint64_t> n = ParseSize(blocks, "-b", {.min = 2, .max = 1ull << 24});
-    if (!n.ok()) return UsageError(n.status().message());
-    if (block_size.empty()) block = std::max<uint64_t>(512, *mem / *n);
-    total = block * *n;
+    if (blocks.size() > 8 || blocks.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(blocks) < 2 || std::stoul(blocks) > (1ul << 24)) {
+      return UsageError("-b takes a number of blocks from 2 to 16777216, got '" + blocks + "'");
+    }
+    const uint64_t n = std::stoul(blocks);
+    if (block_size.empty()) block = std::max<uint64_t>(512, *mem / n);
+    total = block * n;
   }
   job.pipeline.ring.memory = total;
   job.pipeline.ring.block_size = block;
