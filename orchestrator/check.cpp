@@ -1,6 +1,7 @@
 #include "orchestrator/check.h"
 
 #include <cmath>
+#include <cstdio>
 
 namespace zsend::orchestrator {
 namespace {

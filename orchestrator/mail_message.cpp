@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <ctime>
 #include <random>
 
@@ -95,9 +97,10 @@ std::string MailTextBody(const RunSummary& summary) {
                      "\n" + "source " + run.source_host + " -> target " + run.target_host + "\n" +
                      "started " + FormatUtc(run.started) + ", ended " + FormatUtc(run.ended) +
                      " (" + FormatAge(run.ended - run.started) + ")\n";
-  text += "result: " + std::string(summary.failed() > 0 ? "FAILED" : "OK") + ", " +
-          std::to_string(summary.transfers.size() - summary.failed()) + " ok, " +
-          std::to_string(summary.failed()) + " failed\n";
+  const int failed = summary.failed();
+  const int ok = std::max(0, static_cast<int>(summary.transfers.size()) - failed);
+  text += "result: " + std::string(failed > 0 ? "FAILED" : "OK") + ", " + std::to_string(ok) +
+          " ok, " + std::to_string(failed) + " failed\n";
   if (!run.error.empty()) text += "error: " + run.error + "\n";
   text += "\n";
   std::vector<TransferRecord> rows = summary.transfers;
@@ -126,9 +129,10 @@ MailMessage BuildRunMail(const RunSummary& summary, const std::string& from,
   message.to = to;
   message.subject = MailSubject(summary);
   message.text = MailTextBody(summary);
-  std::string line = std::to_string(summary.transfers.size() - summary.failed()) + " ok, " +
-                     std::to_string(summary.failed()) + " failed; " + summary.run.source_host +
-                     " -> " + summary.run.target_host + "; started " +
+  const int failed = summary.failed();
+  const int ok = std::max(0, static_cast<int>(summary.transfers.size()) - failed);
+  std::string line = std::to_string(ok) + " ok, " + std::to_string(failed) + " failed; " +
+                     summary.run.source_host + " -> " + summary.run.target_host + "; started " +
                      FormatUtc(summary.run.started);
   message.html = RenderHtmlReport(message.subject, line, summary.transfers);
   return message;
