@@ -1,0 +1,251 @@
+// Mail: the message (subject, text and HTML parts, MIME headers) and its delivery through a
+// real SMTP server on loopback (aiosmtpd with tests/support/smtp_sink.py), an unreachable
+// server, and the sendmail path with a stand-in command.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "orchestrator/mail_message.h"
+#include "orchestrator/mail_send.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/zsend_cli.h"
+
+namespace zsend::orchestrator {
+namespace {
+
+RunSummary Summary(bool with_failure) {
+  RunSummary summary;
+  summary.host = "backup1";
+  summary.run.backup_name = "nightly";
+  summary.run.command = "backup";
+  summary.run.source_host = "local";
+  summary.run.target_host = "root@nas";
+  summary.run.started = 1704369600;
+  summary.run.ended = 1704369600 + 95;
+  for (const char* dataset : {"tank/a", "tank/b"}) {
+    TransferRecord t;
+    t.backup_name = "nightly";
+    t.source_dataset = dataset;
+    t.target_dataset = std::string("backup/") + dataset;
+    t.to_snapshot = std::string(dataset) + "@nightly-20240104120000";
+    t.kind = "incremental";
+    t.stream_bytes = 5 * 1024 * 1024;
+    t.seconds = 2;
+    t.transport = "tcp";
+    t.result = "ok";
+    t.started = summary.run.started;
+    summary.transfers.push_back(t);
+  }
+  if (with_failure) {
+    summary.transfers[1].result = "failed";
+    summary.transfers[1].error =
+        "zfs recv backup/tank/b failed (exit 1) on root@nas:\n"
+        "cannot receive incremental stream: destination backup/tank/b has been modified <x&y>\n";
+    summary.run.result = "failed";
+  }
+  return summary;
+}
+
+TEST(MailMessage, SubjectSaysHostBackupResultAndCounts) {
+  EXPECT_EQ(MailSubject(Summary(false)), "[zsend] backup1 nightly: OK (2 datasets)");
+  EXPECT_EQ(MailSubject(Summary(true)), "[zsend] backup1 nightly: FAILED (1 of 2 datasets failed)");
+}
+
+TEST(MailMessage, TextBodyHasTheTableAndTheWholeStderr) {
+  std::string text = MailTextBody(Summary(true));
+  EXPECT_NE(text.find("tank/a -> backup/tank/a  ok  incremental"), std::string::npos) << text;
+  EXPECT_NE(text.find("--- tank/b (failed) ---\nzfs recv backup/tank/b failed (exit 1) on "
+                      "root@nas:\ncannot receive incremental stream"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("result: FAILED, 1 ok, 1 failed"), std::string::npos);
+}
+
+TEST(MailMessage, MailPolicyFollowsSmartcopysRule) {
+  EXPECT_TRUE(ShouldSendMail(MailOn::kFailure, 1));
+  EXPECT_FALSE(ShouldSendMail(MailOn::kFailure, 0));
+  EXPECT_TRUE(ShouldSendMail(MailOn::kAlways, 0));
+  EXPECT_FALSE(ShouldSendMail(MailOn::kNever, 3));
+  EXPECT_FALSE(ParseMailOn("sometimes").ok());
+  EXPECT_EQ(Rfc5322Date(1704369600), "Thu, 04 Jan 2024 12:00:00 +0000");
+}
+
+TEST(MailMessage, PasswordComesFromAFileOrTheEnvironmentNeverElse) {
+  char pattern[] = "/tmp/zsend-pw-XXXXXX";
+  int fd = mkstemp(pattern);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "s3cret\n", 7), 7);
+  close(fd);
+  SmtpOptions options;
+  options.user = "backup";
+  options.password_file = pattern;
+  EXPECT_EQ(*SmtpPassword(options), "s3cret");
+  unlink(pattern);
+  options.password_file.clear();
+  unsetenv(kSmtpPasswordEnv);
+  Result<std::string> none = SmtpPassword(options);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find(kSmtpPasswordEnv), std::string::npos);
+  setenv(kSmtpPasswordEnv, "from-env", 1);
+  EXPECT_EQ(*SmtpPassword(options), "from-env");
+  unsetenv(kSmtpPasswordEnv);
+}
+
+// A real SMTP server (aiosmtpd) on 127.0.0.1 storing what it receives.
+class AiosmtpdMail : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ZSEND_REQUIRE(test::PythonHas("aiosmtpd"), "python3-aiosmtpd");
+    char pattern[] = "/tmp/zsend-smtp-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    port_ = test::FreePort();
+    ASSERT_GT(port_, 0);
+    test::SpawnOptions options;
+    options.env["PYTHONPATH"] = std::string(ZSEND_SOURCE_DIR) + "/tests/support";
+    options.stderr_fd = -1;
+    server_ = test::Spawn({test::SystemPython(), "-m", "aiosmtpd", "-n", "-l",
+                           "127.0.0.1:" + std::to_string(port_), "-c", "smtp_sink.Sink", dir_},
+                          options);
+    ASSERT_TRUE(test::WaitForPort(port_, 20)) << "aiosmtpd did not start on port " << port_;
+  }
+  void TearDown() override {
+    if (server_ > 0) {
+      kill(server_, SIGTERM);
+      test::Wait(server_);
+    }
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  // The n-th stored message, parsed by Python's email package into JSON.
+  nlohmann::json Stored(int n) {
+    const std::string base = dir_ + "/" + std::to_string(n);
+    for (int i = 0; i < 200 && !std::filesystem::exists(base + ".json"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    std::ifstream envelope_file(base + ".json");
+    if (!envelope_file) return nullptr;
+    nlohmann::json envelope = nlohmann::json::parse(envelope_file);
+    test::RunResult dumped =
+        test::Run({test::SystemPython(), test::SupportPath("mail_dump.py"), base + ".eml"});
+    EXPECT_EQ(dumped.exit_code, 0) << dumped.err;
+    nlohmann::json message = nlohmann::json::parse(dumped.out);
+    message["envelope"] = envelope;
+    return message;
+  }
+
+  Status Send(const RunSummary& summary) {
+    MailMessage message =
+        BuildRunMail(summary, "zsend <zsend@backup1>", {"ops@example.com", "dev@example.com"});
+    SmtpOptions options;
+    options.url = "smtp://127.0.0.1:" + std::to_string(port_);
+    options.timeout_seconds = 20;
+    return SendViaSmtp(message, RenderMime(message, 1704369700, "backup1"), options);
+  }
+
+  std::string dir_;
+  int port_ = 0;
+  pid_t server_ = -1;
+};
+
+TEST_F(AiosmtpdMail, FailureMailArrivesWithHeadersAndBothParts) {
+  Status sent = Send(Summary(true));
+  ASSERT_TRUE(sent.ok()) << sent.ToString();
+  nlohmann::json m = Stored(1);
+  ASSERT_FALSE(m.is_null());
+  EXPECT_EQ(m["envelope"]["mail_from"], "zsend@backup1");
+  EXPECT_EQ(m["envelope"]["rcpt_tos"], (nlohmann::json{"ops@example.com", "dev@example.com"}));
+  EXPECT_EQ(m["subject"], "[zsend] backup1 nightly: FAILED (1 of 2 datasets failed)");
+  EXPECT_EQ(m["from"], "zsend <zsend@backup1>");
+  EXPECT_EQ(m["to"], "ops@example.com, dev@example.com");
+  EXPECT_EQ(m["date"], "Thu, 04 Jan 2024 12:01:40 +0000");
+  EXPECT_EQ(m["mime_version"], "1.0");
+  EXPECT_EQ(m["content_type"], "multipart/alternative");
+  EXPECT_TRUE(m["defects"].empty()) << m["defects"];
+  std::string id = m["message_id"];
+  EXPECT_EQ(id.front(), '<');
+  EXPECT_NE(id.find("@backup1>"), std::string::npos);
+  ASSERT_EQ(m["parts"].size(), 2u);
+  EXPECT_EQ(m["parts"][0]["content_type"], "text/plain");
+  EXPECT_EQ(m["parts"][0]["charset"], "utf-8");
+  std::string text = m["parts"][0]["body"];
+  EXPECT_NE(text.find("destination backup/tank/b has been modified <x&y>"), std::string::npos);
+  EXPECT_NE(text.find("tank/a -> backup/tank/a  ok"), std::string::npos);
+  EXPECT_EQ(m["parts"][1]["content_type"], "text/html");
+  std::string html = m["parts"][1]["body"];
+  EXPECT_NE(html.find("<table>"), std::string::npos);
+  EXPECT_NE(html.find("<tr class=\"failed\">"), std::string::npos);
+  EXPECT_NE(html.find("has been modified &lt;x&amp;y&gt;"), std::string::npos) << html;
+}
+
+TEST_F(AiosmtpdMail, SuccessMailArrivesToo) {
+  ASSERT_TRUE(Send(Summary(false)).ok());
+  ASSERT_TRUE(Send(Summary(true)).ok());
+  nlohmann::json ok = Stored(1);
+  ASSERT_FALSE(ok.is_null());
+  EXPECT_EQ(ok["subject"], "[zsend] backup1 nightly: OK (2 datasets)");
+  std::string html = ok["parts"][1]["body"];
+  EXPECT_EQ(html.find("class=\"failed\""), std::string::npos);
+  nlohmann::json failed = Stored(2);
+  ASSERT_FALSE(failed.is_null());
+  EXPECT_NE(failed["message_id"], ok["message_id"]);
+}
+
+TEST(MailSmtpUnreachable, ClearErrorNamingTheServer) {
+  int port = test::FreePort();  // nothing listens there
+  MailMessage message = BuildRunMail(Summary(true), "zsend@backup1", {"ops@example.com"});
+  SmtpOptions options;
+  options.url = "smtp://127.0.0.1:" + std::to_string(port);
+  options.timeout_seconds = 10;
+  Status sent = SendViaSmtp(message, RenderMime(message, 1704369700, "backup1"), options);
+  ASSERT_FALSE(sent.ok());
+  EXPECT_EQ(sent.code(), StatusCode::kUnavailable);
+  EXPECT_NE(sent.message().find("sending mail through " + options.url + " failed"),
+            std::string::npos)
+      << sent.message();
+  EXPECT_EQ(sent.message().find('\n'), std::string::npos);
+  options.url = "http://127.0.0.1:1";
+  EXPECT_EQ(SendViaSmtp(message, "x", options).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(MailSendmail, StandInCommandGetsTheRecipientsAndTheMessage) {
+  char pattern[] = "/tmp/zsend-sendmail-XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  const std::string dir = pattern;
+  const std::string script = dir + "/sendmail";
+  std::ofstream(script) << "#!/bin/sh\nprintf '%s\\n' \"$@\" > " << dir << "/args\ncat > " << dir
+                        << "/message\n";
+  ASSERT_EQ(chmod(script.c_str(), 0755), 0);
+  MailMessage message = BuildRunMail(Summary(true), "zsend@backup1", {"Ops <ops@example.com>"});
+  LocalRunner local;
+  Status sent = SendViaSendmail(local, script, message, RenderMime(message, 1704369700, "b1"));
+  ASSERT_TRUE(sent.ok()) << sent.ToString();
+  std::ifstream args_file(dir + "/args");
+  std::stringstream args;
+  args << args_file.rdbuf();
+  EXPECT_EQ(args.str(), "-oi\n--\nops@example.com\n");
+  std::ifstream message_file(dir + "/message");
+  std::stringstream stored;
+  stored << message_file.rdbuf();
+  EXPECT_NE(stored.str().find("Subject: [zsend] backup1 nightly: FAILED"), std::string::npos);
+  EXPECT_EQ(stored.str().find('\r'), std::string::npos);  // LF line ends for sendmail
+  // A failing sendmail is a clear error.
+  std::ofstream(script) << "#!/bin/sh\necho 'sendmail: cannot connect to relay' >&2\nexit 75\n";
+  Status failed = SendViaSendmail(local, script, message, "x");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.message().find("exit 75"), std::string::npos) << failed.message();
+  EXPECT_NE(failed.message().find("cannot connect to relay"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace zsend::orchestrator

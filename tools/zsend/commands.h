@@ -1,0 +1,22 @@
+// The subcommands of zsend. Each Register function adds its subcommand and options to the app
+// and, when that subcommand is chosen, sets `*run` to the function that carries it out once
+// parsing succeeded (returning the exit code). main.cpp registers each with one line.
+#pragma once
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace zsend::cli {
+
+using CommandRun = std::function<int()>;
+
+void RegisterStatusCommand(CLI::App& app, CommandRun* run);
+void RegisterHistoryCommand(CLI::App& app, CommandRun* run);
+void RegisterCheckCommand(CLI::App& app, CommandRun* run);
+void RegisterReportCommand(CLI::App& app, CommandRun* run);
+void RegisterPruneCommand(CLI::App& app, CommandRun* run);
+
+}  // namespace zsend::cli

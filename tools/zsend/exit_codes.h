@@ -1,0 +1,25 @@
+// The exit codes of zsend (documented in --help and docs/zsend.md).
+//
+// backup and prune: the number of datasets that failed (at most 254); 255 for a fatal error
+// before any dataset was touched (bad arguments, unreachable host, another run of the same job
+// holding its lock). check: the Nagios plugin codes (check.h). status, history, report: 0, or
+// 255 on an error.
+#pragma once
+
+namespace zsend::cli {
+
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFatal = 255,
+};
+
+inline constexpr int kMaxFailureCount = 254;
+
+inline constexpr const char* kExitCodeHelp =
+    "Exit codes:\n"
+    "  backup, prune: number of failed datasets (at most 254); 255 fatal error before any\n"
+    "                 dataset (bad arguments, unreachable host, the job's lock is held)\n"
+    "  check:         0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Nagios plugin codes)\n"
+    "  status, history, report: 0, or 255 on an error\n";
+
+}  // namespace zsend::cli

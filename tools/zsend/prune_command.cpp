@@ -1,0 +1,203 @@
+// zsend prune BACKUP_NAME TARGET_PATH [host and selection options] [--keep-source SPEC]
+// [--keep-target SPEC] [--dry-run]: rotation without a backup. Prints each decision (what
+// goes and why each snapshot stays), destroys in batches, records the run in the history.
+// Exit code: the number of datasets that had an error (at most 254); 255 when nothing could
+// start (bad spec, source unreachable, the job's lock held by another run).
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+
+#include "orchestrator/history.h"
+#include "orchestrator/retention_apply.h"
+#include "orchestrator/run_lock.h"
+#include "orchestrator/selection.h"
+#include "tools/zsend/commands.h"
+#include "tools/zsend/common_options.h"
+#include "tools/zsend/exit_codes.h"
+#include "tools/zsend/history_access.h"
+#include "tools/zsend/mail_options.h"
+
+namespace zsend::cli {
+namespace {
+
+using namespace orchestrator;
+
+// Smartcopy-like plain counts (docs/configuration.md).
+constexpr const char* kDefaultKeepSource = "10";
+constexpr const char* kDefaultKeepTarget = "30";
+
+struct PruneArgs {
+  std::string backup_name;
+  std::string target_path;
+  std::string keep_source = kDefaultKeepSource;
+  std::string keep_target = kDefaultKeepTarget;
+  bool source_only = false;
+  bool target_only = false;
+  bool dry_run = false;
+  std::string state_dir;
+  HostOptions hosts;
+  SelectionOptions selection;
+  ConfigOptions config;
+  CLI::App* app = nullptr;
+};
+
+int Fatal(const Status& status) {
+  std::fprintf(stderr, "zsend prune: %s\n", status.message().c_str());
+  return kExitFatal;
+}
+
+// The last snapshot each source dataset is known to have on the target (good transfers).
+std::map<std::string, std::string> KnownCommon(History* history, const std::string& backup) {
+  std::map<std::string, std::string> known;
+  if (history == nullptr) return known;
+  auto transfers = history->Transfers(backup, 0);
+  if (!transfers.ok()) return known;
+  for (const TransferRecord& t : *transfers) {
+    if ((t.result == "ok" || t.result == "up-to-date") && !t.to_snapshot.empty()) {
+      std::string name = t.to_snapshot.substr(t.to_snapshot.find('@') + 1);
+      known[t.source_dataset] = name;
+    }
+  }
+  return known;
+}
+
+int RunPrune(PruneArgs& args) {
+  if (Status s = ApplyConfig(*args.app, args.config, &args.backup_name, &args.target_path);
+      !s.ok()) {
+    return Fatal(s);
+  }
+  if (args.target_path.empty()) return Fatal(InvalidArgument("TARGET_PATH is required"));
+  PruneOptions options;
+  options.group = args.selection.group.empty() ? args.backup_name : args.selection.group;
+  options.now = static_cast<int64_t>(Now());
+  if (!args.target_only) {
+    Result<RetentionSpec> spec = ParseRetentionSpec(args.keep_source, "--keep-source");
+    if (!spec.ok()) return Fatal(spec.status());
+    options.keep_source = *spec;
+  }
+  if (!args.source_only) {
+    Result<RetentionSpec> spec = ParseRetentionSpec(args.keep_target, "--keep-target");
+    if (!spec.ok()) return Fatal(spec.status());
+    options.keep_target = *spec;
+  }
+
+  std::optional<RunLock> lock;
+  std::unique_ptr<History> history;
+  if (!args.dry_run) {
+    Result<RunLock> acquired = RunLock::Acquire(args.state_dir, args.backup_name);
+    if (!acquired.ok()) return Fatal(acquired.status());
+    lock.emplace(std::move(*acquired));
+  }
+  {
+    // A dry run reads an existing history (for the last common snapshots) but creates nothing.
+    Result<std::unique_ptr<History>> opened =
+        args.dry_run ? OpenHistoryForReading(args.state_dir) : History::Open(args.state_dir);
+    if (opened.ok()) {
+      history = std::move(*opened);
+    } else if (!args.dry_run) {
+      return Fatal(opened.status());
+    }
+  }
+  options.known_common = KnownCommon(history.get(), args.backup_name);
+
+  Hosts hosts(args.hosts);
+  if (Status s = hosts.ConnectSource(); !s.ok()) return Fatal(s);
+  DryRunRunner source_dry(hosts.source(), std::cout);
+  DryRunRunner target_dry(hosts.target(), std::cout);
+  Zfs source(args.dry_run ? static_cast<CommandRunner&>(source_dry) : hosts.source());
+  Zfs target(args.dry_run ? static_cast<CommandRunner&>(target_dry) : hosts.target());
+  if (Status s = source.Probe(); !s.ok()) return Fatal(s);
+  Status target_error = hosts.ConnectTarget();
+  if (target_error.ok()) target_error = target.Probe();
+  if (!target_error.ok()) {
+    std::cout << "target unreachable: " << target_error.message() << "\n";
+  }
+
+  Result<std::vector<std::string>> datasets =
+      SelectDatasets(source, hosts.source(), args.backup_name, args.selection);
+  if (!datasets.ok()) return Fatal(datasets.status());
+  if (datasets->empty()) {
+    return Fatal(FailedPrecondition("no datasets selected for backup '" + args.backup_name +
+                                    "': set zsend:" + args.backup_name +
+                                    "=true on them or pass --dataset"));
+  }
+
+  RunRecord run;
+  run.backup_name = args.backup_name;
+  run.command = "prune";
+  run.host = HostName();
+  run.source_host = hosts.source().HostLabel();
+  run.target_host = hosts.target().HostLabel();
+  run.started = Now();
+  int64_t run_id = 0;
+  if (history && !args.dry_run) {
+    Result<int64_t> id = history->BeginRun(run);
+    if (id.ok()) run_id = *id;
+  }
+
+  int failed = 0, destroyed_source = 0, destroyed_target = 0;
+  std::string first_error;
+  for (const std::string& dataset : *datasets) {
+    Result<std::string> target_name =
+        TargetName(dataset, args.target_path, args.selection.strip_path);
+    if (!target_name.ok()) {
+      std::cout << "source " << dataset << ": error: " << target_name.status().message() << "\n";
+      ++failed;
+      continue;
+    }
+    DatasetPrune prune = PlanPrune(source, target_error.ok() ? &target : nullptr, dataset,
+                                   *target_name, options, target_error);
+    PrintPruneDecisions(prune, std::cout);
+    Status source_done = ApplyPrune(source, prune.source);
+    Status target_done = target_error.ok() ? ApplyPrune(target, prune.target) : prune.target.error;
+    if (source_done.ok()) destroyed_source += static_cast<int>(prune.source.destroy.size());
+    if (target_done.ok()) destroyed_target += static_cast<int>(prune.target.destroy.size());
+    for (const Status* s : {&source_done, &target_done}) {
+      if (!s->ok()) {
+        std::cout << "error: " << s->message() << "\n";
+        if (first_error.empty()) first_error = s->message();
+      }
+    }
+    if (!source_done.ok() || !target_done.ok()) ++failed;
+  }
+  const int total = static_cast<int>(datasets->size());
+  std::cout << "prune " << args.backup_name << (args.dry_run ? " (dry run)" : "") << ": " << total
+            << " dataset" << (total == 1 ? "" : "s") << ", "
+            << (args.dry_run ? "would destroy " : "destroyed ") << destroyed_source
+            << " on the source and " << destroyed_target << " on the target, " << failed
+            << " failed\n";
+  if (history && run_id != 0) {
+    Status ended = history->EndRun(run_id, Now(), failed > 0 ? "failed" : "ok", total - failed,
+                                   failed, first_error);
+    if (!ended.ok()) std::fprintf(stderr, "zsend prune: %s\n", ended.message().c_str());
+  }
+  return std::min(failed, kMaxFailureCount);
+}
+
+}  // namespace
+
+void RegisterPruneCommand(CLI::App& app, CommandRun* run) {
+  auto args = std::make_shared<PruneArgs>();
+  CLI::App* sub = app.add_subcommand(
+      "prune", "destroy old snapshots of a backup on source and target (retention only)");
+  args->app = sub;
+  sub->add_option("BACKUP_NAME", args->backup_name, "the backup (or the job with --config)")
+      ->required();
+  sub->add_option("TARGET_PATH", args->target_path, "where the backup's datasets are received");
+  sub->add_option("--keep-source", args->keep_source,
+                  "SPEC: a count (5) or a thinning schedule (10,1d1w,1w1m,1m1y); default 10");
+  sub->add_option("--keep-target", args->keep_target, "SPEC for the target; default 30");
+  CLI::Option* source_only =
+      sub->add_flag("--source-only", args->source_only, "prune only the source");
+  sub->add_flag("--target-only", args->target_only, "prune only the target")->excludes(source_only);
+  sub->add_flag("--dry-run", args->dry_run,
+                "print every decision and the destroy commands; change nothing");
+  AddHostOptions(*sub, &args->hosts);
+  AddSelectionOptions(*sub, &args->selection);
+  AddConfigOption(*sub, &args->config);
+  AddStateDirOption(*sub, &args->state_dir);
+  sub->callback([args, run] { *run = [args] { return RunPrune(*args); }; });
+}
+
+}  // namespace zsend::cli
