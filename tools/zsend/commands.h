@@ -1,0 +1,18 @@
+// The subcommands of zsend. Each Register function adds its subcommand and options to the app
+// and, when that subcommand is chosen, sets `*run` to the function that carries it out once
+// parsing succeeded (returning the exit code). main.cpp registers each with one line.
+#pragma once
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace zsend::cli {
+
+using CommandRun = std::function<int()>;
+
+void RegisterBackupCommand(CLI::App& app, CommandRun* run);
+
+}  // namespace zsend::cli
