@@ -131,6 +131,47 @@ void ReaderLoop(ByteSource& source, Ring& ring, Counters& counters, Digest* dige
   }
 }
 
+// The source as a BlockReader sees it: every byte counted, digested and paced.
+class MeteredSource : public ByteSource {
+ public:
+  MeteredSource(ByteSource& source, Counters& counters, Digest* digest, uint64_t rate)
+      : source_(source), counters_(counters), digest_(digest), limiter_(rate) {}
+  Result<size_t> Read(std::byte* buf, size_t len) override {
+    const size_t want = limiter_.MaxChunk(len);
+    ZSEND_RETURN_IF_ERROR(limiter_.Pace(want));
+    Result<size_t> n = source_.Read(buf, want);
+    if (n.ok() && *n > 0) {
+      if (digest_ != nullptr) digest_->Update(buf, *n);
+      counters_.in.fetch_add(*n, std::memory_order_relaxed);
+    }
+    return n;
+  }
+  std::string Describe() const override { return source_.Describe(); }
+
+ private:
+  ByteSource& source_;
+  Counters& counters_;
+  Digest* digest_;
+  RateLimiter limiter_;
+};
+
+void BlockReaderLoop(BlockReader& reader, ByteSource& source, Ring& ring, Counters& counters,
+                     Digest* digest, uint64_t rate, FailureLatch& failure) {
+  MeteredSource metered(source, counters, digest, rate);
+  for (;;) {
+    Block* block = ring.AcquireFree();
+    if (block == nullptr) return;
+    Result<bool> eof = reader.Fill(metered, *block);
+    if (!eof.ok()) {
+      block->size = 0;
+      ring.Commit(block);
+      return failure.Fail(ring, PipelineStage::kInput, eof.status());
+    }
+    ring.Commit(block);
+    if (*eof) return ring.CloseInput();
+  }
+}
+
 void WorkerLoop(Ring& ring, BlockTransform& transform, int index, FailureLatch& failure) {
   while (Block* block = ring.AcquireWork()) {
     Status status = transform.Apply(*block, index);
@@ -194,8 +235,14 @@ PipelineResult Pipeline::Run(ByteSource& source, ByteSink& sink) {
   const auto start = Clock::now();
   {
     std::vector<std::unique_ptr<StageThread>> threads;
-    threads.push_back(std::make_unique<StageThread>(
-        [&] { ReaderLoop(source, ring, counters, digest.get(), options_.read_rate, failure); }));
+    threads.push_back(std::make_unique<StageThread>([&] {
+      if (options_.block_reader != nullptr) {
+        BlockReaderLoop(*options_.block_reader, source, ring, counters, digest.get(),
+                        options_.read_rate, failure);
+      } else {
+        ReaderLoop(source, ring, counters, digest.get(), options_.read_rate, failure);
+      }
+    }));
     for (int i = 0; options_.transform != nullptr && i < std::max(1, options_.workers); ++i) {
       threads.push_back(std::make_unique<StageThread>(
           [&, i] { WorkerLoop(ring, *options_.transform, i, failure); }));

@@ -34,6 +34,16 @@ class BlockTransform {
   virtual Status Apply(Block& block, int worker) = 0;
 };
 
+// Decides where blocks end, for streams that must be cut at frame boundaries (the decoding
+// side of a codec). Called from the reader thread only. Fill() reads from `source` (already
+// metered: counted, digested and rate limited by the pipeline), sets block.size and
+// block.out_flags, and returns true once the stream has ended (the block may still hold data).
+class BlockReader {
+ public:
+  virtual ~BlockReader() = default;
+  virtual Result<bool> Fill(ByteSource& source, Block& block) = 0;
+};
+
 struct PipelineProgress {
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
@@ -53,7 +63,8 @@ struct PipelineOptions {
   double watchdog_seconds = 0;  // 0 = off (-W)
   std::string digest;           // "" or a Digest name; computed over the input stream
   BlockTransform* transform = nullptr;
-  int workers = 0;  // threads for `transform`
+  int workers = 0;                      // threads for `transform`
+  BlockReader* block_reader = nullptr;  // null: blocks are filled to capacity
   double progress_interval = 1.0;
   std::function<void(const PipelineProgress&)> on_progress;  // called from the monitor thread
   std::function<bool()> stop_requested;                      // polled by the monitor

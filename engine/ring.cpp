@@ -76,6 +76,7 @@ Ring::Ring(std::byte* base, size_t mapped, size_t block_size, size_t count, cons
   for (size_t i = 0; i < count; ++i) {
     blocks_[i].data = base_ + i * block_size_;
     blocks_[i].capacity = block_size_;
+    blocks_[i].index = i;
   }
   // LIFO: block 0 on top, so a small stream only ever touches the first few blocks.
   for (size_t i = count; i-- > 0;) free_.push_back(&blocks_[i]);

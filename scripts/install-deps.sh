@@ -7,11 +7,11 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev
   # libraries
-  liburing-dev libzstd-dev zlib1g-dev liblz4-dev libdeflate-dev libsodium-dev libssl-dev
+  liburing-dev libzstd-dev zlib1g-dev liblz4-dev libdeflate-dev libxxhash-dev libsodium-dev libssl-dev
   libcli11-dev nlohmann-json3-dev libsqlite3-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real parts the tests and benchmarks use
-  zfs-fuse mbuffer zstd lz4 gzip pigz pv openssh-server openssh-client iproute2 psmisc procps
+  zfs-fuse mbuffer zstd lz4 gzip pigz pv openssh-server openssh-client iproute2 iputils-ping psmisc procps
   python3 python3-aiosmtpd python3-prometheus-client python3-matplotlib sanoid
 )
 

@@ -45,6 +45,9 @@ run_ctest build
 run_ctest build-asan
 run_ctest build-tsan -R '^(Ring|Pipeline)'
 
+echo "== fuzz: each decoder and parser for 20 s"
+if scripts/fuzz.sh 20; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
 echo
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]

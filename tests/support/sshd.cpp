@@ -137,7 +137,9 @@ SshdServer::~SshdServer() {
 }
 
 bool SshdServer::Prepare(const SshdOptions&) {
-  if (passwd* pw = getpwuid(geteuid())) user_ = pw->pw_name;
+  passwd entry{}, *found = nullptr;
+  char buf[4096];
+  if (getpwuid_r(geteuid(), &entry, buf, sizeof buf, &found) == 0 && found) user_ = found->pw_name;
   char templ[] = "/tmp/zsend-sshd-XXXXXX";
   if (mkdtemp(templ) == nullptr) {
     error_ = "mkdtemp failed";

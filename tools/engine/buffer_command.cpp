@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/codec.h"
 #include "engine/digest.h"
 #include "engine/units.h"
 #include "tools/engine/buffer_job.h"
@@ -16,7 +17,9 @@ namespace {
 struct BufferFlags {
   std::string input, output, memory = "256M", block_size = "1M", start_write = "0",
                              resume_read = "100", read_rate, write_rate, watchdog, hash, size,
-                             json_stats, io = "auto";
+                             json_stats, io = "auto", compress;
+  int threads = 0;
+  bool decompress = false;
   bool quiet = false, progress = false, lock = false;
 };
 
@@ -74,6 +77,20 @@ Result<BufferJob> BuildJob(const BufferFlags& f) {
                             : BufferJob::Progress::kAuto;
   job.summary = !f.quiet;
   job.json_stats_path = f.json_stats;
+  if (!f.compress.empty() && f.decompress) {
+    return InvalidArgument("--compress and --decompress exclude each other; pick one");
+  }
+  if (f.threads < 0) return InvalidArgument("--threads must be 0 (one per core) or more");
+  if (!f.compress.empty()) {
+    Result<CodecSpec> spec = ParseCodecSpec(f.compress);
+    if (!spec.ok()) return spec.status();
+    job.codec = CodecStageOptions{};
+    job.codec->spec = *spec;
+  } else if (f.decompress) {
+    job.codec = CodecStageOptions{};
+    job.codec->mode = CodecStageOptions::Mode::kDecompress;
+  }
+  if (job.codec) job.codec->threads = f.threads;
   return job;
 }
 
@@ -101,6 +118,11 @@ void RegisterBufferCommand(CLI::App& app, CommandRun* run) {
   cmd->add_option("--size", flags->size, "Expected stream size, for the ETA");
   cmd->add_option("--json-stats", flags->json_stats, "Write final figures as JSON to FILE");
   cmd->add_option("--io", flags->io, "I/O backend: auto (io_uring if allowed), uring, syscalls");
+  cmd->add_option("--compress", flags->compress,
+                  "Compress into a standard stream: zstd[:-5..19], gzip[:1..9], lz4, none, auto");
+  cmd->add_flag("--decompress", flags->decompress,
+                "Decompress zstd, gzip or lz4 input (detected by its magic bytes)");
+  cmd->add_option("--threads", flags->threads, "Codec worker threads (default 0: one per core)");
   cmd->add_flag("-q,--quiet", flags->quiet, "No progress line and no summary");
   cmd->add_flag("--progress", flags->progress, "Show the progress line even when not a terminal");
   cmd->add_flag("--lock", flags->lock, "Lock the buffer in memory (mlock)");

@@ -118,6 +118,11 @@ Result<std::unique_ptr<ByteSink>> OpenOutput(const BufferJob& job, int* exit_cod
 
 int ExitCodeFor(const BufferJob& job, const PipelineResult& result) {
   if (result.status.ok()) return kExitOk;
+  if (job.codec && result.status.code() == StatusCode::kDataLoss &&
+      (result.failed_stage == PipelineStage::kInput ||
+       result.failed_stage == PipelineStage::kTransform)) {
+    return kExitCorrupt;
+  }
   switch (result.failed_stage) {
     case PipelineStage::kStopped:
       return 128 + (StopSignal() != 0 ? StopSignal() : 2);
@@ -136,9 +141,34 @@ int ExitCodeFor(const BufferJob& job, const PipelineResult& result) {
   return kExitInternal;
 }
 
+nlohmann::json CodecJson(const CodecStats& s) {
+  nlohmann::json decisions = nlohmann::json::array();
+  for (const AdaptiveDecision& d : s.decisions) {
+    decisions.push_back({{"seconds", d.seconds},
+                         {"from", AdaptiveController::LevelName(d.from_level)},
+                         {"to", AdaptiveController::LevelName(d.to_level)},
+                         {"output_backlog", d.output_backlog},
+                         {"workers_busy", d.workers_busy},
+                         {"output_blocked", d.output_blocked}});
+  }
+  return {{"mode", s.mode},
+          {"codec", s.codec},
+          {"level", s.level},
+          {"blocks", s.blocks},
+          {"stored_blocks", s.stored_blocks},
+          {"raw_bytes", s.raw_bytes},
+          {"coded_bytes", s.coded_bytes},
+          {"ratio", s.raw_bytes == 0
+                        ? 0.0
+                        : static_cast<double>(s.coded_bytes) / static_cast<double>(s.raw_bytes)},
+          {"parallel", s.parallel},
+          {"serial_reason", s.serial_reason},
+          {"decisions", decisions}};
+}
+
 void WriteJsonStats(const BufferJob& job, const PipelineResult& r, int exit_code,
                     const std::string& in_backend, const std::string& out_backend,
-                    Messages& messages) {
+                    const CodecStage* codec, Messages& messages) {
   const double secs = r.seconds > 0 ? r.seconds : 1e-9;
   nlohmann::json j = {
       {"result", r.status.ok() ? "ok" : "failed"},
@@ -162,6 +192,7 @@ void WriteJsonStats(const BufferJob& job, const PipelineResult& r, int exit_code
       {"digest", r.digest_hex},
       {"io_backend", {{"input", in_backend}, {"output", out_backend}}},
   };
+  if (codec != nullptr) j["codec"] = CodecJson(codec->stats());
   std::string tmp = job.json_stats_path + ".tmp";
   std::ofstream f(tmp, std::ios::trunc);
   f << j.dump(2) << "\n";
@@ -196,15 +227,28 @@ int RunBufferJob(const BufferJob& job) {
   }
 
   PipelineOptions options = job.pipeline;
+  std::unique_ptr<CodecStage> codec;
+  ByteSink* out = sink->get();
+  if (job.codec) {
+    Result<std::unique_ptr<CodecStage>> made = CodecStage::Create(*job.codec, options);
+    if (!made.ok()) {
+      messages.Say(made.status().message());
+      return made.status().code() == StatusCode::kResourceExhausted ? kExitResources : kExitUsage;
+    }
+    codec = std::move(*made);
+    out = &codec->WrapSink(**sink);
+  }
   const bool show_progress = job.progress == BufferJob::Progress::kOn ||
                              (job.progress == BufferJob::Progress::kAuto && isatty(STDERR_FILENO));
   ProgressLine progress_line(isatty(STDERR_FILENO), job.expected_size);
   if (show_progress) {
-    options.on_progress = [&](const PipelineProgress& p) { progress_line.Update(p); };
+    options.on_progress = [&](const PipelineProgress& p) {
+      progress_line.Update(p, codec ? codec->ProgressText() : std::string());
+    };
   }
   options.stop_requested = [] { return StopSignal() != 0; };
 
-  PipelineResult result = Pipeline(options).Run(**source, **sink);
+  PipelineResult result = Pipeline(options).Run(**source, *out);
   if (show_progress) progress_line.Finish();
 
   exit_code = ExitCodeFor(job, result);
@@ -218,13 +262,14 @@ int RunBufferJob(const BufferJob& job) {
       messages.Say("summary: " + FormatBytes(static_cast<double>(result.bytes_out)) + " in " +
                        FormatDuration(result.seconds) + " - average " +
                        FormatRate(static_cast<double>(result.bytes_out) /
-                                  (result.seconds > 0 ? result.seconds : 1e-9)),
+                                  (result.seconds > 0 ? result.seconds : 1e-9)) +
+                       (codec ? " - " + codec->ProgressText() : std::string()),
                    job.summary, job.summary_in_log);
     }
   }
   if (!job.json_stats_path.empty()) {
     WriteJsonStats(job, result, exit_code, BackendOf(source->get()), BackendOf(sink->get()),
-                   messages);
+                   codec.get(), messages);
   }
   return exit_code;
 }

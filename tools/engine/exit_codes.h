@@ -14,6 +14,7 @@ enum ExitCode : int {
   kExitOutput = 4,         // writing the output failed (broken pipe, disk full)
   kExitNetwork = 5,        // connect/listen failed or the network peer went away
   kExitTimeout = 6,        // the watchdog expired: no byte moved for -W seconds
+  kExitCorrupt = 7,        // --decompress: the compressed input is corrupt or truncated
   kExitResources = 10,     // memory could not be reserved or locked
   kExitInterrupted = 130,  // SIGINT (143 for SIGTERM: 128 + signal number)
 };
@@ -27,6 +28,7 @@ inline constexpr const char* kExitCodeHelp =
     "  4    output failed (broken pipe, disk full, write error)\n"
     "  5    network failed (connect/listen, peer went away)\n"
     "  6    watchdog: no data moved for -W seconds\n"
+    "  7    compressed input is corrupt or truncated (--decompress)\n"
     "  10   memory could not be reserved or locked\n"
     "  130  stopped by SIGINT, 143 by SIGTERM\n";
 

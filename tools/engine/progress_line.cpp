@@ -6,7 +6,8 @@
 
 namespace zsend::tool {
 
-std::string ProgressLine::Format(const PipelineProgress& p, uint64_t expected_size) {
+std::string ProgressLine::Format(const PipelineProgress& p, uint64_t expected_size,
+                                 const std::string& extra) {
   char fill[16];
   std::snprintf(fill, sizeof fill, "%.0f%%", p.fill_percent);
   std::string line = FormatBytes(static_cast<double>(p.bytes_out)) + "  in " +
@@ -17,11 +18,12 @@ std::string ProgressLine::Format(const PipelineProgress& p, uint64_t expected_si
     double rate = p.elapsed_seconds > 0 ? static_cast<double>(p.bytes_out) / p.elapsed_seconds : 0;
     line += "  ETA " + (rate > 0 && left > 0 ? FormatDuration(left / rate) : std::string("0:00"));
   }
+  if (!extra.empty()) line += "  " + extra;
   return line;
 }
 
-void ProgressLine::Update(const PipelineProgress& p) {
-  std::string line = Format(p, expected_size_);
+void ProgressLine::Update(const PipelineProgress& p, const std::string& extra) {
+  std::string line = Format(p, expected_size_, extra);
   if (terminal_) {
     std::fprintf(stderr, "\r%-78s", line.c_str());
   } else {

@@ -17,11 +17,13 @@ class ProgressLine {
  public:
   ProgressLine(bool terminal, uint64_t expected_size)
       : terminal_(terminal), expected_size_(expected_size) {}
-  void Update(const PipelineProgress& p);
+  // `extra` (codec ratio and level) is appended when not empty.
+  void Update(const PipelineProgress& p, const std::string& extra = "");
   // Ends the line on a terminal.
   void Finish();
   // The text of one update (exposed for tests).
-  static std::string Format(const PipelineProgress& p, uint64_t expected_size);
+  static std::string Format(const PipelineProgress& p, uint64_t expected_size,
+                            const std::string& extra = "");
 
  private:
   bool terminal_;
