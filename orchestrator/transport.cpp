@@ -1,5 +1,7 @@
 #include "orchestrator/transport.h"
 
+#include <signal.h>
+
 #include <atomic>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -68,13 +70,19 @@ class PipeMover : public StreamMover {
     if (figures.is_object() && figures.contains("bytes_out")) {
       result.bytes = figures["bytes_out"].get<uint64_t>();
     }
-    // Report the stage that failed first at its source: a failed zfs recv makes the buffer see
-    // a broken pipe and zfs send too, so the receive is checked before the others.
+    // Report the stage where the failure started. A zfs send that failed on its own (not from
+    // a broken pipe) starves the others; otherwise a failed receive breaks the pipe for the
+    // buffer and zfs send, so the receive is checked before them.
+    auto broke_pipe = [](const StageResult& stage) {
+      return stage.exit_code == 128 + SIGPIPE || stage.err.find("roken pipe") != std::string::npos;
+    };
     const char* names[] = {"zfs send", "the local buffer", "zfs receive"};
-    for (int i : {2, 0, 1}) {
+    std::vector<int> order = {2, 0, 1};
+    if (ran->stages[0].exit_code != 0 && !broke_pipe(ran->stages[0])) order = {0, 2, 1};
+    for (int i : order) {
       const StageResult& stage = ran->stages[static_cast<size_t>(i)];
       if (stage.exit_code == 0) continue;
-      if (i == 1 && stage.err.find("roken pipe") != std::string::npos) continue;
+      if (i != 2 && broke_pipe(stage)) continue;
       const std::vector<std::string>& argv =
           i == 0 ? command.send_argv : (i == 2 ? command.recv_argv : (*stages)[1]);
       CommandRunner& host = i == 0 ? source_ : (i == 2 ? target_ : local_);
@@ -85,6 +93,14 @@ class PipeMover : public StreamMover {
           Aborted(std::string(names[i]) + " failed (exit " + std::to_string(stage.exit_code) +
                   ") on " + host.HostLabel() + (first_line.empty() ? "" : ": " + first_line));
       return result;
+    }
+    int failed = ran->FirstFailed();
+    if (failed >= 0) {  // only broken pipes: still not a complete transfer
+      result.failed_command = ShellJoin((*stages)[static_cast<size_t>(failed)]);
+      result.failed_stderr = Trimmed(ran->stages[static_cast<size_t>(failed)].err);
+      result.status = Aborted(std::string(names[failed]) + " failed (exit " +
+                              std::to_string(ran->stages[static_cast<size_t>(failed)].exit_code) +
+                              "): the stream was cut");
     }
     return result;
   }

@@ -35,8 +35,15 @@ class ZfsFuseBackupVm : public BackupFixture {
     created_ = true;
   }
   void TearDown() override {
-    if (created_) Shell("zpool destroy -f zones");
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    bool destroyed = !created_;
+    // zfs-fuse may hold a mount busy for a moment after the last file was read.
+    for (int attempt = 0; attempt < 10 && !destroyed; ++attempt) {
+      destroyed = Shell("zpool destroy -f zones").exit_code == 0;
+      if (!destroyed) usleep(300 * 1000);
+    }
+    EXPECT_TRUE(destroyed) << "cannot destroy the pool zones";
+    // Never remove the backing file of a pool that is still imported.
+    if (destroyed && !dir_.empty()) std::filesystem::remove_all(dir_);
     if (lock_fd_ >= 0) close(lock_fd_);  // releases the lock
     BackupFixture::TearDown();
   }
