@@ -37,7 +37,7 @@ def timed(argv):
     seconds = time.monotonic() - start
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:3])}... exited {r.returncode}: "
-                           f"{(r.stderr or r.stdout).strip()[-400:]}")
+                           f"{(r.stderr or r.stdout).strip()[-1500:]}")
     return seconds
 
 
@@ -72,7 +72,8 @@ def main():
                 with open(os.path.join(mnt, f"f{j}"), "wb") as f:
                     f.write(os.urandom(8192))
 
-        zsend = [ZSEND, "backup", "bench", pools["zs"], "--transport", "pipe", "--jobs", "2"]
+        zsend = [ZSEND, "backup", "bench", pools["zs"], "--transport", "pipe", "--jobs", "2",
+                 "--readonly"]
         syncoid = ["syncoid", "-r", "--quiet", "--no-privilege-elevation", f"{src}/tree",
                    f"{pools['syn']}/tree"]
         results["full"] = {"zsend": timed(zsend + ["--snapshot-name", "full"]),

@@ -109,8 +109,9 @@ Status Executor::RunSteps(const DatasetPlan& dataset, DatasetReport& report, boo
     if (stream.failed_stderr.find("has been modified") != std::string::npos) {
       return Status(status.code(),
                     status.message() +
-                        " (the target changed after its newest snapshot, reading it with atime "
-                        "on is enough: receive with --readonly, or discard with --rollback)");
+                        " (the target changed after its newest snapshot: reading it with atime on, "
+                        "or on zfs-fuse mounting a received child, is enough; receive with "
+                        "--readonly, or discard such changes with --rollback)");
     }
     return status;
   }
@@ -150,7 +151,12 @@ Status Executor::RunStep(const TransferStep& step, DatasetReport& report) {
   step_report.stream = mover_.Move({*send_argv, recv_command.argv, step.source_dataset});
   Status status = step_report.stream.status;
   if (!step_report.stream.fallback.empty()) {
-    Log(step.source_dataset + ": fallback: " + step_report.stream.fallback);
+    bool first;
+    {
+      std::lock_guard<std::mutex> lock(log_mutex_);
+      first = logged_fallbacks_.insert(step_report.stream.fallback).second;
+    }
+    if (first) Log("fallback: " + step_report.stream.fallback);
   }
   report.steps.push_back(step_report);
   if (!status.ok() && options_.ignore_transfer_errors && !step.to.empty()) {

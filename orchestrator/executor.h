@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,7 @@ class Executor {
   StreamMover& mover_;
   ExecutorOptions options_;
   std::mutex log_mutex_;
+  std::set<std::string> logged_fallbacks_;  // guarded by log_mutex_: each is logged once
 };
 
 }  // namespace zsend::orchestrator
