@@ -30,6 +30,7 @@ class ModelMover : public StreamMover {
       std::lock_guard<std::mutex> lock(mutex_);
       events_.push_back("start " + command.label);
       sends_.push_back(command.send_argv);
+      recvs_.push_back(command.recv_argv);
     }
     if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
     StreamResult result = Apply(command);
@@ -48,6 +49,10 @@ class ModelMover : public StreamMover {
   std::vector<std::vector<std::string>> Sends() {
     std::lock_guard<std::mutex> lock(mutex_);
     return sends_;
+  }
+  std::vector<std::vector<std::string>> Recvs() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return recvs_;
   }
 
   std::map<std::string, std::string> token_names;   // token -> source snapshot it resumes
@@ -124,6 +129,7 @@ class ModelMover : public StreamMover {
   std::mutex mutex_;
   std::vector<std::string> events_;
   std::vector<std::vector<std::string>> sends_;
+  std::vector<std::vector<std::string>> recvs_;
 };
 
 class ExecutorModel : public ::testing::Test {
@@ -148,6 +154,7 @@ class ExecutorModel : public ::testing::Test {
     options.gather = GatherOptions{"backup", 1};
     options.jobs = jobs;
     options.recv.readonly = true;
+    options.recv.filter_properties = {"zsend:g"};
     options.log = [this](const std::string& line) { log_.push_back(line); };
     Result<std::vector<DatasetState>> states =
         GatherStates(*source_zfs_, *target_zfs_, selected, options.gather);
@@ -336,6 +343,26 @@ TEST_F(ExecutorModel, JobsNeverStartAChildBeforeItsParentOrACloneBeforeItsOrigin
   }
 }
 
+TEST_F(ExecutorModel, ModernZfsGetsOneReceiveCommandLine) {
+  source_->AddDataset("zones/fs");
+  source_->AddSnapshot("zones/fs", "g-1");
+  source_->AddSnapshot("zones/fs", "g-2");
+  std::vector<DatasetReport> reports = Backup({"zones/fs"});
+  ASSERT_EQ(Report(reports, "zones/fs").outcome, Outcome::kSucceeded);
+  std::vector<std::vector<std::string>> sends = mover_->Sends(), recvs = mover_->Recvs();
+  ASSERT_EQ(sends.size(), 2u);
+  EXPECT_EQ(sends[0],
+            (std::vector<std::string>{"zfs", "send", "-p", "-L", "-e", "-c", "zones/fs@g-1"}));
+  EXPECT_EQ(sends[1], (std::vector<std::string>{"zfs", "send", "-p", "-L", "-e", "-c", "-I",
+                                                "zones/fs@g-1", "zones/fs@g-2"}));
+  EXPECT_EQ(recvs[0], (std::vector<std::string>{"zfs", "receive", "-u", "-s", "-o", "readonly=on",
+                                                "-x", "zsend:g", "backup/fs"}));
+  for (const std::vector<std::string>& argv : target_->Commands()) {
+    EXPECT_NE(argv[1], "set") << "nothing is left for zfs set on a modern zfs";
+    EXPECT_NE(argv[1], "inherit");
+  }
+}
+
 TEST_F(ExecutorModel, OlderZfsGetsReceiveSettingsAfterTheReceive) {
   Init(FakeZfsRunner::Flavor::kLegacy);
   source_->AddDataset("zones/fs");
@@ -348,6 +375,13 @@ TEST_F(ExecutorModel, OlderZfsGetsReceiveSettingsAfterTheReceive) {
   ASSERT_TRUE(readonly.ok()) << readonly.status().ToString();
   ASSERT_EQ(readonly->size(), 1u);
   EXPECT_EQ((*readonly)[0].value, "on");
+  EXPECT_EQ(mover_->Recvs()[0], (std::vector<std::string>{"zfs", "receive", "backup/fs"}));
+  bool inherited = false;
+  for (const std::vector<std::string>& argv : target_->Commands()) {
+    inherited =
+        inherited || argv == std::vector<std::string>{"zfs", "inherit", "zsend:g", "backup/fs"};
+  }
+  EXPECT_TRUE(inherited);
 }
 
 }  // namespace
