@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -247,7 +248,9 @@ class EngineMover : public StreamMover {
                                      "--key",
                                      key_dir + "/key",
                                      "-m",
-                                     options_.memory};
+                                     options_.memory,
+                                     "--json-stats",
+                                     key_dir + "/stats.json"};
     if (!options_.rate_limit.empty()) send.insert(send.end(), {"-r", options_.rate_limit});
     if (!options_.codec.empty()) send.insert(send.end(), {"--codec", options_.codec});
     Result<std::vector<std::string>> send_argv = source_.StreamArgv(send);
@@ -262,6 +265,7 @@ class EngineMover : public StreamMover {
       return result;
     }
     result.seconds = sent->seconds;
+    Figures(ReadStats(source_, key_dir + "/stats.json"), result);
     const StageResult& sender = sent->stages[0];
     if (sender.exit_code == 0 && received.exit_code == 0) return result;
     // 11: the consumer (zfs recv) failed; 12: the producer (zfs send) failed; 5: network.
@@ -300,6 +304,8 @@ class EngineMover : public StreamMover {
     if (!options_.remote_engine.empty()) {
       send.insert(send.end(), {"--remote-engine", options_.remote_engine});
     }
+    std::string stats = options_.temp_dir + "/ssh-" + std::to_string(++stats_counter_) + ".json";
+    send.insert(send.end(), {"--json-stats", stats});
     send.insert(send.end(), {"--", "--exec", ShellJoin(command.recv_argv)});
     Result<ChainResult> sent = RunProcessChain({{send, false}});
     if (!sent.ok()) {
@@ -319,8 +325,24 @@ class EngineMover : public StreamMover {
     return result;
   }
 
+  // The sender's --json-stats document ({} when it cannot be read).
+  static nlohmann::json ReadStats(CommandRunner& host, const std::string& path) {
+    Result<CommandOutput> text = host.Run({{"cat", path}, Effect::kReadOnly, ""});
+    if (!text.ok() || !text->ok()) return nlohmann::json::object();
+    nlohmann::json figures = nlohmann::json::parse(text->out, nullptr, false);
+    (void)host.Run({{"rm", "-f", path}, Effect::kReadOnly, ""});
+    return figures.is_object() ? figures : nlohmann::json::object();
+  }
+  static void Figures(const nlohmann::json& figures, StreamResult& result) {
+    if (figures.contains("stream_bytes") && figures["stream_bytes"].is_number()) {
+      result.bytes = figures["stream_bytes"].get<uint64_t>();
+    }
+  }
+
   CommandRunner& source_;
   CommandRunner& target_;
+  LocalRunner local_;
+  std::atomic<int> stats_counter_{0};
   TransportOptions options_;
   std::unique_ptr<StreamMover> pipe_;
   std::mutex mutex_;
