@@ -176,7 +176,8 @@ TEST_F(ZfsFuseBackup, FailingReceiveIsReportedWithItsStderr) {
 
 TEST_F(ZfsFuseBackup, BadArgumentsAndMissingDatasetsAreFatal) {
   EXPECT_EQ(Zsend({"x", dst_, "--transport", "carrier-pigeon"}).exit_code, 255);
-  RunResult missing = Zsend({"x", dst_, "--dataset", src_ + "/nope"});
+  // Each --dataset takes one value: the positionals after it stay positionals.
+  RunResult missing = Zsend({"--dataset", src_ + "/nope", "x", dst_});
   EXPECT_EQ(missing.exit_code, 255);
   EXPECT_TRUE(Contains(missing.err, "does not exist")) << missing.err;
   RunResult nothing = Zsend({"unused-name", dst_});

@@ -170,10 +170,13 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
   cmd->add_option("--ssh-source", f->ssh_source, "Source is remote: [USER@]HOST (pull)");
   cmd->add_option("--ssh-target", f->ssh_target, "Target is remote: [USER@]HOST (push)");
   cmd->add_option("--ssh-port", f->ssh_port, "ssh port for both hosts");
-  cmd->add_option("--ssh-option", f->ssh_options, "ssh -o OPTION (repeatable)");
+  cmd->add_option("--ssh-option", f->ssh_options, "ssh -o OPTION (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--ssh-identity", f->ssh_identity, "ssh private key file");
-  cmd->add_option("--dataset", o.datasets, "Back up this dataset (repeatable; no property needed)");
-  cmd->add_option("--vm", o.vms, "SmartOS: back up this VM's datasets (repeatable)");
+  cmd->add_option("--dataset", o.datasets, "Back up this dataset (repeatable; no property needed)")
+      ->allow_extra_args(false);
+  cmd->add_option("--vm", o.vms, "SmartOS: back up this VM's datasets (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--group", o.group, "Snapshot prefix / batch name (default BACKUP_NAME)");
   cmd->add_option("--snapshot-name", o.snapshot_name,
                   "Snapshot is GROUP-NAME instead of GROUP-<UTC yyyymmddhhmmss>");
@@ -193,9 +196,11 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
   cmd->add_flag("--clear-mountpoint", o.clear_mountpoint, "canmount=noauto on the target");
   cmd->add_flag("--readonly", o.readonly, "readonly=on on the target");
   cmd->add_option("--filter-properties", f->filter_properties,
-                  "Properties not received (P,...; repeatable)");
+                  "Properties not received (P,...; repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--set-properties", f->set_properties,
-                  "Properties set on the target (P=V,...; repeatable)");
+                  "Properties set on the target (P=V,...; repeatable)")
+      ->allow_extra_args(false);
   cmd->add_flag("--rollback", o.rollback, "Discard target changes since the common snapshot");
   cmd->add_flag("--no-holds", o.no_holds, "Do not hold the common snapshot on the source");
   cmd->add_flag("--no-resume", o.no_resume, "Do not make receives resumable (recv -s)");
