@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 dir=${1:-build}
 shift || true
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZSEND_WERROR=ON "$@" >/dev/null
-cmake --build "$dir" -j"$(nproc)"
+# ZSEND_TARGET builds one target instead of everything.
+cmake --build "$dir" -j"$(nproc)" ${ZSEND_TARGET:+--target "$ZSEND_TARGET"}

@@ -38,4 +38,20 @@ for format in zstd gzip lz4; do
     grep -E 'stat::number_of_executed_units|Done' build-fuzz/fuzz-"$format".log | tail -2
   fi
 done
+
+# The wire protocol: frame parser and handshake reader (issue 4), from empty corpora.
+for name in frame handshake; do
+  target=build-fuzz/bin/${name}_fuzz
+  mkdir -p "$seeds/$name"
+  echo "== fuzz ${name} for ${seconds}s"
+  if ! "$target" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=1024 -timeout=10 \
+    -artifact_prefix=build-fuzz/crashes/"$name"- -print_final_stats=1 \
+    "$seeds/$name" 2>build-fuzz/fuzz-"$name".log; then
+    echo "fuzz: ${name} target failed; see build-fuzz/fuzz-${name}.log and build-fuzz/crashes/"
+    tail -30 build-fuzz/fuzz-"$name".log
+    status=1
+  else
+    grep -E 'stat::number_of_executed_units|Done' build-fuzz/fuzz-"$name".log | tail -2
+  fi
+done
 exit $status

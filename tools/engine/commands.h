@@ -14,6 +14,8 @@ using CommandRun = std::function<int()>;
 
 void RegisterBufferCommand(CLI::App& app, CommandRun* run);
 void RegisterKeygenCommand(CLI::App& app, CommandRun* run);
+void RegisterSendCommand(CLI::App& app, CommandRun* run);
+void RegisterRecvCommand(CLI::App& app, CommandRun* run);
 
 // The mbuffer personality: argv in mbuffer's own syntax.
 int MbufferMain(int argc, char** argv);

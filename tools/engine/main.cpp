@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   CommandRun run;
   RegisterBufferCommand(app, &run);
   RegisterKeygenCommand(app, &run);
+  RegisterSendCommand(app, &run);
+  RegisterRecvCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

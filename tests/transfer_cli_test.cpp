@@ -1,0 +1,422 @@
+// zsend-engine send/recv as users run them, on loopback: both listen directions, byte-exact
+// output, and each failure of issue 4 point 7 with its exit code, its message and no success
+// on the far side.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "tests/support/fault_proxy.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/transfer_fixture.h"
+
+namespace zsend {
+namespace {
+
+using test::Side;
+using test::TransferDir;
+
+constexpr int kExitNetwork = 5, kExitTimeout = 6, kExitAuth = 8, kExitIntegrity = 9,
+              kExitConsumer = 11, kExitProducer = 12;
+
+class TransferCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sender_pub_ = dir_.Keygen("sender");
+    receiver_pub_ = dir_.Keygen("receiver");
+    input_ = dir_.MakeFile("in.bin", 3 * 1024 * 1024 + 12345);
+    output_ = dir_.Path("out.bin");
+  }
+  // The receiver listens; returns its port.
+  Side Receiver(std::vector<std::string> extra, int* port) {
+    std::vector<std::string> args = {"recv",        "--once",    "--key", dir_.Path("receiver"),
+                                     "--authorize", sender_pub_, "-q",    "-s",
+                                     "256K"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Side side = dir_.StartListener("recv", args, port);
+    EXPECT_GT(*port, 0) << test::TransferDir::Read(side.err_path);
+    return side;
+  }
+  Side Sender(int port, std::vector<std::string> extra, const std::string& key = "sender") {
+    std::vector<std::string> args = {
+        "send",         "--connect",   "127.0.0.1:" + std::to_string(port),
+        "--peer",       receiver_pub_, "--key",
+        dir_.Path(key), "-q",          "-s",
+        "256K"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return dir_.Start("send", args);
+  }
+  bool OutputAbsent() const {
+    return !std::filesystem::exists(output_) && !std::filesystem::exists(output_ + ".partial");
+  }
+
+  TransferDir dir_;
+  std::string sender_pub_, receiver_pub_, input_, output_;
+};
+
+TEST_F(TransferCli, ReceiverListensByteExact) {
+  int port = 0;
+  Side recv = Receiver({"-o", output_}, &port);
+  Side send = Sender(port, {"-i", input_});
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(recv.result.exit_code, 0) << recv.err;
+  EXPECT_EQ(TransferDir::Read(output_), TransferDir::Read(input_));
+  EXPECT_FALSE(std::filesystem::exists(output_ + ".partial"));
+}
+
+TEST_F(TransferCli, SenderListensByteExactIntoAConsumer) {
+  int port = 0;
+  Side send =
+      dir_.StartListener("send",
+                         {"send", "--once", "--key", dir_.Path("sender"), "--authorize",
+                          receiver_pub_, "-q", "-i", input_, "--cipher", "chacha20-poly1305"},
+                         &port);
+  ASSERT_GT(port, 0);
+  Side recv = dir_.Start(
+      "recv", {"recv", "--connect", "127.0.0.1:" + std::to_string(port), "--peer", sender_pub_,
+               "--key", dir_.Path("receiver"), "-q", "--exec", "sh -c 'cat > \"$0\"' " + output_,
+               "--json-stats", dir_.Path("stats.json")});
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(recv.result.exit_code, 0) << recv.err;
+  EXPECT_EQ(TransferDir::Read(output_), TransferDir::Read(input_));
+  const std::string stats = TransferDir::Read(dir_.Path("stats.json"));
+  EXPECT_NE(stats.find("\"cipher\": \"chacha20-poly1305\""), std::string::npos) << stats;
+  EXPECT_NE(stats.find("\"result\": \"ok\""), std::string::npos) << stats;
+}
+
+TEST_F(TransferCli, CompressedFramesByteExact) {
+  // Compressible input: text lines.
+  std::string text;
+  while (text.size() < (4u << 20)) text += "line " + std::to_string(text.size() % 10007) + "\n";
+  const std::string path = dir_.Path("text.bin");
+  std::ofstream(path, std::ios::binary) << text;
+  for (const char* codec : {"zstd:3", "lz4", "auto"}) {
+    int port = 0;
+    Side recv = Receiver({"-o", output_}, &port);
+    Side send = Sender(port, {"-i", path, "--codec", codec, "--json-stats", dir_.Path("s.json")});
+    send.Finish();
+    recv.Finish();
+    EXPECT_EQ(send.result.exit_code, 0) << codec << ": " << send.err;
+    EXPECT_EQ(recv.result.exit_code, 0) << codec << ": " << recv.err;
+    EXPECT_TRUE(TransferDir::Read(output_) == text) << codec;
+    const std::string stats = TransferDir::Read(dir_.Path("s.json"));
+    const size_t at = stats.find("\"wire_bytes\": ");
+    ASSERT_NE(at, std::string::npos) << stats;
+    if (std::string(codec) != "auto") {  // auto may sit on its raw rung on a fast loopback
+      EXPECT_LT(std::atoll(stats.c_str() + at + 14), static_cast<long long>(text.size() / 2))
+          << codec << " did not shrink the stream on the wire";
+    }
+  }
+}
+
+TEST_F(TransferCli, DeviceOutputIsWrittenDirectly) {
+  int port = 0;
+  Side recv = Receiver({"-o", "/dev/null"}, &port);
+  Side send = Sender(port, {"-i", input_});
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(recv.result.exit_code, 0) << recv.err;
+  EXPECT_FALSE(std::filesystem::exists("/dev/null.partial"));
+  EXPECT_FALSE(std::filesystem::is_regular_file("/dev/null"));
+}
+
+TEST_F(TransferCli, EmptyStream) {
+  std::string empty = dir_.MakeFile("empty.bin", 0);
+  int port = 0;
+  Side recv = Receiver({"-o", output_}, &port);
+  Side send = Sender(port, {"-i", empty});
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(recv.result.exit_code, 0) << recv.err;
+  ASSERT_TRUE(std::filesystem::exists(output_));
+  EXPECT_EQ(std::filesystem::file_size(output_), 0u);
+}
+
+TEST_F(TransferCli, UnauthorizedKeyRejectedBeforeAnyConsumerStarts) {
+  dir_.Keygen("stranger");
+  const std::string marker = dir_.Path("consumer-started");
+  int port = 0;
+  Side recv = Receiver({"--exec", "sh -c 'touch \"$0\"; cat > /dev/null' " + marker}, &port);
+  Side send = Sender(port, {"-i", input_}, "stranger");
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(send.result.exit_code, kExitAuth) << send.err;
+  EXPECT_EQ(recv.result.exit_code, kExitAuth) << recv.err;
+  EXPECT_NE(recv.err.find("is not authorized"), std::string::npos) << recv.err;
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the consumer ran for an unauthorized peer";
+}
+
+TEST_F(TransferCli, WrongPeerKeyIsAnAuthenticationFailure) {
+  int port = 0;
+  Side recv = Receiver({"-o", output_}, &port);
+  receiver_pub_ = sender_pub_;  // not the listener's key
+  Side send = Sender(port, {"-i", input_});
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(send.result.exit_code, kExitAuth) << send.err;
+  EXPECT_EQ(recv.result.exit_code, kExitAuth) << recv.err;
+  EXPECT_TRUE(OutputAbsent());
+}
+
+TEST_F(TransferCli, ProducerFailureFailsBothSidesWithItsStderr) {
+  int port = 0;
+  Side recv = Receiver({"-o", output_}, &port);
+  Side send = Sender(
+      port, {"--exec", "sh -c 'head -c 700000 /dev/zero; echo snapshot vanished >&2; exit 3'"});
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(send.result.exit_code, kExitProducer) << send.err;
+  EXPECT_EQ(recv.result.exit_code, kExitProducer) << recv.err;
+  EXPECT_NE(send.err.find("snapshot vanished"), std::string::npos) << send.err;
+  EXPECT_NE(recv.err.find("snapshot vanished"), std::string::npos) << recv.err;
+  EXPECT_TRUE(OutputAbsent());
+}
+
+TEST_F(TransferCli, ConsumerFailureFailsTheSenderWithItsStderr) {
+  int port = 0;
+  Side recv = Receiver(
+      {"--exec", "sh -c 'head -c 1000 >/dev/null; echo cannot receive: out of space >&2; exit 3'"},
+      &port);
+  Side send = Sender(port, {"-i", input_});
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(send.result.exit_code, kExitConsumer) << send.err;
+  EXPECT_EQ(recv.result.exit_code, kExitConsumer) << recv.err;
+  EXPECT_NE(send.err.find("out of space"), std::string::npos) << send.err;
+}
+
+TEST_F(TransferCli, ConsumerThatCannotStartFailsBothSides) {
+  int port = 0;
+  Side recv = Receiver({"--exec", "zsend-no-such-zfs recv pool/x"}, &port);
+  Side send = Sender(port, {"-i", input_});
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(recv.result.exit_code, kExitConsumer) << recv.err;
+  EXPECT_EQ(send.result.exit_code, kExitConsumer) << send.err;
+  EXPECT_NE(send.err.find("zsend-no-such-zfs"), std::string::npos) << send.err;
+}
+
+TEST_F(TransferCli, KilledSenderNeverLooksLikeSuccess) {
+  int port = 0;
+  Side recv = Receiver({"-o", output_}, &port);
+  Side send = Sender(port, {"--exec", "sh -c 'head -c 600000 /dev/zero; exec sleep 30'"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ::kill(send.pid, SIGKILL);
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(recv.result.exit_code, kExitIntegrity) << recv.err;
+  EXPECT_NE(recv.err.find("before its end frame"), std::string::npos) << recv.err;
+  EXPECT_TRUE(OutputAbsent());
+}
+
+TEST_F(TransferCli, KilledReceiverFailsTheSender) {
+  int port = 0;
+  Side recv = Receiver({"--exec", "sh -c 'cat > /dev/null'"}, &port);
+  Side send = Sender(port, {"--exec", "sh -c 'head -c 600000 /dev/zero; exec sleep 30'"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ::kill(recv.pid, SIGKILL);
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(send.result.exit_code, kExitNetwork) << send.err;
+}
+
+TEST_F(TransferCli, StalledReceiverTimesOut) {
+  int port = 0;
+  Side recv = Receiver({"-o", output_, "--timeout", "2"}, &port);
+  Side send =
+      Sender(port, {"--exec", "sh -c 'head -c 600000 /dev/zero; exec sleep 30'", "--timeout", "2"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  ::kill(recv.pid, SIGSTOP);
+  send.Finish();
+  ::kill(recv.pid, SIGCONT);
+  recv.Finish();
+  EXPECT_EQ(send.result.exit_code, kExitTimeout) << send.err;
+  EXPECT_NE(send.err.find("sent nothing"), std::string::npos) << send.err;
+  EXPECT_NE(recv.result.exit_code, 0);
+  EXPECT_TRUE(OutputAbsent());
+}
+
+TEST_F(TransferCli, StalledSenderTimesOut) {
+  int port = 0;
+  Side recv = Receiver({"-o", output_, "--timeout", "2"}, &port);
+  Side send = Sender(port, {"--exec", "sh -c 'head -c 600000 /dev/zero; exec sleep 30'"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  ::kill(send.pid, SIGSTOP);
+  recv.Finish();
+  ::kill(send.pid, SIGKILL);
+  send.Finish();
+  EXPECT_EQ(recv.result.exit_code, kExitTimeout) << recv.err;
+  EXPECT_TRUE(OutputAbsent());
+}
+
+TEST_F(TransferCli, FlippedByteIsAnIntegrityFailure) {
+  int port = 0;
+  Side recv = Receiver({"-o", output_}, &port);
+  // Past the preambles, handshake and key confirmation: inside the first data frames.
+  test::FaultProxy proxy("127.0.0.1", port, {.flip_offset = 200000});
+  ASSERT_TRUE(proxy.ok()) << proxy.error();
+  Side send = Sender(proxy.port(), {"-i", input_});
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(recv.result.exit_code, kExitIntegrity) << recv.err;
+  EXPECT_NE(recv.err.find("failed authentication"), std::string::npos) << recv.err;
+  EXPECT_EQ(send.result.exit_code, kExitIntegrity) << send.err;
+  EXPECT_TRUE(OutputAbsent());
+}
+
+TEST_F(TransferCli, CutStreamIsAnIntegrityFailure) {
+  int port = 0;
+  Side recv = Receiver({"-o", output_}, &port);
+  test::FaultProxy proxy("127.0.0.1", port, {.cut_after = 1000000});
+  ASSERT_TRUE(proxy.ok()) << proxy.error();
+  Side send = Sender(proxy.port(), {"-i", input_});
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(recv.result.exit_code, kExitIntegrity) << recv.err;
+  EXPECT_NE(send.result.exit_code, 0) << send.err;
+  EXPECT_TRUE(OutputAbsent());
+}
+
+TEST_F(TransferCli, WaitingListenerStopsOnSigterm) {
+  int port = 0;
+  Side recv = Receiver({"-o", output_}, &port);
+  ::kill(recv.pid, SIGTERM);
+  recv.Finish();
+  EXPECT_EQ(recv.result.exit_code, 143) << recv.err;
+  EXPECT_TRUE(OutputAbsent());
+}
+
+TEST_F(TransferCli, CipherNoneOverTcpNeedsInsecurePlaintext) {
+  test::RunResult r =
+      test::Run({test::BinPath("zsend-engine"), "send", "--connect", "127.0.0.1:9", "--peer",
+                 receiver_pub_, "--key", dir_.Path("sender"), "--cipher", "none"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--insecure-plaintext"), std::string::npos) << r.err;
+}
+
+TEST_F(TransferCli, PlaintextWithChecksumsWhenAllowed) {
+  int port = 0;
+  Side recv = Receiver({"-o", output_, "--insecure-plaintext"}, &port);
+  Side send = Sender(port, {"-i", input_, "--cipher", "none", "--insecure-plaintext",
+                            "--json-stats", dir_.Path("stats.json")});
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(recv.result.exit_code, 0) << recv.err;
+  EXPECT_EQ(TransferDir::Read(output_), TransferDir::Read(input_));
+  EXPECT_NE(TransferDir::Read(dir_.Path("stats.json")).find("\"cipher\": \"none\""),
+            std::string::npos);
+}
+
+TEST_F(TransferCli, AnnounceRefusedWhenTheStreamGoesToStdout) {
+  test::RunResult r = test::Run({test::BinPath("zsend-engine"), "recv", "--listen", "0",
+                                 "--announce", "--authorize", sender_pub_});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_NE(r.err.find("--announce"), std::string::npos) << r.err;
+}
+
+TEST_F(TransferCli, PeakRssStaysUnderMemoryPlus64MiB) {
+  const std::string big = dir_.MakeFile("big.bin", 96u << 20, 7);
+  int port = 0;
+  Side recv = Receiver({"-o", output_, "-m", "16M", "--json-stats", dir_.Path("recv.json")}, &port);
+  Side send = Sender(port, {"-i", big, "-m", "16M", "--json-stats", dir_.Path("send.json")});
+  send.Finish();
+  recv.Finish();
+  ASSERT_EQ(send.result.exit_code, 0) << send.err;
+  ASSERT_EQ(recv.result.exit_code, 0) << recv.err;
+  EXPECT_EQ(std::filesystem::file_size(output_), 96u << 20);
+  // ru_maxrss from wait4 would include the test process's own pages at fork time; the engine
+  // reports VmHWM of its own image instead.
+  for (const char* name : {"send.json", "recv.json"}) {
+    const std::string stats = TransferDir::Read(dir_.Path(name));
+    const size_t at = stats.find("\"peak_rss_kib\": ");
+    ASSERT_NE(at, std::string::npos) << stats;
+    const long kib = std::atol(stats.c_str() + at + 16);
+    EXPECT_GT(kib, 1024) << name;
+    EXPECT_LT(kib, (16 + 64) * 1024) << name << " peak RSS";
+  }
+}
+
+}  // namespace
+}  // namespace zsend
+
+namespace zsend {
+namespace {
+
+// --ssh through a stand-in `ssh` on PATH that runs the remote command locally with sh -c, as
+// sshd would. (The real-sshd test arrives with the sshd fixture of the testinfra branch.)
+class TransferSshStdio : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string bin = dir_.Path("bin");
+    std::filesystem::create_directory(bin);
+    std::ofstream(bin + "/ssh") << "#!/bin/sh\n"
+                                   "while [ $# -gt 0 ]; do case \"$1\" in\n"
+                                   "  -e|-o|-p) shift 2 ;;\n"
+                                   "  -*) shift ;;\n"
+                                   "  *) break ;;\n"
+                                   "esac; done\n"
+                                   "shift\n"
+                                   "exec sh -c \"$*\"\n";
+    std::filesystem::permissions(bin + "/ssh", std::filesystem::perms::owner_all);
+    dir_.SetEnv("PATH", bin + ":" + std::string(getenv("PATH")));
+    input_ = dir_.MakeFile("in.bin", 2 * 1024 * 1024 + 77);
+    output_ = dir_.Path("out dir with space.bin");
+  }
+  Side Send(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"send",
+                                     "--ssh",
+                                     "backup@stand-in",
+                                     "--ssh-port",
+                                     "2222",
+                                     "--remote-engine",
+                                     test::BinPath("zsend-engine"),
+                                     "-q",
+                                     "-i",
+                                     input_};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return dir_.Start("send", args);
+  }
+  TransferDir dir_;
+  std::string input_, output_;
+};
+
+TEST_F(TransferSshStdio, EncryptedByDefault) {
+  Side send = Send({"--json-stats", dir_.Path("stats.json"), "--", "-o", output_, "-q"});
+  send.Finish();
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(TransferDir::Read(output_), TransferDir::Read(input_));
+  EXPECT_EQ(TransferDir::Read(dir_.Path("stats.json")).find("\"cipher\": \"none\""),
+            std::string::npos);
+}
+
+TEST_F(TransferSshStdio, CipherNoneKeepsChecksumsAndEndMarker) {
+  Side send = Send(
+      {"--cipher", "none", "--json-stats", dir_.Path("stats.json"), "--", "-o", output_, "-q"});
+  send.Finish();
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(TransferDir::Read(output_), TransferDir::Read(input_));
+  EXPECT_NE(TransferDir::Read(dir_.Path("stats.json")).find("\"cipher\": \"none\""),
+            std::string::npos);
+}
+
+TEST_F(TransferSshStdio, RemoteConsumerFailureReachesTheSender) {
+  Side send = Send({"--", "--exec", "sh -c 'head -c 10 >/dev/null; echo remote full >&2; exit 4'"});
+  send.Finish();
+  EXPECT_EQ(send.result.exit_code, kExitConsumer) << send.err;
+  EXPECT_NE(send.err.find("remote full"), std::string::npos) << send.err;
+}
+
+}  // namespace
+}  // namespace zsend

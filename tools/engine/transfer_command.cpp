@@ -1,0 +1,152 @@
+// zsend-engine send / recv: the network pair (docs/protocol.md, README "Secure transfer").
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "engine/codec.h"
+#include "engine/units.h"
+#include "tools/engine/commands.h"
+#include "tools/engine/exit_codes.h"
+#include "tools/engine/transfer_job.h"
+
+namespace zsend::tool {
+namespace {
+
+struct TransferFlags {
+  TransferJob job;
+  std::string memory = "256M", block_size = "1M", read_rate, write_rate, timeout = "60",
+              io = "auto";
+  int threads = 0;
+};
+
+Result<TransferJob> BuildJob(const TransferFlags& f) {
+  TransferJob job = f.job;
+  Result<uint64_t> memory =
+      ParseSize(f.memory, "--memory", {.allow_percent_of_ram = true, .min = 1 << 20});
+  if (!memory.ok()) return memory.status();
+  Result<uint64_t> block =
+      ParseSize(f.block_size, "--block-size", {.min = 4096, .max = kMaxBlockSize});
+  if (!block.ok()) return block.status();
+  if (*block * 2 > *memory) {
+    return InvalidArgument("--memory must hold at least two blocks of --block-size");
+  }
+  job.transfer.pipeline.ring.memory = *memory;
+  job.transfer.pipeline.ring.block_size = *block;
+  if (!f.read_rate.empty()) {
+    Result<uint64_t> r = ParseSize(f.read_rate, "-r", {.min = 1});
+    if (!r.ok()) return r.status();
+    job.transfer.pipeline.read_rate = *r;
+  }
+  if (!f.write_rate.empty()) {
+    Result<uint64_t> r = ParseSize(f.write_rate, "-R", {.min = 1});
+    if (!r.ok()) return r.status();
+    job.transfer.pipeline.write_rate = *r;
+  }
+  Result<double> timeout = ParseSeconds(f.timeout, "--timeout");
+  if (!timeout.ok()) return timeout.status();
+  if (*timeout <= 0) return InvalidArgument("--timeout must be more than 0 seconds");
+  job.transfer.timeout_seconds = *timeout;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  job.transfer.workers = f.threads > 0 ? f.threads : cores;
+  Result<CodecSpec> codec = ParseCodecSpec(f.job.codec);
+  if (!codec.ok()) return codec.status();
+  job.transfer.codec = *codec;
+  Result<IoBackend> io = ParseIoBackend(f.io);
+  if (!io.ok()) return io.status();
+  job.io.backend = *io;
+  return job;
+}
+
+void AddSharedOptions(CLI::App* cmd, TransferFlags& f) {
+  cmd->add_option("--listen", f.job.listen, "Listen on [HOST:]PORT (0: any free port)");
+  cmd->add_option("--connect", f.job.connect, "Connect to HOST:PORT");
+  cmd->add_flag("--once", f.job.once, "Serve one connection and exit, even if its handshake fails");
+  cmd->add_flag("--announce", f.job.announce,
+                "Print {\"event\":\"listening\",\"port\":N,\"pubkey\":\"...\"} on stdout");
+  cmd->add_option("--key", f.job.key_file, "This side's private key file (zsend-engine keygen)");
+  cmd->add_option("--peer", f.job.peer, "The listener's public key (connecting side)");
+  cmd->add_option("--authorized-keys", f.job.authorized_keys_file,
+                  "Public keys allowed to connect, one per line (listening side)");
+  cmd->add_option("--authorize", f.job.authorize, "A public key allowed to connect (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--cipher", f.job.cipher,
+                  "auto (AES-256-GCM with AES instructions, else ChaCha20-Poly1305), "
+                  "aes-256-gcm, chacha20-poly1305, none (only with --ssh or "
+                  "--insecure-plaintext)");
+  cmd->add_flag("--insecure-plaintext", f.job.insecure_plaintext,
+                "Allow --cipher none over TCP (frames still carry checksums)");
+  cmd->add_option("--timeout", f.timeout,
+                  "Fail when the peer sends nothing for SECONDS (default 60)");
+  cmd->add_option("-m,--memory", f.memory, "Buffer size (default 256M, or N% of RAM)");
+  cmd->add_option("-s,--block-size", f.block_size, "Block (frame) size (default 1M; sender)");
+  cmd->add_option("--codec", f.job.codec,
+                  "Sender's compression: auto (default: zstd level adapted to the link), "
+                  "zstd[:N], lz4, gzip[:N], none; the receiver decodes whatever arrives");
+  cmd->add_option("--threads", f.threads, "Sealing/opening threads (default: one per core)");
+  cmd->add_option("-r,--read-rate", f.read_rate, "Limit the read rate (bytes/s, k/M/G)");
+  cmd->add_option("-R,--write-rate", f.write_rate, "Limit the write rate (bytes/s, k/M/G)");
+  cmd->add_option("--json-stats", f.job.json_stats_path, "Write final figures as JSON to FILE");
+  cmd->add_option("--io", f.io, "I/O backend for files and pipes: auto, uring, syscalls");
+  cmd->add_flag("-q,--quiet", f.job.quiet, "No progress line and no summary");
+  cmd->add_flag("--progress", f.job.progress, "Show the progress line even when not a terminal");
+}
+
+void SetRun(CLI::App* cmd, std::shared_ptr<TransferFlags> flags, CommandRun* run) {
+  cmd->callback([flags, run] {
+    *run = [flags] {
+      Result<TransferJob> job = BuildJob(*flags);
+      if (!job.ok()) {
+        std::fprintf(stderr, "%s: %s\n", flags->job.program.c_str(),
+                     job.status().message().c_str());
+        return static_cast<int>(kExitUsage);
+      }
+      return RunTransferJob(*job);
+    };
+  });
+}
+
+}  // namespace
+
+void RegisterSendCommand(CLI::App& app, CommandRun* run) {
+  auto flags = std::make_shared<TransferFlags>();
+  flags->job.send = true;
+  flags->job.program = "zsend-engine send";
+  CLI::App* cmd = app.add_subcommand(
+      "send", "Send a stream (stdin, -i FILE or --exec 'zfs send ...') to zsend-engine recv");
+  cmd->footer(kExitCodeHelp);
+  cmd->add_option("-i,--input", flags->job.file, "Read the stream from FILE");
+  cmd->add_option("--exec", flags->job.exec,
+                  "Run COMMAND (split like a shell would, no shell) and send its stdout");
+  cmd->add_option("--ssh", flags->job.ssh_host,
+                  "Run 'zsend-engine recv --stdio RECV-ARGS' on [USER@]HOST through ssh");
+  cmd->add_option("--ssh-port", flags->job.ssh_port, "ssh port");
+  cmd->add_option("--ssh-option", flags->job.ssh_options, "ssh -o OPTION (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--remote-engine", flags->job.remote_engine,
+                  "Path of zsend-engine on the ssh host (default: zsend-engine)");
+  cmd->add_option("RECV-ARGS", flags->job.remote_args,
+                  "With --ssh, after --: the far side's recv options (-o FILE, --exec CMD)");
+  AddSharedOptions(cmd, *flags);
+  SetRun(cmd, flags, run);
+}
+
+void RegisterRecvCommand(CLI::App& app, CommandRun* run) {
+  auto flags = std::make_shared<TransferFlags>();
+  flags->job.send = false;
+  flags->job.program = "zsend-engine recv";
+  CLI::App* cmd = app.add_subcommand(
+      "recv", "Receive a stream from zsend-engine send into stdout, -o FILE or --exec CMD");
+  cmd->footer(kExitCodeHelp);
+  cmd->add_option("-o,--output", flags->job.file,
+                  "Write the stream to FILE (as FILE.partial, renamed once verified)");
+  cmd->add_option("--exec", flags->job.exec,
+                  "Run COMMAND (split like a shell would, no shell) and feed it the stream");
+  cmd->add_flag("--stdio", flags->job.stdio,
+                "Speak the protocol on stdin/stdout (started by 'send --ssh')");
+  AddSharedOptions(cmd, *flags);
+  SetRun(cmd, flags, run);
+}
+
+}  // namespace zsend::tool

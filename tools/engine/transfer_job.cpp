@@ -1,0 +1,386 @@
+#include "tools/engine/transfer_job.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "engine/keys.h"
+#include "engine/session_handshake.h"
+#include "engine/transfer_consumers.h"
+#include "engine/transfer_link.h"
+#include "engine/transfer_receiver.h"
+#include "engine/units.h"
+#include "tools/engine/exit_codes.h"
+#include "tools/engine/progress_line.h"
+#include "tools/engine/signals.h"
+#include "tools/engine/transfer_link_open.h"
+#include "transports/tcp.h"
+
+namespace zsend::tool {
+namespace {
+
+int ExitCodeFor(TransferFailure failure) {
+  switch (failure) {
+    case TransferFailure::kNone:
+      return kExitOk;
+    case TransferFailure::kUsage:
+      return kExitUsage;
+    case TransferFailure::kInput:
+      return kExitInput;
+    case TransferFailure::kOutput:
+      return kExitOutput;
+    case TransferFailure::kNetwork:
+      return kExitNetwork;
+    case TransferFailure::kTimeout:
+      return kExitTimeout;
+    case TransferFailure::kAuthentication:
+      return kExitAuthentication;
+    case TransferFailure::kIntegrity:
+      return kExitIntegrity;
+    case TransferFailure::kProducer:
+      return kExitProducer;
+    case TransferFailure::kConsumer:
+      return kExitConsumer;
+    case TransferFailure::kStopped:
+      return 128 + (StopSignal() != 0 ? StopSignal() : SIGINT);
+    case TransferFailure::kInternal:
+      break;
+  }
+  return kExitInternal;
+}
+
+// Peak resident memory of this program image in KiB (VmHWM: unlike ru_maxrss it does not count
+// what the parent had resident when it forked us).
+long PeakRssKib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return 0;
+}
+
+// Tells the peer why this side gives up before its pipeline started (best effort).
+void TellPeer(Channel& channel, const Session& session, TransferFailure failure,
+              const Status& status) {
+  FrameWriter writer(channel, FrameCipher(session.cipher, session.send_key));
+  channel.SetDeadline(2);
+  (void)writer.SendControl(FrameType::kError,
+                           EncodeError({ToErrorReason(failure), status.message()}));
+}
+
+class Runner {
+ public:
+  explicit Runner(const TransferJob& job) : job_(job) {}
+  int Run();
+
+ private:
+  void Say(const std::string& line) const {
+    std::fprintf(stderr, "%s: %s\n", job_.program.c_str(), line.c_str());
+  }
+  int Fail(TransferFailure failure, const Status& status) {
+    Say(status.message());
+    return ExitCodeFor(failure);
+  }
+  Status Validate() const;
+  Status LoadKeys();
+  SessionOptions MakeSessionOptions(bool initiator) const;
+  Result<std::unique_ptr<Channel>> Connect(Session* session, int* exit_code);
+  int Transfer(Channel& channel, const Session& session);
+  void WriteJsonStats(const TransferReport& report, const Session& session, int exit_code) const;
+
+  const TransferJob& job_;
+  std::optional<noise::KeyPair> local_;
+  std::optional<noise::PublicKey> peer_;
+  AuthorizedKeys authorized_;
+  bool anonymous_ = false;
+  pid_t ssh_pid_ = -1;
+};
+
+Status Runner::Validate() const {
+  const int links =
+      !job_.listen.empty() + !job_.connect.empty() + !job_.ssh_host.empty() + (job_.stdio ? 1 : 0);
+  if (links != 1) {
+    return InvalidArgument(job_.send ? "give exactly one of --listen, --connect or --ssh"
+                                     : "give exactly one of --listen, --connect or --stdio");
+  }
+  if (!job_.file.empty() && !job_.exec.empty()) {
+    return InvalidArgument(job_.send ? "-i and --exec exclude each other"
+                                     : "-o and --exec exclude each other");
+  }
+  const bool to_stdout = !job_.send && job_.file.empty() && job_.exec.empty();
+  if (to_stdout && job_.announce) {
+    return InvalidArgument(
+        "--announce prints on stdout, where the stream would go; use -o FILE or --exec CMD");
+  }
+  if (to_stdout && job_.stdio) {
+    return InvalidArgument("--stdio speaks the protocol on stdout; use -o FILE or --exec CMD");
+  }
+  if (job_.cipher == "none" && job_.ssh_host.empty() && !job_.stdio && !job_.insecure_plaintext) {
+    return InvalidArgument(
+        "--cipher none sends the stream in the clear; it is allowed only with --ssh (ssh "
+        "encrypts) or with --insecure-plaintext");
+  }
+  if (job_.cipher != "auto") {
+    Result<BulkCipher> c = ParseBulkCipher(job_.cipher);
+    if (!c.ok()) return c.status();
+  }
+  if (!job_.listen.empty() && !job_.announce && job_.key_file.empty()) {
+    return InvalidArgument(
+        "a listener needs --key FILE, or --announce to publish a fresh key's public half");
+  }
+  if (!job_.connect.empty() && (job_.peer.empty() || job_.key_file.empty())) {
+    return InvalidArgument("--connect needs --peer PUBKEY (the listener's key) and --key FILE");
+  }
+  if (!job_.listen.empty() && job_.authorized_keys_file.empty() && job_.authorize.empty()) {
+    return InvalidArgument("a listener needs --authorized-keys FILE or --authorize PUBKEY");
+  }
+  return Status::Ok();
+}
+
+Status Runner::LoadKeys() {
+  anonymous_ = !job_.ssh_host.empty() || job_.stdio;
+  if (anonymous_) return Status::Ok();
+  if (!job_.key_file.empty()) {
+    Result<noise::KeyPair> pair = LoadPrivateKeyFile(job_.key_file);
+    if (!pair.ok()) return pair.status();
+    local_ = *pair;
+  } else {
+    local_ = noise::KeyPair::Generate();
+  }
+  if (!job_.peer.empty()) {
+    Result<noise::PublicKey> peer = ParsePublicKey(job_.peer);
+    if (!peer.ok()) return peer.status().WithContext("--peer");
+    peer_ = *peer;
+  }
+  if (!job_.authorized_keys_file.empty()) {
+    Result<AuthorizedKeys> keys = AuthorizedKeys::LoadFile(job_.authorized_keys_file);
+    if (!keys.ok()) return keys.status();
+    authorized_ = *keys;
+  }
+  for (const std::string& text : job_.authorize) {
+    Result<noise::PublicKey> key = ParsePublicKey(text);
+    if (!key.ok()) return key.status().WithContext("--authorize");
+    authorized_.Add(*key, "--authorize");
+  }
+  return Status::Ok();
+}
+
+SessionOptions Runner::MakeSessionOptions(bool initiator) const {
+  SessionOptions o;
+  o.initiator = initiator;
+  o.we_send = job_.send;
+  o.anonymous = anonymous_;
+  o.local_static = local_;
+  o.peer = peer_;
+  o.authorized = &authorized_;
+  const bool allow_none = anonymous_ || job_.insecure_plaintext;
+  if (job_.cipher == "auto") {
+    o.ciphers = AutoCiphers(allow_none && !initiator);
+  } else {
+    o.ciphers = {*ParseBulkCipher(job_.cipher)};
+  }
+  o.block_size = static_cast<uint32_t>(job_.transfer.pipeline.ring.block_size);
+  o.timeout_seconds = job_.transfer.timeout_seconds;
+  return o;
+}
+
+Result<std::unique_ptr<Channel>> Runner::Connect(Session* session, int* exit_code) {
+  auto handshake = [&](std::unique_ptr<Channel> channel,
+                       bool initiator) -> Result<std::unique_ptr<Channel>> {
+    Result<Session> s = RunHandshake(*channel, MakeSessionOptions(initiator));
+    if (!s.ok()) {
+      *exit_code = ExitCodeFor(ClassifyStatus(s.status()));
+      return s.status();
+    }
+    *session = *s;
+    return channel;
+  };
+  *exit_code = kExitNetwork;
+  TcpOptions tcp{0, 0, job_.transfer.timeout_seconds};
+  if (!job_.connect.empty()) {
+    Result<UniqueFd> fd = TcpConnect(job_.connect, tcp);
+    if (!fd.ok()) return fd.status();
+    return handshake(std::make_unique<Channel>(std::move(*fd), "tcp " + job_.connect), true);
+  }
+  if (!job_.ssh_host.empty()) {
+    Result<std::unique_ptr<Channel>> channel = StartSsh(job_, &ssh_pid_);
+    if (!channel.ok()) return channel.status();
+    Result<std::unique_ptr<Channel>> done = handshake(std::move(*channel), true);
+    if (!done.ok() && (done.status().code() == StatusCode::kPermissionDenied ||
+                       done.status().code() == StatusCode::kUnavailable)) {
+      // Over ssh a peer that vanished during the handshake is ssh failing (its own message is
+      // above on stderr) or no zsend-engine on the far side, not a key problem.
+      *exit_code = kExitNetwork;
+      return Unavailable("ssh " + job_.ssh_host + ": the far side closed before the handshake " +
+                         "ended (ssh failed, or '" + job_.remote_engine +
+                         " recv --stdio' could not start there; see ssh's message above)");
+    }
+    return done;
+  }
+  if (job_.stdio) {
+    return handshake(std::make_unique<Channel>(UniqueFd(0), UniqueFd(1), "stdio"), false);
+  }
+  // A listener waits for its peer as long as it takes, in 1 s slices so SIGINT/SIGTERM end it.
+  tcp.timeout_seconds = 1;
+  Result<TcpListener> listener = TcpListener::Listen(job_.listen, tcp);
+  if (!listener.ok()) return listener.status();
+  if (job_.announce) {
+    nlohmann::json line = {{"event", "listening"},
+                           {"port", listener->port()},
+                           {"pubkey", FormatPublicKey(local_->public_key)}};
+    std::printf("%s\n", line.dump().c_str());
+    std::fflush(stdout);
+  } else if (!job_.quiet) {
+    Say("listening on port " + std::to_string(listener->port()));
+  }
+  for (;;) {
+    Result<UniqueFd> fd = listener->Accept();
+    if (!fd.ok() && fd.status().code() == StatusCode::kDeadlineExceeded) {
+      if (StopSignal() == 0) continue;
+      *exit_code = 128 + StopSignal();
+      return Cancelled("stopped by a signal while waiting for a connection");
+    }
+    if (!fd.ok()) return fd.status();
+    Result<std::unique_ptr<Channel>> done =
+        handshake(std::make_unique<Channel>(std::move(*fd), "tcp peer"), false);
+    if (done.ok() || job_.once || StopSignal() != 0) return done;
+    Say(done.status().message() + " (still listening; --once stops at the first connection)");
+  }
+}
+
+int Runner::Run() {
+  InstallStopSignals();
+  Status valid = Validate();
+  if (!valid.ok()) return Fail(TransferFailure::kUsage, valid);
+  Status keys = LoadKeys();
+  if (!keys.ok()) return Fail(TransferFailure::kUsage, keys);
+  Session session;
+  int exit_code = kExitInternal;
+  Result<std::unique_ptr<Channel>> channel = Connect(&session, &exit_code);
+  if (!channel.ok()) {
+    Say(channel.status().message());
+    if (ssh_pid_ > 0) {
+      kill(ssh_pid_, SIGTERM);
+      waitpid(ssh_pid_, nullptr, 0);
+    }
+    return exit_code;
+  }
+  exit_code = Transfer(**channel, session);
+  channel->reset();
+  if (ssh_pid_ > 0) {
+    if (exit_code != kExitOk) kill(ssh_pid_, SIGTERM);
+    waitpid(ssh_pid_, nullptr, 0);
+  }
+  return exit_code;
+}
+
+int Runner::Transfer(Channel& channel, const Session& session) {
+  TransferOptions options = job_.transfer;
+  const bool show_progress = job_.progress || (!job_.quiet && isatty(STDERR_FILENO));
+  ProgressLine progress_line(isatty(STDERR_FILENO), 0);
+  if (show_progress) {
+    options.pipeline.on_progress = [&](const PipelineProgress& p) { progress_line.Update(p); };
+  }
+  options.pipeline.stop_requested = [] { return StopSignal() != 0; };
+  options.heartbeat_seconds = std::min(5.0, std::max(0.2, options.timeout_seconds / 4));
+
+  TransferReport report;
+  if (job_.send) {
+    std::unique_ptr<ByteSource> source;
+    ChildProcess* producer = nullptr;
+    if (!job_.exec.empty()) {
+      Result<std::vector<std::string>> argv = SplitCommandLine(job_.exec);
+      if (!argv.ok()) return Fail(TransferFailure::kUsage, argv.status());
+      Result<std::unique_ptr<ChildProcess>> child =
+          ChildProcess::Start(*argv, ChildProcess::Pipe::kStdout, !job_.quiet);
+      if (!child.ok()) {
+        TellPeer(channel, session, TransferFailure::kProducer, child.status());
+        return Fail(TransferFailure::kProducer, child.status());
+      }
+      auto child_source = std::make_unique<ChildSource>(std::move(*child));
+      producer = &child_source->child();
+      source = std::move(child_source);
+    } else if (!job_.file.empty() && job_.file != "-") {
+      UniqueFd fd(open(job_.file.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd.valid()) {
+        return Fail(TransferFailure::kInput, ErrnoStatus("cannot open input " + job_.file, errno));
+      }
+      const int raw = fd.get();
+      source = std::make_unique<FdSource>(raw, "input " + job_.file, job_.io, std::move(fd));
+    } else {
+      source = std::make_unique<FdSource>(0, "stdin", job_.io, UniqueFd());
+    }
+    report = RunSendTransfer(channel, session, *source, producer, options);
+  } else {
+    Result<std::unique_ptr<Consumer>> consumer =
+        !job_.exec.empty()                       ? MakeProcessConsumer(job_.exec, !job_.quiet)
+        : !job_.file.empty() && job_.file != "-" ? MakeFileConsumer(job_.file, job_.io)
+                                                 : MakeStdoutConsumer(job_.io);
+    if (!consumer.ok()) {
+      const bool missing = consumer.status().code() == StatusCode::kNotFound || !job_.exec.empty();
+      const TransferFailure failure =
+          missing ? TransferFailure::kConsumer : TransferFailure::kOutput;
+      TellPeer(channel, session, failure, consumer.status());
+      return Fail(failure, consumer.status());
+    }
+    report = RunReceiveTransfer(channel, session, **consumer, options);
+  }
+  if (show_progress) progress_line.Finish();
+  const int exit_code = ExitCodeFor(report.failure);
+  if (!report.ok()) {
+    Say(report.status.message());
+  } else if (!job_.quiet) {
+    const double secs = report.seconds > 0 ? report.seconds : 1e-9;
+    Say(std::string(job_.send ? "sent " : "received ") +
+        FormatBytes(static_cast<double>(report.stream_bytes)) + " in " +
+        FormatDuration(report.seconds) + " - average " +
+        FormatRate(static_cast<double>(report.stream_bytes) / secs) + " - " +
+        BulkCipherName(session.cipher) + (job_.send ? " - the receiver's consumer exited 0" : ""));
+  }
+  if (!job_.json_stats_path.empty()) WriteJsonStats(report, session, exit_code);
+  return exit_code;
+}
+
+void Runner::WriteJsonStats(const TransferReport& r, const Session& session, int exit_code) const {
+  nlohmann::json j = {
+      {"result", r.ok() ? "ok" : "failed"},
+      {"exit_code", exit_code},
+      {"failure", TransferFailureName(r.failure)},
+      {"error", r.ok() ? "" : r.status.message()},
+      {"role", job_.send ? "send" : "recv"},
+      {"cipher", BulkCipherName(session.cipher)},
+      {"codec", job_.send ? r.codec_level : std::string("decodes any")},
+      {"block_size", session.block_size},
+      {"stream_bytes", r.stream_bytes},
+      {"wire_bytes", r.wire_bytes},
+      {"seconds", r.seconds},
+      {"sha256", r.sha256_hex},
+      {"peak_rss_kib", PeakRssKib()},
+  };
+  if (job_.send) {
+    j["remote"] = {{"consumer_exit", r.remote.consumer_exit},
+                   {"bytes_written", r.remote.bytes_written},
+                   {"stderr_tail", r.remote.stderr_tail}};
+  }
+  const std::string tmp = job_.json_stats_path + ".tmp";
+  std::ofstream f(tmp, std::ios::trunc);
+  f << j.dump(2) << "\n";
+  f.close();
+  if (!f || std::rename(tmp.c_str(), job_.json_stats_path.c_str()) != 0) {
+    Say("cannot write --json-stats file " + job_.json_stats_path);
+  }
+}
+
+}  // namespace
+
+int RunTransferJob(const TransferJob& job) {
+  return Runner(job).Run();
+}
+
+}  // namespace zsend::tool

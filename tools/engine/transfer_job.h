@@ -1,0 +1,44 @@
+// TransferJob: one run of `zsend-engine send` or `zsend-engine recv`.
+//
+// The command files fill the struct; RunTransferJob() loads keys, opens the link (listen,
+// connect, ssh or stdio), runs the handshake, starts the producer or consumer, runs the
+// transfer, prints messages, progress and --json-stats, and returns the exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/fd_stream.h"
+#include "engine/transfer_sender.h"
+
+namespace zsend::tool {
+
+struct TransferJob {
+  bool send = true;
+  std::string program;  // "zsend-engine send" / "zsend-engine recv"
+  // Stream end: a file (-i/-o), a command (--exec), or stdin/stdout when both are empty.
+  std::string file;
+  std::string exec;
+  // Link: exactly one of listen / connect / ssh_host / stdio.
+  std::string listen, connect, ssh_host;
+  bool stdio = false;
+  bool once = false;
+  bool announce = false;
+  // ssh stdio mode (send only)
+  std::string ssh_port, remote_engine = "zsend-engine";
+  std::vector<std::string> ssh_options, remote_args;
+  // Keys
+  std::string key_file, peer, authorized_keys_file;
+  std::vector<std::string> authorize;
+  std::string cipher = "auto";
+  bool insecure_plaintext = false;
+  std::string codec = "auto";
+  TransferOptions transfer;
+  FdStreamOptions io;
+  bool progress = false, quiet = false;
+  std::string json_stats_path;
+};
+
+int RunTransferJob(const TransferJob& job);
+
+}  // namespace zsend::tool
