@@ -187,3 +187,20 @@ TEST_F(ZfsFuseBackup, BadArgumentsAndMissingDatasetsAreFatal) {
 
 }  // namespace
 }  // namespace zsend::test
+
+namespace zsend::test {
+namespace {
+
+TEST_F(ZfsFuseBackup, TcpTransportWithTheRealEngineMovesRealData) {
+  Sh("zfs create " + src_ + "/fs");
+  WriteData(src_ + "/fs", "a.bin", 400000, 31);
+  RunResult r = Zsend({"t", dst_, "--dataset", src_ + "/fs", "--strip-path", "1", "--transport",
+                       "tcp", "--readonly"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.out, src_ + "/fs -> " + dst_ + "/fs: full")) << r.out;
+  EXPECT_TRUE(Contains(r.out, ", tcp")) << r.out;
+  EXPECT_EQ(Compare(src_ + "/fs", dst_ + "/fs"), "");
+}
+
+}  // namespace
+}  // namespace zsend::test
