@@ -168,6 +168,11 @@ Result<CommandOutput> LocalRunner::Run(const Command& command) {
   return result;
 }
 
+Result<std::vector<std::string>> CommandRunner::StreamArgv(const std::vector<std::string>& argv) {
+  return FailedPrecondition("the runner for " + HostLabel() + " cannot stream " +
+                            (argv.empty() ? std::string("commands") : argv[0]));
+}
+
 Result<CommandOutput> DryRunRunner::Run(const Command& command) {
   if (command.effect == Effect::kReadOnly) return inner_.Run(command);
   std::lock_guard<std::mutex> lock(mutex_);

@@ -50,6 +50,12 @@ class CommandRunner {
   virtual Result<CommandOutput> Run(const Command& command) = 0;
   // "local" or "[user@]host": used in messages and dry-run lines.
   virtual std::string HostLabel() const = 0;
+  // The local argv that runs `argv` on this host with its stdin and stdout connected to the
+  // caller's, for streaming pipelines (zfs send | ... | zfs recv). The default says the runner
+  // cannot stream (test fakes).
+  virtual Result<std::vector<std::string>> StreamArgv(const std::vector<std::string>& argv);
+  // True when this runner reaches another machine (ssh).
+  virtual bool IsRemote() const { return false; }
 };
 
 // Runs commands on this machine with fork/exec and pipes; stdout and stderr are captured.
@@ -59,6 +65,9 @@ class LocalRunner : public CommandRunner {
  public:
   Result<CommandOutput> Run(const Command& command) override;
   std::string HostLabel() const override { return "local"; }
+  Result<std::vector<std::string>> StreamArgv(const std::vector<std::string>& argv) override {
+    return argv;
+  }
 };
 
 // Prints each mutating command as "dry-run [host]: argv..." on `out` and reports success
@@ -68,6 +77,11 @@ class DryRunRunner : public CommandRunner {
   DryRunRunner(CommandRunner& inner, std::ostream& out) : inner_(inner), out_(out) {}
   Result<CommandOutput> Run(const Command& command) override;
   std::string HostLabel() const override { return inner_.HostLabel(); }
+  Result<std::vector<std::string>> StreamArgv(const std::vector<std::string>& argv) override {
+    return inner_.StreamArgv(argv);
+  }
+  bool IsRemote() const override { return inner_.IsRemote(); }
+  CommandRunner& inner() { return inner_; }
 
  private:
   CommandRunner& inner_;

@@ -148,6 +148,12 @@ void SshRunner::Close() {
   }
 }
 
+Result<std::vector<std::string>> SshRunner::StreamArgv(const std::vector<std::string>& argv) {
+  ZSEND_RETURN_IF_ERROR(Connect());
+  std::lock_guard<std::mutex> lock(mutex_);
+  return BuildArgv(options_, control_path_, argv);
+}
+
 Result<CommandOutput> SshRunner::Run(const Command& command) {
   ZSEND_RETURN_IF_ERROR(Connect());
   std::string control_path;

@@ -45,6 +45,10 @@ class SshRunner : public CommandRunner {
 
   Result<CommandOutput> Run(const Command& command) override;
   std::string HostLabel() const override { return options_.destination; }
+  // ssh over the control connection (started now if needed) running `argv` remotely.
+  Result<std::vector<std::string>> StreamArgv(const std::vector<std::string>& argv) override;
+  bool IsRemote() const override { return true; }
+  const SshOptions& options() const { return options_; }
 
   // The ssh argv that runs `remote_argv` over the control socket at `control_path`.
   static std::vector<std::string> BuildArgv(const SshOptions& options,

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The README Quick start's main job (until the zsend orchestrator exists), as root on Debian 12:
-# installs the dependencies, builds, starts zfs-fuse, makes two pools on files, copies real
-# files into a dataset, snapshots it, moves
-#   zfs send SRC@snap | zsend-engine buffer --hash sha256 | zfs recv DST
-# and shows that the received files are identical. Exits non-zero if any step fails.
+# The README Quick start's main job, as root on Debian 12: installs the dependencies, builds,
+# starts zfs-fuse, makes two pools on files, copies real files into a dataset, marks it with
+# zsend:demo=true and runs `zsend backup demo DST` twice (full, then incremental after some
+# changes), showing each run's result and that the received files are identical. Exits non-zero
+# if any step fails.
 # Pools: zsend-demo-src / zsend-demo-dst (left-overs of an earlier run are destroyed first;
 # both are destroyed at exit). ZSEND_DEMO_SOURCE picks another source directory.
 set -euo pipefail
@@ -21,13 +21,12 @@ limit_mib=200 # copy at most this much, so the demo stays under a minute
 src_pool=zsend-demo-src
 dst_pool=zsend-demo-dst
 dataset=data
-snapshot=demo
 
 scripts/install-deps.sh
 scripts/build.sh build
 scripts/zfs-fuse-up.sh
-engine=$PWD/build/bin/zsend-engine
-[ -x "$engine" ] || fail "$engine was not built"
+zsend=$PWD/build/bin/zsend
+[ -x "$zsend" ] || fail "$zsend was not built"
 
 # Destroys the demo's pools (left-overs too), then the temporary directories that held their
 # backing files: only after every pool is gone, so rm never walks into a mounted dataset.
@@ -83,25 +82,38 @@ tar -C "$source_dir" --null --no-recursion -T "$work/files.list" -cf - |
 files=$(find "$src_mnt" -type f | wc -l)
 [ "$files" -gt 0 ] || fail "no files copied from $source_dir"
 say "copied $files files ($(du -sh --apparent-size "$src_mnt" | cut -f1)) of $source_dir into $src_pool/$dataset"
-zfs snapshot "$src_pool/$dataset@$snapshot"
+# The job: back up every dataset with zsend:demo=true into $dst_pool (--strip-path 1 drops the
+# source pool's name). --readonly keeps the copy unchanged when it is read (atime), so the next
+# incremental run applies.
+zfs set zsend:demo=true "$src_pool/$dataset"
+backup() {
+  "$zsend" backup demo "$dst_pool" --strip-path 1 --readonly --snapshot-name "$1" -v
+}
 
-say "zfs send $src_pool/$dataset@$snapshot | zsend-engine buffer --hash sha256 | zfs recv $dst_pool/$dataset"
+say "zsend backup demo $dst_pool --strip-path 1 --readonly   (first run: full)"
 start_us=${EPOCHREALTIME/./}
-set +e
-zfs send "$src_pool/$dataset@$snapshot" |
-  "$engine" buffer --hash sha256 2>"$work/buffer.log" |
-  zfs recv "$dst_pool/$dataset"
-status=("${PIPESTATUS[@]}")
-set -e
-sed 's/^/  /' "$work/buffer.log"
-[ "${status[0]}" -eq 0 ] || fail "zfs send exited ${status[0]}"
-[ "${status[1]}" -eq 0 ] || fail "zsend-engine buffer exited ${status[1]}"
-[ "${status[2]}" -eq 0 ] || fail "zfs recv exited ${status[2]}"
+backup run1 2>&1 | sed 's/^/  /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "the first zsend backup failed"
 elapsed_ms=$(((${EPOCHREALTIME/./} - start_us) / 1000))
-say "moved in $((elapsed_ms / 1000)).$(printf '%03d' $((elapsed_ms % 1000))) s"
+say "first run in $((elapsed_ms / 1000)).$(printf '%03d' $((elapsed_ms % 1000))) s"
 
-zfs list -H -t snapshot -o name "$dst_pool/$dataset@$snapshot" >/dev/null ||
-  fail "$dst_pool/$dataset@$snapshot was not received"
+# Some changes, then the second run sends only them (one -I stream).
+changed_dir="$src_mnt/zsend-demo-changes"
+mkdir -p "$changed_dir"
+head -c 3000000 /dev/urandom >"$changed_dir/new-file.bin"
+date >"$changed_dir/when.txt"
+say "added $(du -sh --apparent-size "$changed_dir" | cut -f1) of new files; second run (incremental)"
+start_us=${EPOCHREALTIME/./}
+backup run2 2>&1 | sed 's/^/  /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "the second zsend backup failed"
+elapsed_ms=$(((${EPOCHREALTIME/./} - start_us) / 1000))
+say "second run in $((elapsed_ms / 1000)).$(printf '%03d' $((elapsed_ms % 1000))) s"
+
+for snap in demo-run1 demo-run2; do
+  zfs list -H -t snapshot -o name "$dst_pool/$dataset@$snap" >/dev/null ||
+    fail "$dst_pool/$dataset@$snap was not received"
+done
+say "held on the source: $(zfs get -H -o name,value userrefs "$src_pool/$dataset@demo-run2" | tr '\t' ' ')"
 dst_mnt=$(zfs get -H -o value mountpoint "$dst_pool/$dataset")
 
 # Contents (without following symlinks), then names, types, modes, owners, sizes, link targets.
@@ -112,5 +124,5 @@ cmp -s <(listing "$src_mnt") <(listing "$dst_mnt") ||
   fail "received file metadata differs (modes, owners, sizes or links)"
 
 received_files=$(find "$dst_mnt" -type f | wc -l)
-say "received $dst_pool/$dataset@$snapshot: $received_files files ($(du -sh --apparent-size "$dst_mnt" | cut -f1))"
+say "received $dst_pool/$dataset@demo-run2: $received_files files ($(du -sh --apparent-size "$dst_mnt" | cut -f1))"
 say "identical: every file, directory and symlink matches (contents, modes, owners, sizes)"

@@ -13,6 +13,7 @@ namespace zsend::cli {
 
 using CommandRun = std::function<int()>;
 
+void RegisterBackupCommand(CLI::App& app, CommandRun* run);
 void RegisterStatusCommand(CLI::App& app, CommandRun* run);
 void RegisterHistoryCommand(CLI::App& app, CommandRun* run);
 void RegisterCheckCommand(CLI::App& app, CommandRun* run);

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("zsend 0.1.0"));
   CommandRun run;
+  RegisterBackupCommand(app, &run);
   RegisterStatusCommand(app, &run);
   RegisterHistoryCommand(app, &run);
   RegisterCheckCommand(app, &run);

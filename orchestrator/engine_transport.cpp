@@ -1,0 +1,366 @@
+#include "orchestrator/engine_transport.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "engine/unique_fd.h"
+#include "orchestrator/process_chain.h"
+#include "orchestrator/ssh_runner.h"
+
+namespace zsend::orchestrator {
+namespace {
+
+constexpr int kAnnounceTimeoutMs = 30000;
+
+// A child whose stdout is read line by line while it runs (the announcing receiver).
+class AnnouncingChild {
+ public:
+  ~AnnouncingChild() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      Wait();
+    }
+  }
+  Status Start(const std::vector<std::string>& argv) {
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+      return ErrnoStatus("pipe", errno);
+    }
+    out_.reset(out[0]);
+    err_.reset(err[0]);
+    UniqueFd out_write(out[1]), err_write(err[1]);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_ = fork();
+    if (pid_ < 0) return ErrnoStatus("fork", errno);
+    if (pid_ == 0) {
+      int null_in = open("/dev/null", O_RDONLY);
+      dup2(null_in, 0);
+      dup2(out_write.get(), 1);
+      dup2(err_write.get(), 2);
+      signal(SIGPIPE, SIG_DFL);
+      execvp(args[0], args.data());
+      _exit(127);
+    }
+    return Status::Ok();
+  }
+  // The first line of stdout; "" when the child ended or `timeout_ms` passed first.
+  std::string FirstLine(int timeout_ms) {
+    std::string line;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (line.find('\n') == std::string::npos) {
+      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      deadline - std::chrono::steady_clock::now())
+                                      .count());
+      if (left <= 0) return "";
+      pollfd fd{out_.get(), POLLIN, 0};
+      if (poll(&fd, 1, left) <= 0) continue;
+      char c[256];
+      ssize_t got = read(out_.get(), c, sizeof c);
+      if (got <= 0) return "";
+      line.append(c, static_cast<size_t>(got));
+    }
+    return line.substr(0, line.find('\n'));
+  }
+  // Waits for the child; its exit code and stderr.
+  StageResult Wait() {
+    StageResult result;
+    char buffer[4096];
+    ssize_t got;
+    while (err_.valid() && (got = read(err_.get(), buffer, sizeof buffer)) > 0) {
+      result.err.append(buffer, static_cast<size_t>(got));
+    }
+    int status = 0;
+    if (pid_ > 0) {
+      while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+      pid_ = -1;
+      result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    return result;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  UniqueFd out_, err_;
+};
+
+class EngineMover : public StreamMover {
+ public:
+  EngineMover(CommandRunner& source, CommandRunner& target, TransportOptions options,
+              std::unique_ptr<StreamMover> pipe)
+      : source_(source), target_(target), options_(std::move(options)), pipe_(std::move(pipe)) {}
+
+  StreamResult Move(const StreamCommand& command) override {
+    std::string missing = MissingEngine();
+    if (!missing.empty()) {
+      if (options_.kind != TransportKind::kAuto) {
+        StreamResult result;
+        result.transport = TransportKindName(options_.kind);
+        result.status = FailedPrecondition("--transport " + result.transport + ": " + missing +
+                                           "; install it there, or use --transport pipe");
+        return result;
+      }
+      StreamResult result = pipe_->Move(command);
+      result.fallback = missing + "; used pipe";
+      return result;
+    }
+    if (options_.dry_run) {
+      StreamResult result;
+      result.transport = options_.kind == TransportKind::kSsh ? "ssh" : "tcp";
+      *options_.dry_run_out << "dry-run [" << result.transport << "]: " << Engine(source_)
+                            << " send --exec " << ShellQuote(ShellJoin(command.send_argv))
+                            << " ... | " << Engine(target_) << " recv --exec "
+                            << ShellQuote(ShellJoin(command.recv_argv)) << "\n";
+      return result;
+    }
+    if (options_.kind == TransportKind::kSsh) return MoveSsh(command);
+    StreamResult tcp = MoveTcp(command);
+    if (tcp.status.ok() || options_.kind == TransportKind::kTcp || !tcp.failed_stderr.empty()) {
+      return tcp;
+    }
+    StreamResult ssh = MoveSsh(command);
+    ssh.fallback = "tcp failed (" + tcp.status.message() + "); used ssh";
+    return ssh;
+  }
+
+ private:
+  std::string Engine(const CommandRunner& host) const {
+    if (host.IsRemote())
+      return options_.remote_engine.empty() ? "zsend-engine" : options_.remote_engine;
+    return options_.local_engine;
+  }
+
+  // "" when both hosts' engines speak send/recv, else which one does not.
+  std::string MissingEngine() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!probed_) {
+      // The far hosts first: their answer is the one the user can act on.
+      std::vector<CommandRunner*> hosts = {&source_, &target_};
+      std::stable_partition(hosts.begin(), hosts.end(),
+                            [](CommandRunner* h) { return h->IsRemote(); });
+      for (CommandRunner* host : hosts) {
+        Result<CommandOutput> probe =
+            host->Run({{Engine(*host), "send", "--help"}, Effect::kReadOnly, ""});
+        // CLI11 answers --help for any word, so the usage must name send's own options.
+        if (!probe.ok() || !probe->ok() || probe->out.find("--connect") == std::string::npos) {
+          missing_ =
+              "no zsend-engine with send/recv on " + host->HostLabel() + " (" + Engine(*host) + ")";
+          break;
+        }
+      }
+      probed_ = true;
+    }
+    return missing_;
+  }
+
+  std::string TargetHostForSource() {
+    if (target_.IsRemote()) {
+      auto* ssh = dynamic_cast<SshRunner*>(&target_);
+      if (ssh) return HostOfDestination(ssh->options().destination);
+      return HostOfDestination(target_.HostLabel());
+    }
+    if (!source_.IsRemote()) return "127.0.0.1";
+    // The source reaches us at the address its ssh session came from.
+    Result<CommandOutput> env =
+        source_.Run({{"sh", "-c", "echo $SSH_CONNECTION"}, Effect::kReadOnly, ""});
+    if (env.ok() && env->ok()) {
+      std::string first = env->out.substr(0, env->out.find(' '));
+      if (!first.empty()) return first;
+    }
+    return "127.0.0.1";
+  }
+
+  StreamResult MoveTcp(const StreamCommand& command) {
+    StreamResult result;
+    result.transport = "tcp";
+    // A fresh sender key on the source host, in a private directory.
+    const std::string engine = Engine(source_);
+    Result<CommandOutput> made = source_.Run(
+        {{"sh", "-c",
+          "umask 077; d=$(mktemp -d) && \"$1\" keygen -o \"$d/key\" >/dev/null && echo \"$d\" && "
+          "cat \"$d/key.pub\"",
+          "sh", engine},
+         Effect::kReadOnly,
+         ""});
+    if (!made.ok() || !made->ok()) {
+      result.status =
+          made.ok() ? CommandFailed(source_, {{engine, "keygen"}, Effect::kReadOnly, ""}, *made)
+                    : made.status();
+      return result;
+    }
+    std::string key_dir = made->out.substr(0, made->out.find('\n'));
+    std::string pub = made->out.substr(key_dir.size() + 1);
+    pub = pub.substr(0, pub.find('\n'));
+    struct Cleanup {
+      CommandRunner& host;
+      std::string dir;
+      ~Cleanup() { (void)host.Run({{"rm", "-rf", dir}, Effect::kReadOnly, ""}); }
+    } cleanup{source_, key_dir};
+
+    std::vector<std::string> recv = {Engine(target_),
+                                     "recv",
+                                     "--listen",
+                                     "0",
+                                     "--once",
+                                     "--announce",
+                                     "-q",
+                                     "--authorize",
+                                     pub,
+                                     "--exec",
+                                     ShellJoin(command.recv_argv)};
+    Result<std::vector<std::string>> recv_argv = target_.StreamArgv(recv);
+    if (!recv_argv.ok()) {
+      result.status = recv_argv.status();
+      return result;
+    }
+    AnnouncingChild receiver;
+    result.status = receiver.Start(*recv_argv);
+    if (!result.status.ok()) return result;
+    nlohmann::json announce =
+        nlohmann::json::parse(receiver.FirstLine(kAnnounceTimeoutMs), nullptr, false);
+    if (!announce.is_object() || !announce.contains("port") || !announce.contains("pubkey")) {
+      StageResult ended = receiver.Wait();
+      result.status =
+          Unavailable("zsend-engine recv on " + target_.HostLabel() +
+                      " announced no port: " + ended.err.substr(0, ended.err.find('\n')));
+      return result;
+    }
+    std::string address = TargetHostForSource() + ":" + std::to_string(announce["port"].get<int>());
+    std::vector<std::string> send = {engine,
+                                     "send",
+                                     "-q",
+                                     "--exec",
+                                     ShellJoin(command.send_argv),
+                                     "--connect",
+                                     address,
+                                     "--peer",
+                                     announce["pubkey"].get<std::string>(),
+                                     "--key",
+                                     key_dir + "/key",
+                                     "-m",
+                                     options_.memory,
+                                     "--json-stats",
+                                     key_dir + "/stats.json"};
+    if (!options_.rate_limit.empty()) send.insert(send.end(), {"-r", options_.rate_limit});
+    if (!options_.codec.empty()) send.insert(send.end(), {"--codec", options_.codec});
+    Result<std::vector<std::string>> send_argv = source_.StreamArgv(send);
+    if (!send_argv.ok()) {
+      result.status = send_argv.status();
+      return result;
+    }
+    Result<ChainResult> sent = RunProcessChain({{*send_argv, false}});
+    StageResult received = receiver.Wait();
+    if (!sent.ok()) {
+      result.status = sent.status();
+      return result;
+    }
+    result.seconds = sent->seconds;
+    Figures(ReadStats(source_, key_dir + "/stats.json"), result);
+    const StageResult& sender = sent->stages[0];
+    if (sender.exit_code == 0 && received.exit_code == 0) return result;
+    // 11: the consumer (zfs recv) failed; 12: the producer (zfs send) failed; 5: network.
+    bool recv_failed = received.exit_code == 11 || sender.exit_code == 11;
+    bool send_failed = sender.exit_code == 12;
+    if (recv_failed || send_failed) {
+      result.failed_command = ShellJoin(recv_failed ? command.recv_argv : command.send_argv);
+      result.failed_stderr = recv_failed ? received.err : sender.err;
+    }
+    std::string why = sender.err.empty() ? received.err : sender.err;
+    result.status =
+        Aborted("zsend-engine tcp transfer failed (send exit " + std::to_string(sender.exit_code) +
+                ", recv exit " + std::to_string(received.exit_code) +
+                "): " + why.substr(0, why.find('\n')));
+    return result;
+  }
+
+  StreamResult MoveSsh(const StreamCommand& command) {
+    StreamResult result;
+    result.transport = "ssh";
+    auto* target_ssh = dynamic_cast<SshRunner*>(&target_);
+    if (source_.IsRemote() || target_ssh == nullptr) {
+      StreamResult piped = pipe_->Move(command);
+      piped.fallback = "the ssh transport needs a local source and a remote target; used pipe";
+      return piped;
+    }
+    const SshOptions& ssh = target_ssh->options();
+    std::vector<std::string> send = {
+        options_.local_engine,        "send",  "-q",           "--exec",
+        ShellJoin(command.send_argv), "--ssh", ssh.destination};
+    if (ssh.port > 0) send.insert(send.end(), {"--ssh-port", std::to_string(ssh.port)});
+    for (const std::string& o : ssh.ssh_options) send.insert(send.end(), {"--ssh-option", o});
+    if (!ssh.identity_file.empty()) {
+      send.insert(send.end(), {"--ssh-option", "IdentityFile=" + ssh.identity_file});
+    }
+    if (!options_.remote_engine.empty()) {
+      send.insert(send.end(), {"--remote-engine", options_.remote_engine});
+    }
+    std::string stats = options_.temp_dir + "/ssh-" + std::to_string(++stats_counter_) + ".json";
+    send.insert(send.end(), {"--json-stats", stats});
+    send.insert(send.end(), {"--", "--exec", ShellJoin(command.recv_argv)});
+    Result<ChainResult> sent = RunProcessChain({{send, false}});
+    if (!sent.ok()) {
+      result.status = sent.status();
+      return result;
+    }
+    result.seconds = sent->seconds;
+    const StageResult& sender = sent->stages[0];
+    if (sender.exit_code != 0) {
+      result.failed_command =
+          ShellJoin(sender.exit_code == 12 ? command.send_argv : command.recv_argv);
+      result.failed_stderr = sender.err;
+      result.status =
+          Aborted("zsend-engine send --ssh failed (exit " + std::to_string(sender.exit_code) +
+                  "): " + sender.err.substr(0, sender.err.find('\n')));
+    }
+    return result;
+  }
+
+  // The sender's --json-stats document ({} when it cannot be read).
+  static nlohmann::json ReadStats(CommandRunner& host, const std::string& path) {
+    Result<CommandOutput> text = host.Run({{"cat", path}, Effect::kReadOnly, ""});
+    if (!text.ok() || !text->ok()) return nlohmann::json::object();
+    nlohmann::json figures = nlohmann::json::parse(text->out, nullptr, false);
+    (void)host.Run({{"rm", "-f", path}, Effect::kReadOnly, ""});
+    return figures.is_object() ? figures : nlohmann::json::object();
+  }
+  static void Figures(const nlohmann::json& figures, StreamResult& result) {
+    if (figures.contains("stream_bytes") && figures["stream_bytes"].is_number()) {
+      result.bytes = figures["stream_bytes"].get<uint64_t>();
+    }
+  }
+
+  CommandRunner& source_;
+  CommandRunner& target_;
+  LocalRunner local_;
+  std::atomic<int> stats_counter_{0};
+  TransportOptions options_;
+  std::unique_ptr<StreamMover> pipe_;
+  std::mutex mutex_;
+  bool probed_ = false;  // guarded by mutex_
+  std::string missing_;  // guarded by mutex_
+};
+
+}  // namespace
+
+std::string HostOfDestination(const std::string& destination) {
+  size_t at = destination.rfind('@');
+  return at == std::string::npos ? destination : destination.substr(at + 1);
+}
+
+std::unique_ptr<StreamMover> MakeEngineMover(CommandRunner& source, CommandRunner& target,
+                                             const TransportOptions& options,
+                                             std::unique_ptr<StreamMover> pipe) {
+  return std::make_unique<EngineMover>(source, target, options, std::move(pipe));
+}
+
+}  // namespace zsend::orchestrator

@@ -1,0 +1,216 @@
+// zsend backup BACKUP_NAME TARGET_PATH [options]: select, snapshot, send what each target lacks.
+// Parses the command line of issue 5 into BackupOptions, makes the hosts' runners (local, ssh,
+// dry-run) and prints RunBackup's result. Exit code: failed datasets (<= 254), 255 fatal.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "engine/units.h"
+#include "orchestrator/backup_report.h"
+#include "orchestrator/backup_run.h"
+#include "orchestrator/ssh_runner.h"
+#include "tools/zsend/commands.h"
+#include "tools/zsend/exit_codes.h"
+
+namespace zsend::cli {
+namespace {
+
+using namespace zsend::orchestrator;
+
+struct BackupFlags {
+  BackupOptions options;
+  std::string ssh_source, ssh_target, ssh_identity, transport = "auto", memory = "256M", rate_limit,
+                                                    codec, remote_engine;
+  int ssh_port = 0;
+  std::vector<std::string> ssh_options, filter_properties, set_properties;
+  bool debug = false, json = false;
+};
+
+// Prints every command before running it (--debug).
+class DebugRunner : public CommandRunner {
+ public:
+  explicit DebugRunner(CommandRunner& inner) : inner_(inner) {}
+  Result<CommandOutput> Run(const Command& command) override {
+    std::cerr << "debug [" << inner_.HostLabel() << "]: " << ShellJoin(command.argv) << "\n";
+    return inner_.Run(command);
+  }
+  std::string HostLabel() const override { return inner_.HostLabel(); }
+  Result<std::vector<std::string>> StreamArgv(const std::vector<std::string>& argv) override {
+    return inner_.StreamArgv(argv);
+  }
+  bool IsRemote() const override { return inner_.IsRemote(); }
+
+ private:
+  CommandRunner& inner_;
+};
+
+std::vector<std::string> SplitCommas(const std::vector<std::string>& values) {
+  std::vector<std::string> out;
+  for (const std::string& value : values) {
+    std::stringstream stream(value);
+    std::string item;
+    while (std::getline(stream, item, ',')) {
+      if (!item.empty()) out.push_back(item);
+    }
+  }
+  return out;
+}
+
+// zsend-engine beside this program (build trees, installs), else the one on PATH.
+std::string LocalEngine() {
+  std::error_code error;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    std::filesystem::path beside = self.parent_path() / "zsend-engine";
+    if (access(beside.c_str(), X_OK) == 0) return beside.string();
+  }
+  return "zsend-engine";
+}
+
+int Fatal(const std::string& message) {
+  std::cerr << "zsend backup: " << message << "\n";
+  return kExitFatal;
+}
+
+int RunBackupCommand(BackupFlags& f) {
+  BackupOptions& o = f.options;
+  Result<TransportKind> kind = ParseTransportKind(f.transport);
+  if (!kind.ok()) return Fatal(kind.status().message());
+  o.transport.kind = *kind;
+  for (const auto& [value, what] :
+       {std::pair{&f.memory, "--memory"}, std::pair{&f.rate_limit, "--rate-limit"}}) {
+    if (value->empty()) continue;
+    Result<uint64_t> size = ParseSize(*value, what, {.allow_percent_of_ram = true, .min = 1});
+    if (!size.ok()) return Fatal(size.status().message());
+  }
+  o.transport.memory = f.memory;
+  o.transport.rate_limit = f.rate_limit;
+  o.transport.codec = f.codec;
+  o.transport.remote_engine = f.remote_engine;
+  o.transport.local_engine = LocalEngine();
+  o.transport.progress = o.jobs == 1 && !f.json && isatty(STDERR_FILENO);
+  if (o.jobs < 1) return Fatal("--jobs must be at least 1");
+  if (o.strip_path < 0) return Fatal("--strip-path must not be negative");
+  o.filter_properties = SplitCommas(f.filter_properties);
+  for (const std::string& setting : SplitCommas(f.set_properties)) {
+    size_t equals = setting.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return Fatal("--set-properties takes PROPERTY=VALUE pairs, got '" + setting + "'");
+    }
+    o.set_properties.emplace_back(setting.substr(0, equals), setting.substr(equals + 1));
+  }
+
+  LocalRunner local;
+  auto ssh_for = [&](const std::string& destination) {
+    SshOptions ssh;
+    ssh.destination = destination;
+    ssh.port = f.ssh_port;
+    ssh.identity_file = f.ssh_identity;
+    ssh.ssh_options = f.ssh_options;
+    return std::make_unique<SshRunner>(ssh, local);
+  };
+  std::unique_ptr<SshRunner> source_ssh, target_ssh;
+  CommandRunner* source = &local;
+  CommandRunner* target = &local;
+  if (!f.ssh_source.empty()) {
+    source_ssh = ssh_for(f.ssh_source);
+    Status connected = source_ssh->Connect();
+    if (!connected.ok()) return Fatal(connected.message());
+    source = source_ssh.get();
+  }
+  if (!f.ssh_target.empty()) {
+    target_ssh = ssh_for(f.ssh_target);
+    Status connected = target_ssh->Connect();
+    if (!connected.ok()) return Fatal(connected.message());
+    target = target_ssh.get();
+  }
+  std::unique_ptr<DebugRunner> source_debug, target_debug;
+  if (f.debug) {
+    source_debug = std::make_unique<DebugRunner>(*source);
+    target_debug = std::make_unique<DebugRunner>(*target);
+    source = source_debug.get();
+    target = target_debug.get();
+    o.verbose = true;
+  }
+  std::unique_ptr<DryRunRunner> source_dry, target_dry;
+  if (o.dry_run) {
+    source_dry = std::make_unique<DryRunRunner>(*source, std::cout);
+    target_dry = std::make_unique<DryRunRunner>(*target, std::cout);
+    source = source_dry.get();
+    target = target_dry.get();
+  }
+
+  std::ostream& out = f.json ? std::cerr : std::cout;
+  BackupResult result = RunBackup(o, *source, *target, std::cerr, std::cout);
+  if (f.json) std::cout << BackupJson(o.backup_name, result) << "\n";
+  if (!result.fatal.ok()) return Fatal(result.fatal.message());
+  if (!f.json) {
+    for (const DatasetReport& report : result.datasets) out << FormatDatasetLine(report) << "\n";
+    out << FormatSummary(o.backup_name, result) << "\n";
+  }
+  return result.ExitCode();
+}
+
+}  // namespace
+
+void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
+  auto f = std::make_shared<BackupFlags>();
+  BackupOptions& o = f->options;
+  CLI::App* cmd =
+      app.add_subcommand("backup", "Snapshot the selected datasets and send what the target lacks");
+  cmd->footer(kExitCodeHelp);
+  cmd->add_option("BACKUP_NAME", o.backup_name,
+                  "Backup name: datasets with zsend:BACKUP_NAME=true are selected")
+      ->required();
+  cmd->add_option("TARGET_PATH", o.target_path, "Target dataset the backups go under")->required();
+  cmd->add_option("--ssh-source", f->ssh_source, "Source is remote: [USER@]HOST (pull)");
+  cmd->add_option("--ssh-target", f->ssh_target, "Target is remote: [USER@]HOST (push)");
+  cmd->add_option("--ssh-port", f->ssh_port, "ssh port for both hosts");
+  cmd->add_option("--ssh-option", f->ssh_options, "ssh -o OPTION (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--ssh-identity", f->ssh_identity, "ssh private key file");
+  cmd->add_option("--dataset", o.datasets, "Back up this dataset (repeatable; no property needed)")
+      ->allow_extra_args(false);
+  cmd->add_option("--vm", o.vms, "SmartOS: back up this VM's datasets (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--group", o.group, "Snapshot prefix / batch name (default BACKUP_NAME)");
+  cmd->add_option("--snapshot-name", o.snapshot_name,
+                  "Snapshot is GROUP-NAME instead of GROUP-<UTC yyyymmddhhmmss>");
+  cmd->add_flag("--no-snapshot", o.no_snapshot, "Take no new snapshot (finish or resume)");
+  cmd->add_flag("--no-send", o.no_send, "Only snapshot, send nothing");
+  cmd->add_flag("--allow-empty", o.allow_empty, "Snapshot datasets that did not change too");
+  cmd->add_option("--transport", f->transport, "auto (default), tcp, ssh or pipe");
+  cmd->add_option("--codec", f->codec, "Compression of the engine transports");
+  cmd->add_option("--memory", f->memory, "Buffer size per transfer (default 256M)");
+  cmd->add_option("--rate-limit", f->rate_limit, "Limit each transfer to RATE bytes/s (k/M/G)");
+  cmd->add_option("--remote-engine", f->remote_engine, "Path of zsend-engine on remote hosts");
+  cmd->add_option("--jobs", o.jobs, "Datasets transferred at once (default 1)");
+  cmd->add_option("--strip-path", o.strip_path,
+                  "Leading components of the source name left out of the target name");
+  cmd->add_flag("--clear-refreservation", o.clear_refreservation,
+                "refreservation=none on the target");
+  cmd->add_flag("--clear-mountpoint", o.clear_mountpoint, "canmount=noauto on the target");
+  cmd->add_flag("--readonly", o.readonly, "readonly=on on the target");
+  cmd->add_option("--filter-properties", f->filter_properties,
+                  "Properties not received (P,...; repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--set-properties", f->set_properties,
+                  "Properties set on the target (P=V,...; repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_flag("--rollback", o.rollback, "Discard target changes since the common snapshot");
+  cmd->add_flag("--no-holds", o.no_holds, "Do not hold the common snapshot on the source");
+  cmd->add_flag("--no-resume", o.no_resume, "Do not make receives resumable (recv -s)");
+  cmd->add_flag("--ignore-transfer-errors", o.ignore_transfer_errors,
+                "A failed stream is fine when its snapshot arrived anyway");
+  cmd->add_flag("--dry-run", o.dry_run, "Print every command that would change something");
+  cmd->add_flag("-v,--verbose", o.verbose, "Say what is selected, snapshotted and sent");
+  cmd->add_flag("--debug", f->debug, "Print every command as it runs (implies -v)");
+  cmd->add_flag("--json", f->json, "Print the result as JSON on stdout");
+  cmd->callback([f, run] { *run = [f] { return RunBackupCommand(*f); }; });
+}
+
+}  // namespace zsend::cli
