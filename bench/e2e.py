@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """End-to-end throughput comparisons against real peers, side by side in one run.
 
 Each case is a shell pipeline that moves one input file; every case of a group runs on the same
@@ -47,9 +47,9 @@ def buffer_group():
 def codec_group():
     eng = f"{ENGINE} buffer -q -m 256M -s 1M"
     return {
-        "title": "Compressing a pipe: `cat IN | COMPRESSOR > OUT`",
+        "title": "Compressing a pipe (1 GiB of the zfs send stream): `cat IN | COMPRESSOR > OUT`",
         "reference": None,
-        "inputs": ["zfs-stream"],
+        "inputs": ["zfs-stream-1g"],
         "cases": [
             ("zstd -1 -T0", "cat {input} | zstd -q -1 -T0 > {output}"),
             ("zsend-engine --compress zstd:1", f"cat {{input}} | {eng} --compress zstd:1 > {{output}}"),
@@ -102,8 +102,9 @@ def setup_network(work):
 def teardown_network(procs):
     for p in procs:
         p.terminate()
-    subprocess.run("pkill -f 'sshd -D -e -f /tmp/zsend-e2e'; ip netns del zbA; ip netns del zbB",
-                   shell=True, capture_output=True)
+    subprocess.run(["pkill", "-f", "sshd -D -e -f /tmp/zsend-e2e"], capture_output=True)
+    for ns in ("zbA", "zbB"):
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 def engine_pair(where, codec):
@@ -235,7 +236,7 @@ def markdown(groups, results):
             sep += "---:|"
         lines += [head, sep]
         for r in rows:
-            line = (f"| {r['input']} | {r['case']} | {r['mb_per_s']:.0f} | "
+            line = (f"| {r['input']} | {r['case'].replace('|', '&#124;')} | {r['mb_per_s']:.0f} | "
                     + ", ".join(f"{x:.0f}" for x in r["runs"]) + " |")
             if ref:
                 base = next(x for x in rows if x["input"] == r["input"] and x["case"] == ref)
