@@ -11,7 +11,9 @@ using nlohmann::json;
 
 Status AddOptions(const json& object, const std::string& where, JobConfig* config) {
   if (!object.is_object()) return InvalidArgument(where + " must be a JSON object");
-  for (const auto& [key, value] : object.items()) {
+  for (const auto& item_pair : object.items()) {
+    const std::string& key = item_pair.key();
+    const json& value = item_pair.value();
     std::vector<std::string> values;
     auto scalar = [&](const json& v, std::string* out) -> Status {
       if (v.is_string()) {
