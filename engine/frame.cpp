@@ -168,12 +168,12 @@ Result<std::string> BuildControlFrame(FrameCipher& cipher, FrameType type, uint6
 std::string EncodeEnd(const EndPayload& end) {
   std::string out;
   PutBe(out, end.total_bytes, 8);
-  out += end.sha256;
+  out += end.digest;
   return out;
 }
 
 Result<EndPayload> DecodeEnd(const std::string& payload) {
-  if (payload.size() != 8 + 32) return DataLoss("end frame: malformed payload");
+  if (payload.size() != 8 + kStreamDigestSize) return DataLoss("end frame: malformed payload");
   return EndPayload{GetBe(payload, 0, 8), payload.substr(8)};
 }
 

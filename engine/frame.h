@@ -103,10 +103,14 @@ class FrameCipher {
 Result<std::string> BuildControlFrame(FrameCipher& cipher, FrameType type, uint64_t sequence,
                                       const std::string& payload);
 
+// The digest of the whole raw stream the end frame carries (see docs/protocol.md 5.3).
+inline constexpr const char* kStreamDigest = "xxh3";
+inline constexpr size_t kStreamDigestSize = 16;
+
 // Payloads of the control frames.
 struct EndPayload {
   uint64_t total_bytes = 0;
-  std::string sha256;  // 32 raw bytes
+  std::string digest;  // kStreamDigestSize raw bytes: XXH3-128 of the raw stream, big-endian
 };
 std::string EncodeEnd(const EndPayload& end);
 Result<EndPayload> DecodeEnd(const std::string& payload);

@@ -139,24 +139,24 @@ class OpenTransform : public BlockTransform {
 // Counts and hashes what reaches the consumer; finishes it only when the end frame agrees.
 class VerifyingSink : public ByteSink {
  public:
-  VerifyingSink(Consumer& consumer, FrameReader& reader, std::unique_ptr<Digest> sha)
-      : consumer_(consumer), reader_(reader), sha_(std::move(sha)) {}
+  VerifyingSink(Consumer& consumer, FrameReader& reader, std::unique_ptr<Digest> digest)
+      : consumer_(consumer), reader_(reader), digest_(std::move(digest)) {}
   Status Write(const std::byte* buf, size_t len) override {
-    sha_->Update(buf, len);
+    digest_->Update(buf, len);
     ZSEND_RETURN_IF_ERROR(consumer_.Write(buf, len));
     written_ += len;
     return Status::Ok();
   }
   Status Finish() override {
-    sha_hex_ = sha_->FinishHex();
+    digest_hex_ = digest_->FinishHex();
     const EndPayload& end = reader_.end();
     if (end.total_bytes != written_) {
       return DataLoss("the sender sent " + std::to_string(end.total_bytes) + " bytes, " +
                       std::to_string(written_) + " arrived");
     }
-    if (noise::ToHex(noise::ByteSpan(reinterpret_cast<const uint8_t*>(end.sha256.data()),
-                                     end.sha256.size())) != sha_hex_) {
-      return DataLoss("the stream's SHA-256 does not match the sender's");
+    if (noise::ToHex(noise::ByteSpan(reinterpret_cast<const uint8_t*>(end.digest.data()),
+                                     end.digest.size())) != digest_hex_) {
+      return DataLoss("the stream's XXH3-128 digest does not match the sender's");
     }
     verified_ = true;
     Status finished = consumer_.Finish();
@@ -167,16 +167,16 @@ class VerifyingSink : public ByteSink {
   uint64_t written() const { return written_; }
   bool verified() const { return verified_; }
   bool consumer_failed() const { return consumer_failed_; }
-  const std::string& sha_hex() const { return sha_hex_; }
+  const std::string& digest_hex() const { return digest_hex_; }
 
  private:
   Consumer& consumer_;
   FrameReader& reader_;
-  std::unique_ptr<Digest> sha_;
+  std::unique_ptr<Digest> digest_;
   uint64_t written_ = 0;
   bool verified_ = false;
   bool consumer_failed_ = false;
-  std::string sha_hex_;
+  std::string digest_hex_;
 };
 
 TransferFailure ClassifyReceive(const PipelineResult& r, const VerifyingSink& sink) {
@@ -218,15 +218,15 @@ TransferReport RunReceiveTransfer(Channel& channel, const Session& session, Cons
                                   const TransferOptions& options) {
   TransferReport report;
   TransferOutcome outcome;
-  Result<std::unique_ptr<Digest>> sha = Digest::Create("sha256");
-  if (!sha.ok()) {
+  Result<std::unique_ptr<Digest>> digest = Digest::Create(kStreamDigest);
+  if (!digest.ok()) {
     report.failure = TransferFailure::kInternal;
-    report.status = sha.status();
+    report.status = digest.status();
     return report;
   }
   FrameReader reader(channel, session, options.timeout_seconds, outcome);
   OpenTransform opener(session, options.workers);
-  VerifyingSink sink(consumer, reader, std::move(*sha));
+  VerifyingSink sink(consumer, reader, std::move(*digest));
   FrameWriter writer(channel, FrameCipher(session.cipher, session.send_key));
   ChannelSource source(channel);
 
@@ -273,7 +273,7 @@ TransferReport RunReceiveTransfer(Channel& channel, const Session& session, Cons
   report.stream_bytes = sink.written();
   report.wire_bytes = result.bytes_in;
   report.seconds = result.seconds;
-  report.sha256_hex = sink.sha_hex();
+  report.stream_digest_hex = sink.digest_hex();
   report.pipeline = result;
   return report;
 }

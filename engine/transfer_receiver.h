@@ -2,9 +2,9 @@
 //
 //   Channel --reader (FrameReader: one data frame per block; control frames handled inline)-->
 //     Ring --N workers (OpenTransform: authenticate and open in place [, decompress])-->
-//     in-order writer --VerifyingSink (count, SHA-256)--> consumer
+//     in-order writer --VerifyingSink (count, XXH3-128)--> consumer
 //
-// The end frame carries the sender's byte count and SHA-256; the consumer is finished (its
+// The end frame carries the sender's byte count and XXH3-128 digest; the consumer is finished (its
 // stdin closed, a file renamed into place) only when both match what was written. Otherwise,
 // and on every other failure, the consumer is abandoned (killed first, so `zfs recv` aborts;
 // a partial file removed). The receiver then sends its final status (consumer exit code, bytes

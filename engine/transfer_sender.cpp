@@ -12,11 +12,11 @@ namespace zsend {
 namespace {
 
 // Fills each block with up to one frame's worth of stream, leaving room for the header in front
-// and the tag behind, and hashes the stream in order (the reader is one thread).
+// and the tag behind, and hashes the stream in order (the reader is one thread) with XXH3-128.
 class SenderReader : public BlockReader {
  public:
-  SenderReader(uint32_t payload_max, std::unique_ptr<Digest> sha)
-      : payload_max_(payload_max), sha_(std::move(sha)) {}
+  SenderReader(uint32_t payload_max, std::unique_ptr<Digest> digest)
+      : payload_max_(payload_max), digest_(std::move(digest)) {}
 
   Result<bool> Fill(ByteSource& source, Block& block) override {
     std::byte* payload = block.data + kFrameHeaderSize;
@@ -33,22 +33,22 @@ class SenderReader : public BlockReader {
       }
       n += *got;
     }
-    sha_->Update(payload, n);
+    digest_->Update(payload, n);
     total_ += n;
     block.size = n == 0 ? 0 : kFrameHeaderSize + n;
-    if (eof) sha_hex_ = sha_->FinishHex();
+    if (eof) digest_hex_ = digest_->FinishHex();
     return eof;
   }
 
   // Valid once Fill() returned true (the ring orders this before the writer's Finish()).
   uint64_t total() const { return total_; }
-  const std::string& sha_hex() const { return sha_hex_; }
+  const std::string& digest_hex() const { return digest_hex_; }
 
  private:
   uint32_t payload_max_;
-  std::unique_ptr<Digest> sha_;
+  std::unique_ptr<Digest> digest_;
   uint64_t total_ = 0;
-  std::string sha_hex_;
+  std::string digest_hex_;
 };
 
 // Turns a block into a data frame in place: compress (when it shrinks the payload), then
@@ -101,7 +101,7 @@ class SenderSink : public ByteSink {
   SenderSink(FrameWriter& writer, SenderReader& reader) : writer_(writer), reader_(reader) {}
   Status Write(const std::byte* buf, size_t len) override { return writer_.Write(buf, len); }
   Status Finish() override {
-    Result<noise::Bytes> raw = noise::FromHex(reader_.sha_hex());
+    Result<noise::Bytes> raw = noise::FromHex(reader_.digest_hex());
     if (!raw.ok()) return Internal("stream digest missing");
     EndPayload end{reader_.total(), std::string(raw->begin(), raw->end())};
     return writer_.SendControl(FrameType::kEnd, EncodeEnd(end));
@@ -196,13 +196,13 @@ TransferReport RunSendTransfer(Channel& channel, const Session& session, ByteSou
                                ChildProcess* producer, const TransferOptions& options) {
   TransferReport report;
   TransferOutcome outcome;
-  Result<std::unique_ptr<Digest>> sha = Digest::Create("sha256");
-  if (!sha.ok()) {
+  Result<std::unique_ptr<Digest>> digest = Digest::Create(kStreamDigest);
+  if (!digest.ok()) {
     report.failure = TransferFailure::kInternal;
-    report.status = sha.status();
+    report.status = digest.status();
     return report;
   }
-  SenderReader reader(session.block_size, std::move(*sha));
+  SenderReader reader(session.block_size, std::move(*digest));
   std::atomic<int> level{1};
   Result<std::unique_ptr<SealTransform>> made =
       SealTransform::Create(session, options.workers, options.codec, &level);
@@ -290,7 +290,7 @@ TransferReport RunSendTransfer(Channel& channel, const Session& session, ByteSou
   report.stream_bytes = reader.total();
   report.wire_bytes = writer.data_bytes_written();
   report.seconds = result.seconds;
-  report.sha256_hex = reader.sha_hex();
+  report.stream_digest_hex = reader.digest_hex();
   report.codec_level =
       controller ? AdaptiveController::LevelName(level.load()) : CodecSpecName(options.codec);
   report.remote = remote;

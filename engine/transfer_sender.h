@@ -1,8 +1,8 @@
 // SendTransfer: the sending end of a zsend session, after the handshake.
 //
-//   source --reader (BlockReader: room for the frame header, SHA-256 of the stream)--> Ring
+//   source --reader (BlockReader: room for the frame header, XXH3-128 of the stream)--> Ring
 //     --N workers (SealTransform: [codec slot], header, seal in place)--> in-order writer
-//     --FrameWriter--> Channel; Finish() adds the end frame (total bytes, SHA-256).
+//     --FrameWriter--> Channel; Finish() adds the end frame (total bytes, XXH3-128).
 //   control thread: reads the receiver's frames (heartbeat, error, status).
 //   heartbeat thread: keeps the link alive while the producer is slow.
 //
@@ -37,7 +37,7 @@ struct TransferReport {
   uint64_t stream_bytes = 0;  // raw stream bytes moved
   uint64_t wire_bytes = 0;    // frame bytes written (sender) or read (receiver)
   double seconds = 0;
-  std::string sha256_hex;
+  std::string stream_digest_hex;  // XXH3-128 of the raw stream (kStreamDigest)
   std::string codec_level;  // sender: the codec level at the end ("zstd:3", "none")
   StatusPayload remote;     // sender: the receiver's final status
   PipelineResult pipeline;

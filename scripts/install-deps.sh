@@ -11,7 +11,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libsqlite3-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real parts the tests and benchmarks use
-  zfs-fuse mbuffer zstd lz4 gzip pigz pv openssh-server openssh-client iproute2 iputils-ping psmisc procps
+  zfs-fuse mbuffer zstd lz4 xxhash gzip pigz pv openssh-server openssh-client iproute2 iputils-ping psmisc procps
   python3 python3-aiosmtpd python3-prometheus-client python3-matplotlib sanoid
 )
 

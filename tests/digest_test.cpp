@@ -1,10 +1,12 @@
-// Digest: the published test vectors for "abc" and the empty string, streaming in pieces, and
-// the error for an unknown name.
+// Digest: the published test vectors for "abc" and the empty string, XXH3-128 against the real
+// xxhsum, streaming in pieces, and the error for an unknown name.
 #include "engine/digest.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "tests/support/subprocess.h"
 
 namespace zsend {
 namespace {
@@ -36,10 +38,22 @@ TEST(Digest, EmptyInput) {
   EXPECT_EQ(HexOf("md5", ""), "d41d8cd98f00b204e9800998ecf8427e");
 }
 
+// XXH3-128 in its canonical (big-endian) hex, as `xxhsum -H2` prints it (Debian's xxhash).
+TEST(Digest, Xxh3MatchesXxhsum) {
+  ZSEND_REQUIRE(test::HaveProgram("xxhsum"), "xxhsum (Debian package xxhash)");
+  std::string data;
+  for (int i = 0; i < 300000; ++i) data.push_back(static_cast<char>(i * 7 + (i >> 9)));
+  for (const std::string& input : {std::string(), std::string("abc"), data}) {
+    test::RunResult r = test::Run({"xxhsum", "-H2", "-"}, input);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(HexOf("xxh3", input), r.out.substr(0, 32)) << input.size() << " bytes";
+  }
+}
+
 TEST(Digest, UpdatesInPiecesEqualOneUpdate) {
   std::string data;
   for (int i = 0; i < 100000; ++i) data.push_back(static_cast<char>(i * 131 + (i >> 7)));
-  for (const char* name : {"md5", "sha256", "sha512", "blake2b"}) {
+  for (const char* name : {"md5", "sha256", "sha512", "blake2b", "xxh3"}) {
     Result<std::unique_ptr<Digest>> pieces = Digest::Create(name);
     ASSERT_TRUE(pieces.ok());
     EXPECT_EQ((*pieces)->name(), name);

@@ -140,10 +140,10 @@ INSTANTIATE_TEST_SUITE_P(TransferCiphers, TransferFrameCipher,
                          });
 
 TEST(TransferFrame, ControlPayloadsRoundTrip) {
-  Result<EndPayload> end = DecodeEnd(EncodeEnd({123456789, std::string(32, 'x')}));
+  Result<EndPayload> end = DecodeEnd(EncodeEnd({123456789, std::string(kStreamDigestSize, 'x')}));
   ASSERT_TRUE(end.ok());
   EXPECT_EQ(end->total_bytes, 123456789u);
-  EXPECT_EQ(end->sha256, std::string(32, 'x'));
+  EXPECT_EQ(end->digest, std::string(kStreamDigestSize, 'x'));
   EXPECT_FALSE(DecodeEnd("short").ok());
   Result<ErrorPayload> err = DecodeError(EncodeError({ErrorReason::kProducerFailed, "boom"}));
   ASSERT_TRUE(err.ok());

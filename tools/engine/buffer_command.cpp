@@ -58,8 +58,8 @@ Result<BufferJob> BuildJob(const BufferFlags& f) {
     job.pipeline.watchdog_seconds = *w;
   }
   if (!f.hash.empty()) {
-    if (f.hash != "sha256" && f.hash != "sha512" && f.hash != "blake2b") {
-      return InvalidArgument("--hash takes sha256, sha512 or blake2b, got '" + f.hash + "'");
+    if (f.hash != "sha256" && f.hash != "sha512" && f.hash != "blake2b" && f.hash != "xxh3") {
+      return InvalidArgument("--hash takes sha256, sha512, blake2b or xxh3, got '" + f.hash + "'");
     }
     job.pipeline.digest = f.hash;
   }
@@ -114,7 +114,8 @@ void RegisterBufferCommand(CLI::App& app, CommandRun* run) {
   cmd->add_option("-R,--write-rate", flags->write_rate, "Limit the write rate (bytes/s, k/M/G)");
   cmd->add_option("-W,--watchdog", flags->watchdog,
                   "Fail if no byte moves for SECONDS (default off)");
-  cmd->add_option("--hash", flags->hash, "Print a digest of the stream: sha256, sha512, blake2b");
+  cmd->add_option("--hash", flags->hash,
+                  "Print a digest of the stream: sha256, sha512, blake2b, xxh3 (XXH3-128)");
   cmd->add_option("--size", flags->size, "Expected stream size, for the ETA");
   cmd->add_option("--json-stats", flags->json_stats, "Write final figures as JSON to FILE");
   cmd->add_option("--io", flags->io, "I/O backend: auto (io_uring if allowed), uring, syscalls");

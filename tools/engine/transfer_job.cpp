@@ -360,7 +360,7 @@ void Runner::WriteJsonStats(const TransferReport& r, const Session& session, int
       {"stream_bytes", r.stream_bytes},
       {"wire_bytes", r.wire_bytes},
       {"seconds", r.seconds},
-      {"sha256", r.sha256_hex},
+      {"stream_xxh3_128", r.stream_digest_hex},
       {"peak_rss_kib", PeakRssKib()},
   };
   if (job_.send) {
