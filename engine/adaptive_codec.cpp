@@ -53,7 +53,10 @@ int AdaptiveController::Observe(const AdaptiveSignals& s) {
   }
   streak_ = verdict == pending_ ? streak_ + 1 : 1;
   pending_ = verdict;
-  if (streak_ < required_) return level();
+  // Momentum: one more step the way the last move went needs one interval, so a transfer that
+  // starts far from its level gets there in a second or two.
+  const int needed = verdict == last_move_ ? 1 : required_;
+  if (streak_ < needed) return level();
 
   const int base = std::max(1, options_.confirm);
   if (last_move_ != 0 && verdict != last_move_) {

@@ -12,9 +12,10 @@
 // Output-bound (a backlog the writer is blocked on) with idle workers: one rung up the ladder (more
 // compression, fewer bytes to send). Busy workers with an empty backlog, or with a backlog the
 // writer is not blocked on (it lacks CPU, not link): one rung down. Anything else: hold. Signals
-// are smoothed (EMA); a move needs the same verdict on `confirm` consecutive intervals, and a move
-// that reverses the previous one doubles that requirement (up to `max_confirm`), so a steady link
-// settles on one level or alternates slowly between two neighbours.
+// are smoothed (EMA); a move needs the same verdict on `confirm` consecutive intervals, a further
+// move in the same direction only one (momentum), and a move that reverses the previous one
+// doubles the requirement (up to `max_confirm`), so a steady link settles on one level or
+// alternates slowly between two neighbours.
 //
 // The ladder: none (stored zstd frames), zstd -5, -3, -1, 1, 3, 6, 9. Every rung writes zstd
 // frames, so the output stays one standard zstd stream whatever the controller does.
@@ -28,10 +29,10 @@
 namespace zsend {
 
 struct AdaptiveOptions {
-  double interval_seconds = 0.5;  // how often the signals are sampled
-  int start_level = 1;            // zstd level to begin with
-  int confirm = 2;                // intervals a verdict must persist before a move
-  int max_confirm = 6;            // the cap after repeated reversals
+  double interval_seconds = 0.25;  // how often the signals are sampled
+  int start_level = 1;             // zstd level to begin with
+  int confirm = 2;                 // intervals a verdict must persist before a move
+  int max_confirm = 6;             // the cap after repeated reversals
 };
 
 struct AdaptiveSignals {

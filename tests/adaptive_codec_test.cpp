@@ -90,7 +90,7 @@ TEST(CodecAdaptive, ReactsWithinAFewIntervalsWhenTheLinkChanges) {
   AdaptiveController c({});
   RunLink(c, 10000, 60);
   ASSERT_EQ(c.level(), AdaptiveController::kStored);
-  std::vector<int> after = RunLink(c, 10, 6);  // 3 s at the default 0.5 s interval
+  std::vector<int> after = RunLink(c, 10, 6);  // 1.5 s at the default 0.25 s interval
   EXPECT_GT(after.back(), AdaptiveController::kStored);
   RunLink(c, 10, 60);
   ASSERT_EQ(c.level(), 9);
