@@ -7,7 +7,10 @@ times. The report gives the median throughput in MB/s of input moved per second,
 group's reference case, and (for compressing cases) the output/input size ratio.
 
   bench/e2e.py [--rounds 5] [--groups buffer,codecs] [--json out.json] [--markdown out.md]
-               [--plot out.png]
+               [--plot out.png] [--update docs/benchmarks.json]
+
+--update FILE replaces the rows of the groups run now in an earlier --json file and keeps the
+others, so one group can be measured again and the plot still shows every group.
 
 Inputs come from bench/make_stream.sh (a real zfs send stream and random data).
 """
@@ -285,6 +288,7 @@ def main():
     p.add_argument("--json")
     p.add_argument("--markdown")
     p.add_argument("--plot")
+    p.add_argument("--update", help="earlier --json results to update in place")
     args = p.parse_args()
     groups = {g: GROUPS[g]() for g in args.groups.split(",")}
     results = []
@@ -297,6 +301,12 @@ def main():
             f.write(md)
     if args.json:
         with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    if args.update:
+        with open(args.update) as f:
+            earlier = [r for r in json.load(f) if r["group"] not in groups]
+        results = earlier + results
+        with open(args.update, "w") as f:
             json.dump(results, f, indent=1)
     if args.plot:
         plot(results, args.plot)
