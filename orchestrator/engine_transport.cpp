@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "engine/unique_fd.h"
 #include "orchestrator/process_chain.h"
@@ -193,21 +194,42 @@ class EngineMover : public StreamMover {
     return missing_;
   }
 
+  // Field `index` of $SSH_CONNECTION on a remote host (0: the ssh client's address, 2: the
+  // address the host was reached at), in the form --connect takes; "" when unknown.
+  static std::string SshConnectionAddress(CommandRunner& host, size_t index) {
+    Result<CommandOutput> env =
+        host.Run({{"sh", "-c", "echo $SSH_CONNECTION"}, Effect::kReadOnly, ""});
+    if (!env.ok() || !env->ok()) return "";
+    std::istringstream fields(env->out);
+    std::string field;
+    for (size_t i = 0; i <= index; ++i) {
+      if (!(fields >> field)) return "";
+    }
+    return field.find(':') == std::string::npos ? field : "[" + field + "]";
+  }
+
+  // The address the source connects to (asked once per run).
   std::string TargetHostForSource() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (target_address_.empty()) target_address_ = FindTargetHostForSource();
+    return target_address_;
+  }
+  std::string FindTargetHostForSource() {
     if (target_.IsRemote()) {
+      // From here, the target is where our ssh session arrived: the address ssh resolved,
+      // also for a Host alias of ~/.ssh/config, which the engine could not resolve.
+      if (!source_.IsRemote()) {
+        std::string reached = SshConnectionAddress(target_, 2);
+        if (!reached.empty()) return reached;
+      }
       auto* ssh = dynamic_cast<SshRunner*>(&target_);
       if (ssh) return HostOfDestination(ssh->options().destination);
       return HostOfDestination(target_.HostLabel());
     }
     if (!source_.IsRemote()) return "127.0.0.1";
     // The source reaches us at the address its ssh session came from.
-    Result<CommandOutput> env =
-        source_.Run({{"sh", "-c", "echo $SSH_CONNECTION"}, Effect::kReadOnly, ""});
-    if (env.ok() && env->ok()) {
-      std::string first = env->out.substr(0, env->out.find(' '));
-      if (!first.empty()) return first;
-    }
-    return "127.0.0.1";
+    std::string client = SshConnectionAddress(source_, 0);
+    return client.empty() ? "127.0.0.1" : client;
   }
 
   StreamResult MoveTcp(const StreamCommand& command) {
@@ -391,8 +413,9 @@ class EngineMover : public StreamMover {
   TransportOptions options_;
   std::unique_ptr<StreamMover> pipe_;
   std::mutex mutex_;
-  bool probed_ = false;  // guarded by mutex_
-  std::string missing_;  // guarded by mutex_
+  bool probed_ = false;         // guarded by mutex_
+  std::string missing_;         // guarded by mutex_
+  std::string target_address_;  // guarded by mutex_
 };
 
 }  // namespace

@@ -162,6 +162,30 @@ TEST_F(SshdZfsFuseBackup, AutoFallsBackToSshWhenTheDirectConnectionIsRefused) {
   EXPECT_EQ(Shell("pgrep -f 'recv --listen 127[.]0[.]0[.]2:0'").exit_code, 1);
 }
 
+TEST_F(SshdZfsFuseBackup, TcpPushToAnSshHostAliasConnectsWhereSshArrived) {
+  // The destination's host is a name only ssh knows (HostName, as a ~/.ssh/config Host entry
+  // would give; .invalid never resolves): the engine must connect to the address ssh reached.
+  std::vector<std::string> args = {job_,
+                                   dst_,
+                                   "--strip-path",
+                                   "1",
+                                   "--transport",
+                                   "tcp",
+                                   "--snapshot-name",
+                                   "1",
+                                   "--ssh-target",
+                                   sshd_->user() + "@backup-host.invalid",
+                                   "--ssh-option",
+                                   "HostName=127.0.0.1",
+                                   "--remote-engine",
+                                   BinPath("zsend-engine")};
+  args.insert(args.end(), ssh_.begin(), ssh_.end());
+  RunResult r = Zsend(args);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  ExpectLine(r.out, "full", "tcp", "");
+  EXPECT_EQ(Compare(src_ + "/data/sub", dst_ + "/data/sub"), "");
+}
+
 TEST_F(SshdZfsFuseBackup, AutoFallsBackToPipeWhenTheFarHostHasNoEngine) {
   TwoRuns({"--ssh-target", Destination(), "--remote-engine", "/nonexistent/zsend-engine"}, "auto",
           "pipe", "no zsend-engine with send/recv on " + Destination());
