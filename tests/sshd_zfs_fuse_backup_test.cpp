@@ -152,6 +152,41 @@ INSTANTIATE_TEST_SUITE_P(
                                     "the ssh transport needs a local source and a remote target"}),
     [](const ::testing::TestParamInfo<TransportCase>& each) { return each.param.name; });
 
+class SshdZfsFuseBackupFailingReceive : public SshdZfsFuseBackup,
+                                        public ::testing::WithParamInterface<const char*> {};
+
+// zfs receive fails on the far host (quota): its stderr comes back through the engine (tcp:
+// the receiver's stderr over ssh; ssh: the sender's report of the far consumer).
+TEST_P(SshdZfsFuseBackupFailingReceive, ReportsTheFarZfsReceiveStderr) {
+  Sh("zfs create " + dst_ + "/q && zfs set quota=1M " + dst_ + "/q");
+  WriteData(src_ + "/data", "big.bin", 3 << 20, 25);
+  std::vector<std::string> args = {"f",
+                                   dst_ + "/q",
+                                   "--dataset",
+                                   src_ + "/data",
+                                   "--transport",
+                                   GetParam(),
+                                   "--strip-path",
+                                   "1",
+                                   "--ssh-target",
+                                   Destination(),
+                                   "--remote-engine",
+                                   BinPath("zsend-engine")};
+  args.insert(args.end(), ssh_.begin(), ssh_.end());
+  RunResult r = Zsend(args);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.out, src_ + "/data -> " + dst_ + "/q/data: FAILED: ")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "command: zfs receive " + dst_ + "/q/data")) << r.out;
+  size_t stderr_at = r.out.find("    stderr:  ");
+  ASSERT_NE(stderr_at, std::string::npos) << r.out;
+  EXPECT_TRUE(
+      Contains(r.out.substr(stderr_at), "cannot receive new filesystem stream: out of space"))
+      << r.out;
+  EXPECT_FALSE(Contains(r.out, "fallback")) << r.out;  // a zfs failure is not a transport's
+}
+
+INSTANTIATE_TEST_SUITE_P(Sshd, SshdZfsFuseBackupFailingReceive, ::testing::Values("tcp", "ssh"));
+
 TEST_F(SshdZfsFuseBackup, AutoFallsBackToSshWhenTheDirectConnectionIsRefused) {
   TwoRuns({"--ssh-target", Destination(), "--remote-engine", UnreachableListenerEngine()}, "auto",
           "ssh", "tcp failed (");

@@ -108,6 +108,13 @@ TEST_F(ZfsFuseBackup, CloneTreeKeepsItsStructureOnTheTarget) {
   EXPECT_TRUE(Contains(r.out, src_ + "/vm1 -> " + dst_ + "/vm1: clone")) << r.out;
   EXPECT_EQ(Compare(src_ + "/vm1", dst_ + "/vm1"), "");
   EXPECT_EQ(Compare(src_ + "/vm2", dst_ + "/vm2"), "");
+  // A clone, not a copy: it uses no more space than the source clone (well under the image).
+  for (const char* clone : {"vm1", "vm2"}) {
+    uint64_t source_used = std::stoull(Out("zfs get -Hp -o value used " + src_ + "/" + clone));
+    uint64_t target_used = std::stoull(Out("zfs get -Hp -o value used " + dst_ + "/" + clone));
+    EXPECT_LE(target_used, source_used) << clone;
+    EXPECT_LT(target_used, 400000u) << clone;  // the origin's image is not copied
+  }
 }
 
 TEST_F(ZfsFuseBackup, CloneWhoseOriginIsNotSelectedPullsItsOriginFirst) {
