@@ -222,7 +222,7 @@ class EngineMover : public StreamMover {
         std::string reached = SshConnectionAddress(target_, 2);
         if (!reached.empty()) return reached;
       }
-      auto* ssh = dynamic_cast<SshRunner*>(&target_);
+      auto* ssh = dynamic_cast<SshRunner*>(&target_.Unwrapped());
       if (ssh) return HostOfDestination(ssh->options().destination);
       return HostOfDestination(target_.HostLabel());
     }
@@ -353,7 +353,7 @@ class EngineMover : public StreamMover {
   StreamResult MoveSsh(const StreamCommand& command) {
     StreamResult result;
     result.transport = "ssh";
-    auto* target_ssh = dynamic_cast<SshRunner*>(&target_);
+    auto* target_ssh = dynamic_cast<SshRunner*>(&target_.Unwrapped());
     if (source_.IsRemote() || target_ssh == nullptr) {
       StreamResult piped = pipe_->Move(command);
       piped.fallback = "the ssh transport needs a local source and a remote target; used pipe";

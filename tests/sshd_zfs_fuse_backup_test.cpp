@@ -37,6 +37,7 @@ struct TransportCase {
   const char* transport;  // --transport
   const char* used;       // the transport named on the dataset lines
   const char* fallback;   // part of the logged fallback, "" when there must be none
+  bool debug = false;     // run with --debug (every command printed; runners wrapped)
 };
 
 class SshdZfsFuseBackup : public BackupFixture {
@@ -137,6 +138,7 @@ TEST_P(SshdZfsFuseBackupTransport, FullThenIncrementalArriveByteIdentical) {
   const TransportCase& c = GetParam();
   std::vector<std::string> where = HostOptions(c.hosts);
   where.insert(where.end(), {"--remote-engine", BinPath("zsend-engine")});
+  if (c.debug) where.push_back("--debug");
   TwoRuns(where, c.transport, c.used, c.fallback);
 }
 
@@ -147,7 +149,7 @@ INSTANTIATE_TEST_SUITE_P(
                       TransportCase{"PullTcp", Hosts::kPull, "tcp", "tcp", ""},
                       TransportCase{"RemoteToRemoteAuto", Hosts::kRemoteToRemote, "auto", "tcp",
                                     ""},
-                      TransportCase{"PushSsh", Hosts::kPush, "ssh", "ssh", ""},
+                      TransportCase{"PushSsh", Hosts::kPush, "ssh", "ssh", "", /*debug=*/true},
                       TransportCase{"PullSsh", Hosts::kPull, "ssh", "pipe",
                                     "the ssh transport needs a local source and a remote target"}),
     [](const ::testing::TestParamInfo<TransportCase>& each) { return each.param.name; });
