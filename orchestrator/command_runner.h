@@ -56,6 +56,9 @@ class CommandRunner {
   virtual Result<std::vector<std::string>> StreamArgv(const std::vector<std::string>& argv);
   // True when this runner reaches another machine (ssh).
   virtual bool IsRemote() const { return false; }
+  // The runner that really reaches the host: a wrapper (dry-run, debug) returns its inner
+  // runner's, so callers can look for the SshRunner underneath.
+  virtual CommandRunner& Unwrapped() { return *this; }
 };
 
 // Runs commands on this machine with fork/exec and pipes; stdout and stderr are captured.
@@ -81,6 +84,7 @@ class DryRunRunner : public CommandRunner {
     return inner_.StreamArgv(argv);
   }
   bool IsRemote() const override { return inner_.IsRemote(); }
+  CommandRunner& Unwrapped() override { return inner_.Unwrapped(); }
   CommandRunner& inner() { return inner_; }
 
  private:

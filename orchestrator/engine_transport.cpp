@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "engine/unique_fd.h"
 #include "orchestrator/process_chain.h"
@@ -19,21 +20,35 @@ namespace zsend::orchestrator {
 namespace {
 
 constexpr int kAnnounceTimeoutMs = 30000;
+// How long a receiver may take to end by itself once its sender failed, before it is stopped.
+constexpr int kReceiverGraceMs = 2000;
 
-// A child whose stdout is read line by line while it runs (the announcing receiver).
+// Runs "$@" (the receiver) and stops it (SIGTERM) when this script's stdin reaches EOF, so a
+// receiver that still waits for a connection that will never come ends with its caller, also
+// on a far host (ssh passes the EOF on). Exits with the receiver's exit code.
+constexpr char kStopOnStdinEof[] =
+    "exec 3<&0; \"$@\" 3<&- & r=$!; { read -r _ <&3; kill $r; } 2>/dev/null & w=$!; "
+    "exec 3<&-; wait $r; s=$?; kill $w 2>/dev/null; exit $s";
+
+// A child whose stdout is read line by line while it runs (the announcing receiver). Its stdin
+// is a pipe this object holds; closing it (Abandon) stops a receiver started through
+// kStopOnStdinEof.
 class AnnouncingChild {
  public:
   ~AnnouncingChild() {
     if (pid_ > 0) {
-      kill(pid_, SIGTERM);
+      Abandon();
+      if (!ended_) kill(pid_, SIGTERM);
       Wait();
     }
   }
   Status Start(const std::vector<std::string>& argv) {
-    int out[2], err[2];
-    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+    int in[2], out[2], err[2];
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
       return ErrnoStatus("pipe", errno);
     }
+    UniqueFd in_read(in[0]);
+    in_.reset(in[1]);
     out_.reset(out[0]);
     err_.reset(err[0]);
     UniqueFd out_write(out[1]), err_write(err[1]);
@@ -43,8 +58,7 @@ class AnnouncingChild {
     pid_ = fork();
     if (pid_ < 0) return ErrnoStatus("fork", errno);
     if (pid_ == 0) {
-      int null_in = open("/dev/null", O_RDONLY);
-      dup2(null_in, 0);
+      dup2(in_read.get(), 0);
       dup2(out_write.get(), 1);
       dup2(err_write.get(), 2);
       signal(SIGPIPE, SIG_DFL);
@@ -52,6 +66,22 @@ class AnnouncingChild {
       _exit(127);
     }
     return Status::Ok();
+  }
+  // Closes the child's stdin: a receiver that has not ended yet is stopped.
+  void Abandon() { in_.reset(); }
+  // True when the child ended within `timeout_ms` (Wait then returns at once).
+  bool EndsWithin(int timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (pid_ > 0 && !ended_) {
+      pid_t done = waitpid(pid_, &status_, WNOHANG);
+      if (done == pid_) {
+        ended_ = true;
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      usleep(20000);
+    }
+    return true;
   }
   // The first line of stdout; "" when the child ended or `timeout_ms` passed first.
   std::string FirstLine(int timeout_ms) {
@@ -79,19 +109,20 @@ class AnnouncingChild {
     while (err_.valid() && (got = read(err_.get(), buffer, sizeof buffer)) > 0) {
       result.err.append(buffer, static_cast<size_t>(got));
     }
-    int status = 0;
     if (pid_ > 0) {
-      while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      while (!ended_ && waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
       }
       pid_ = -1;
-      result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      result.exit_code = WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
     }
     return result;
   }
 
  private:
   pid_t pid_ = -1;
-  UniqueFd out_, err_;
+  bool ended_ = false;  // reaped by EndsWithin
+  int status_ = 0;
+  UniqueFd in_, out_, err_;
 };
 
 class EngineMover : public StreamMover {
@@ -163,21 +194,42 @@ class EngineMover : public StreamMover {
     return missing_;
   }
 
+  // Field `index` of $SSH_CONNECTION on a remote host (0: the ssh client's address, 2: the
+  // address the host was reached at), in the form --connect takes; "" when unknown.
+  static std::string SshConnectionAddress(CommandRunner& host, size_t index) {
+    Result<CommandOutput> env =
+        host.Run({{"sh", "-c", "echo $SSH_CONNECTION"}, Effect::kReadOnly, ""});
+    if (!env.ok() || !env->ok()) return "";
+    std::istringstream fields(env->out);
+    std::string field;
+    for (size_t i = 0; i <= index; ++i) {
+      if (!(fields >> field)) return "";
+    }
+    return field.find(':') == std::string::npos ? field : "[" + field + "]";
+  }
+
+  // The address the source connects to (asked once per run).
   std::string TargetHostForSource() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (target_address_.empty()) target_address_ = FindTargetHostForSource();
+    return target_address_;
+  }
+  std::string FindTargetHostForSource() {
     if (target_.IsRemote()) {
-      auto* ssh = dynamic_cast<SshRunner*>(&target_);
+      // From here, the target is where our ssh session arrived: the address ssh resolved,
+      // also for a Host alias of ~/.ssh/config, which the engine could not resolve.
+      if (!source_.IsRemote()) {
+        std::string reached = SshConnectionAddress(target_, 2);
+        if (!reached.empty()) return reached;
+      }
+      auto* ssh = dynamic_cast<SshRunner*>(&target_.Unwrapped());
       if (ssh) return HostOfDestination(ssh->options().destination);
       return HostOfDestination(target_.HostLabel());
     }
     if (!source_.IsRemote()) return "127.0.0.1";
     // The source reaches us at the address its ssh session came from.
-    Result<CommandOutput> env =
-        source_.Run({{"sh", "-c", "echo $SSH_CONNECTION"}, Effect::kReadOnly, ""});
-    if (env.ok() && env->ok()) {
-      std::string first = env->out.substr(0, env->out.find(' '));
-      if (!first.empty()) return first;
-    }
-    return "127.0.0.1";
+    std::string client = SshConnectionAddress(source_, 0);
+    return client.empty() ? "127.0.0.1" : client;
   }
 
   StreamResult MoveTcp(const StreamCommand& command) {
@@ -207,7 +259,11 @@ class EngineMover : public StreamMover {
       ~Cleanup() { (void)host.Run({{"rm", "-rf", dir}, Effect::kReadOnly, ""}); }
     } cleanup{source_, key_dir};
 
-    std::vector<std::string> recv = {Engine(target_),
+    std::vector<std::string> recv = {"sh",
+                                     "-c",
+                                     kStopOnStdinEof,
+                                     "sh",
+                                     Engine(target_),
                                      "recv",
                                      "--listen",
                                      "0",
@@ -229,6 +285,7 @@ class EngineMover : public StreamMover {
     nlohmann::json announce =
         nlohmann::json::parse(receiver.FirstLine(kAnnounceTimeoutMs), nullptr, false);
     if (!announce.is_object() || !announce.contains("port") || !announce.contains("pubkey")) {
+      receiver.Abandon();
       StageResult ended = receiver.Wait();
       result.status =
           Unavailable("zsend-engine recv on " + target_.HostLabel() +
@@ -259,13 +316,22 @@ class EngineMover : public StreamMover {
       return result;
     }
     Result<ChainResult> sent = RunProcessChain({{*send_argv, false}});
+    // A receiver whose sender failed may never get its connection (it was refused, or went to
+    // the wrong address) and would wait for ever: it is stopped. After a network failure (5:
+    // no connection, or the peer went away) it has nothing to add; otherwise it gets a moment
+    // to end by itself and report (a failed zfs receive's exit code and stderr).
+    if (!sent.ok() || sent->stages[0].exit_code != 0) {
+      const bool network = sent.ok() && sent->stages[0].exit_code == 5;
+      if (network || !receiver.EndsWithin(kReceiverGraceMs)) receiver.Abandon();
+    }
     StageResult received = receiver.Wait();
     if (!sent.ok()) {
       result.status = sent.status();
       return result;
     }
     result.seconds = sent->seconds;
-    Figures(ReadStats(source_, key_dir + "/stats.json"), result);
+    // Not removed on its own: the key directory's cleanup takes it (one ssh round trip less).
+    Figures(ReadStats(source_, key_dir + "/stats.json", /*remove=*/false), result);
     const StageResult& sender = sent->stages[0];
     if (sender.exit_code == 0 && received.exit_code == 0) return result;
     // 11: the consumer (zfs recv) failed; 12: the producer (zfs send) failed; 5: network.
@@ -273,7 +339,8 @@ class EngineMover : public StreamMover {
     bool send_failed = sender.exit_code == 12;
     if (recv_failed || send_failed) {
       result.failed_command = ShellJoin(recv_failed ? command.recv_argv : command.send_argv);
-      result.failed_stderr = recv_failed ? received.err : sender.err;
+      // The sender carries the consumer's stderr too (a receiver stopped early may not).
+      result.failed_stderr = recv_failed && !received.err.empty() ? received.err : sender.err;
     }
     std::string why = sender.err.empty() ? received.err : sender.err;
     result.status =
@@ -286,7 +353,7 @@ class EngineMover : public StreamMover {
   StreamResult MoveSsh(const StreamCommand& command) {
     StreamResult result;
     result.transport = "ssh";
-    auto* target_ssh = dynamic_cast<SshRunner*>(&target_);
+    auto* target_ssh = dynamic_cast<SshRunner*>(&target_.Unwrapped());
     if (source_.IsRemote() || target_ssh == nullptr) {
       StreamResult piped = pipe_->Move(command);
       piped.fallback = "the ssh transport needs a local source and a remote target; used pipe";
@@ -313,6 +380,7 @@ class EngineMover : public StreamMover {
       return result;
     }
     result.seconds = sent->seconds;
+    Figures(ReadStats(local_, stats), result);
     const StageResult& sender = sent->stages[0];
     if (sender.exit_code != 0) {
       result.failed_command =
@@ -326,11 +394,12 @@ class EngineMover : public StreamMover {
   }
 
   // The sender's --json-stats document ({} when it cannot be read).
-  static nlohmann::json ReadStats(CommandRunner& host, const std::string& path) {
+  static nlohmann::json ReadStats(CommandRunner& host, const std::string& path,
+                                  bool remove = true) {
     Result<CommandOutput> text = host.Run({{"cat", path}, Effect::kReadOnly, ""});
     if (!text.ok() || !text->ok()) return nlohmann::json::object();
     nlohmann::json figures = nlohmann::json::parse(text->out, nullptr, false);
-    (void)host.Run({{"rm", "-f", path}, Effect::kReadOnly, ""});
+    if (remove) (void)host.Run({{"rm", "-f", path}, Effect::kReadOnly, ""});
     return figures.is_object() ? figures : nlohmann::json::object();
   }
   static void Figures(const nlohmann::json& figures, StreamResult& result) {
@@ -346,8 +415,9 @@ class EngineMover : public StreamMover {
   TransportOptions options_;
   std::unique_ptr<StreamMover> pipe_;
   std::mutex mutex_;
-  bool probed_ = false;  // guarded by mutex_
-  std::string missing_;  // guarded by mutex_
+  bool probed_ = false;         // guarded by mutex_
+  std::string missing_;         // guarded by mutex_
+  std::string target_address_;  // guarded by mutex_
 };
 
 }  // namespace

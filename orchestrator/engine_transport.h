@@ -7,7 +7,10 @@
 //         'zfs receive ...'`; its announced port and key are read from the first stdout line;
 //         the source runs `ENGINE send --exec 'zfs send ...' --connect HOST:PORT --peer KEY
 //         --key FILE`, FILE a fresh key made by `ENGINE keygen` in a private temp directory on
-//         the source host (removed afterwards).
+//         the source host (removed afterwards). HOST is the address the run's ssh session
+//         reached on a push, the one it came from on a pull. The receiver runs under a sh
+//         wrapper that stops it when its stdin closes: a receiver whose sender failed (and
+//         that would wait for a connection for ever) is stopped, also on a far host.
 //   ssh   the (local) source runs `ENGINE send --exec 'zfs send ...' --ssh TARGET -- --exec
 //         'zfs receive ...'`.
 //   auto  tcp; ssh when the direct connection fails; pipe when a host lacks the engine.

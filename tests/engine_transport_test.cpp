@@ -129,5 +129,28 @@ TEST_F(EngineTransport, AutoUsesPipeWhenTheEngineHasNoSendRecv) {
   }
 }
 
+TEST_F(EngineTransport, ARefusedConnectionStopsTheWaitingReceiver) {
+  // The real engine, but its receiver listens on 127.0.0.2, where the sender (sent to
+  // 127.0.0.1) finds nobody: without being stopped, that receiver would wait for ever.
+  test::WriteFile(dir_ + "/elsewhere",
+                  "#!/bin/sh\nfor a do\n  shift\n  [ \"$prev\" = --listen ] && a=127.0.0.2:0\n"
+                  "  set -- \"$@\" \"$a\"; prev=$a\ndone\nexec '" +
+                      test::BinPath("zsend-engine") + "' \"$@\"\n");
+  chmod((dir_ + "/elsewhere").c_str(), 0755);
+  options_.kind = TransportKind::kTcp;
+  options_.local_engine = dir_ + "/elsewhere";
+  std::unique_ptr<StreamMover> mover = MakeStreamMover(local_, local_, options_);
+  std::string out = dir_ + "/received";
+  StreamResult r =
+      mover->Move({{"head", "-c", "4096", "/dev/zero"}, {"sh", "-c", "cat > " + out}, "p/fs"});
+  ASSERT_FALSE(r.status.ok());
+  EXPECT_EQ(r.transport, "tcp");
+  // The sender's network failure (5); the receiver ended by SIGTERM (143), not by itself.
+  EXPECT_NE(r.status.message().find("send exit 5, recv exit 143"), std::string::npos)
+      << r.status.message();
+  EXPECT_EQ(r.failed_stderr, "");  // not blamed on zfs: auto may fall back
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
 }  // namespace
 }  // namespace zsend::orchestrator

@@ -108,6 +108,13 @@ TEST_F(ZfsFuseBackup, CloneTreeKeepsItsStructureOnTheTarget) {
   EXPECT_TRUE(Contains(r.out, src_ + "/vm1 -> " + dst_ + "/vm1: clone")) << r.out;
   EXPECT_EQ(Compare(src_ + "/vm1", dst_ + "/vm1"), "");
   EXPECT_EQ(Compare(src_ + "/vm2", dst_ + "/vm2"), "");
+  // A clone, not a copy: it uses no more space than the source clone (well under the image).
+  for (const char* clone : {"vm1", "vm2"}) {
+    uint64_t source_used = std::stoull(Out("zfs get -Hp -o value used " + src_ + "/" + clone));
+    uint64_t target_used = std::stoull(Out("zfs get -Hp -o value used " + dst_ + "/" + clone));
+    EXPECT_LE(target_used, source_used) << clone;
+    EXPECT_LT(target_used, 400000u) << clone;  // the origin's image is not copied
+  }
 }
 
 TEST_F(ZfsFuseBackup, CloneWhoseOriginIsNotSelectedPullsItsOriginFirst) {
@@ -158,21 +165,32 @@ TEST_F(ZfsFuseBackup, DivergedTargetFailsAloneAndTheExitCodeCountsIt) {
   EXPECT_EQ(Compare(src_ + "/top/a", dst_ + "/top/a"), "");
 }
 
-TEST_F(ZfsFuseBackup, FailingReceiveIsReportedWithItsStderr) {
+// The pipe transport and the engine's tcp pair (where zfs receive runs under zsend-engine recv
+// and its stderr comes back through the engine's final status).
+class ZfsFuseBackupTransport : public BackupFixture,
+                               public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(ZfsFuseBackupTransport, FailingReceiveIsReportedWithItsStderr) {
   Sh("zfs create " + src_ + "/big && zfs create " + src_ + "/small");
   WriteData(src_ + "/big", "data", 3 << 20, 13);
   // The target's parent has a 1 MiB quota: the big stream does not fit, the small one does.
   Sh("zfs create " + dst_ + "/q && zfs set quota=1M " + dst_ + "/q");
   RunResult r = Zsend({"f", dst_ + "/q", "--dataset", src_ + "/big", "--dataset", src_ + "/small",
-                       "--strip-path", "1", "--transport", "pipe"});
+                       "--strip-path", "1", "--transport", GetParam()});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_TRUE(Contains(r.out, src_ + "/big -> " + dst_ + "/q/big: FAILED: zfs receive failed"))
-      << r.out;
+  EXPECT_TRUE(Contains(r.out, src_ + "/big -> " + dst_ + "/q/big: FAILED: ")) << r.out;
   EXPECT_TRUE(Contains(r.out, "command: zfs receive " + dst_ + "/q/big")) << r.out;
-  EXPECT_TRUE(Contains(r.out, "stderr:  cannot receive new filesystem stream: out of space"))
+  // pipe: zfs receive's stderr as it is; tcp: as zsend-engine recv reports its consumer.
+  size_t stderr_at = r.out.find("    stderr:  ");
+  ASSERT_NE(stderr_at, std::string::npos) << r.out;
+  EXPECT_TRUE(Contains(r.out.substr(stderr_at, r.out.find('\n', stderr_at) - stderr_at),
+                       "cannot receive new filesystem stream: out of space"))
       << r.out;
   EXPECT_EQ(SnapshotNames(dst_ + "/q/small").size(), 1u);  // the other dataset went on
+  EXPECT_TRUE(Contains(r.out, src_ + "/small -> " + dst_ + "/q/small: full, ")) << r.out;
 }
+
+INSTANTIATE_TEST_SUITE_P(ZfsFuse, ZfsFuseBackupTransport, ::testing::Values("pipe", "tcp"));
 
 TEST_F(ZfsFuseBackup, BadArgumentsAndMissingDatasetsAreFatal) {
   EXPECT_EQ(Zsend({"x", dst_, "--transport", "carrier-pigeon"}).exit_code, 255);

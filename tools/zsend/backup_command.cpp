@@ -43,6 +43,7 @@ class DebugRunner : public CommandRunner {
     return inner_.StreamArgv(argv);
   }
   bool IsRemote() const override { return inner_.IsRemote(); }
+  CommandRunner& Unwrapped() override { return inner_.Unwrapped(); }
 
  private:
   CommandRunner& inner_;
