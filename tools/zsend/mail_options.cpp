@@ -19,6 +19,8 @@ void AddMailOptions(CLI::App& app, MailOptions* options) {
   app.add_option("--smtp-user", options->smtp_user, "SMTP user");
   app.add_option("--smtp-password-file", options->smtp_password_file,
                  "file holding the SMTP password (else $ZSEND_SMTP_PASSWORD)");
+  app.add_option("--smtp-ca-file", options->smtp_ca_file,
+                 "CA certificates (PEM) that verify the SMTP server, instead of the system's");
   app.add_option("--sendmail", options->sendmail,
                  "send through this sendmail command instead of SMTP");
 }
@@ -40,6 +42,7 @@ Status SendMail(const MailOptions& options, const orchestrator::MailMessage& mes
     smtp.url = options.smtp_url;
     smtp.user = options.smtp_user;
     smtp.password_file = options.smtp_password_file;
+    smtp.ca_file = options.smtp_ca_file;
     return orchestrator::SendViaSmtp(message, mime, smtp);
   }
   orchestrator::LocalRunner local;
