@@ -10,7 +10,9 @@
 namespace zsend::cli {
 
 void AddMailOptions(CLI::App& app, MailOptions* options) {
-  app.add_option("--mail-to", options->to, "mail the result to ADDR (repeatable)");
+  // One value per --mail-to, so positionals after it stay positionals.
+  app.add_option("--mail-to", options->to, "mail the result to ADDR (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--mail-from", options->from, "sender address (default zsend@HOST)");
   app.add_option("--mail-on", options->on, "failure (default), always or never")
       ->check(CLI::IsMember({"failure", "always", "never"}));
