@@ -193,6 +193,17 @@ TEST_F(ZfsFuseBackupOps, RotatesWithCountsOnBothSidesAfterTheRun) {
   ASSERT_FALSE(transfers.empty());
   EXPECT_EQ(transfers.back().source_snapshots, 3);
   EXPECT_EQ(transfers.back().target_snapshots, 3);
+  // --dry-run prints the decisions and destroys nothing, records nothing.
+  RunResult dry = Zsend({job_, dst_, "--snapshot-name", "dry", "--transport", "pipe",
+                         "--keep-source", "1", "--keep-target", "1", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.out << dry.err;
+  EXPECT_TRUE(Contains(
+      dry.out,
+      "rotation " + job_ + ": would destroy 1 on the source and 2 on the target, 0 failed"))
+      << dry.out;
+  EXPECT_EQ(SnapshotNames(src_ + "/data"), source);
+  EXPECT_EQ(SnapshotNames(dst_ + "/" + src_ + "/data"), Snaps({"3", "4", "5"}));
+  EXPECT_EQ(Runs().size(), 5u);
   // Without --keep-*, a backup destroys nothing.
   RunResult plain = Zsend({job_, dst_, "--snapshot-name", "6", "--transport", "pipe"});
   ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
