@@ -91,40 +91,6 @@ int Fatal(const std::string& message) {
   return kExitFatal;
 }
 
-// The run's history: its row, begun before any host is touched and ended with the result.
-class RunBook {
- public:
-  RunBook(History* history, RunRecord run) : history_(history), run_(std::move(run)) {
-    if (history_ == nullptr) return;
-    Result<int64_t> id = history_->BeginRun(run_);
-    if (id.ok()) {
-      run_.id = *id;
-    } else {
-      std::cerr << "zsend backup: the run is not recorded: " << id.status().message() << "\n";
-    }
-  }
-  RunRecord& run() { return run_; }
-  void End(const std::string& result, int ok, int failed, const std::string& error) {
-    run_.ended = Now();
-    run_.result = result;
-    run_.datasets_ok = ok;
-    run_.datasets_failed = failed;
-    run_.error = error;
-    if (history_ == nullptr || run_.id == 0) return;
-    Status ended = history_->EndRun(run_.id, run_.ended, result, ok, failed, error);
-    if (!ended.ok()) std::cerr << "zsend backup: " << ended.message() << "\n";
-  }
-  void Add(const TransferRecord& transfer) {
-    if (history_ == nullptr || run_.id == 0) return;
-    Result<int64_t> added = history_->AddTransfer(transfer);
-    if (!added.ok()) std::cerr << "zsend backup: " << added.status().message() << "\n";
-  }
-
- private:
-  History* history_;
-  RunRecord run_;
-};
-
 // Mails the run (when due) and turns a mail failure into its exit status: the backup's own
 // code stays (failed datasets, 255), a run that was fine exits 1.
 int Finish(const BackupFlags& f, RunBook& book, const std::vector<TransferRecord>& transfers,

@@ -1,5 +1,7 @@
 #include "tools/zsend/backup_steps.h"
 
+#include <iostream>
+
 #include "orchestrator/backup_report.h"
 #include "orchestrator/selection.h"
 #include "tools/zsend/common_options.h"
@@ -7,6 +9,33 @@
 namespace zsend::cli {
 
 using namespace orchestrator;
+
+RunBook::RunBook(History* history, RunRecord run) : history_(history), run_(std::move(run)) {
+  if (history_ == nullptr) return;
+  Result<int64_t> id = history_->BeginRun(run_);
+  if (id.ok()) {
+    run_.id = *id;
+  } else {
+    std::cerr << "zsend backup: the run is not recorded: " << id.status().message() << "\n";
+  }
+}
+
+void RunBook::End(const std::string& result, int ok, int failed, const std::string& error) {
+  if (run_.ended == 0) run_.ended = Now();
+  run_.result = result;
+  run_.datasets_ok = ok;
+  run_.datasets_failed = failed;
+  run_.error = error;
+  if (history_ == nullptr || run_.id == 0) return;
+  Status ended = history_->EndRun(run_.id, run_.ended, result, ok, failed, error);
+  if (!ended.ok()) std::cerr << "zsend backup: " << ended.message() << "\n";
+}
+
+void RunBook::Add(const TransferRecord& transfer) {
+  if (history_ == nullptr || run_.id == 0) return;
+  Result<int64_t> added = history_->AddTransfer(transfer);
+  if (!added.ok()) std::cerr << "zsend backup: " << added.status().message() << "\n";
+}
 
 Result<BackupRotation> ParseBackupRotation(const std::string& keep_source,
                                            const std::string& keep_target) {

@@ -27,6 +27,23 @@ struct BackupRotation {
   bool wanted() const { return keep_source || keep_target; }
 };
 
+// The run's row in the history: begun (result "running") when made, before any host is
+// touched, and ended with the result; the dataset rows are added to it. A null history (dry
+// run) records nothing. Errors writing the history are printed, never fatal: the backup
+// matters more than its record.
+class RunBook {
+ public:
+  RunBook(orchestrator::History* history, orchestrator::RunRecord run);
+  orchestrator::RunRecord& run() { return run_; }
+  // Sets the result; the end time is the first End()'s (a later call amends the text only).
+  void End(const std::string& result, int ok, int failed, const std::string& error);
+  void Add(const orchestrator::TransferRecord& transfer);
+
+ private:
+  orchestrator::History* history_;
+  orchestrator::RunRecord run_;
+};
+
 // Parses --keep-source/--keep-target ("" leaves the side alone).
 Result<BackupRotation> ParseBackupRotation(const std::string& keep_source,
                                            const std::string& keep_target);
