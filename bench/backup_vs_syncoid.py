@@ -73,7 +73,7 @@ def main():
                     f.write(os.urandom(8192))
 
         zsend = [ZSEND, "backup", "bench", pools["zs"], "--transport", "pipe", "--jobs", "2",
-                 "--readonly"]
+                 "--readonly", "--state-dir", os.path.join(work, "state")]
         syncoid = ["syncoid", "-r", "--quiet", "--no-privilege-elevation", f"{src}/tree",
                    f"{pools['syn']}/tree"]
         results["full"] = {"zsend": timed(zsend + ["--snapshot-name", "full"]),

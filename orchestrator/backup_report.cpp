@@ -145,4 +145,49 @@ std::string BackupJson(const std::string& backup_name, const BackupResult& resul
   return j.dump(2);
 }
 
+std::vector<TransferRecord> TransferRecordsOf(const BackupResult& result, const RunRecord& run) {
+  std::vector<TransferRecord> records;
+  for (const DatasetReport& report : result.datasets) {
+    TransferRecord t;
+    t.run_id = run.id;
+    t.backup_name = run.backup_name;
+    t.source_host = run.source_host;
+    t.target_host = run.target_host;
+    t.source_dataset = report.source;
+    t.target_dataset = report.target;
+    if (!report.steps.empty()) {
+      t.from_snapshot = report.steps.front().from;
+      t.to_snapshot = report.steps.back().to;
+      t.transport = report.steps.back().stream.transport;
+    }
+    if (!report.final_snapshot.empty() && report.outcome == Outcome::kSucceeded) {
+      t.to_snapshot = report.source + "@" + report.final_snapshot;
+    }
+    t.kind = Kinds(report);
+    for (const StepReport& step : report.steps) t.wire_bytes += step.stream.wire_bytes;
+    t.stream_bytes = Bytes(report);
+    t.seconds = Seconds(report);
+    t.started = report.started > 0 ? report.started : run.started;
+    t.ended = report.ended > 0 ? report.ended : t.started;
+    const std::string status = Status(report);
+    if (status == "failed") {
+      t.result = "failed";
+      t.error = report.error.message();
+      if (!report.failed_command.empty()) t.error += "\ncommand: " + report.failed_command;
+      if (!report.failed_stderr.empty()) t.error += "\n" + report.failed_stderr;
+    } else if (status == "skipped") {
+      t.result = "skipped";
+      t.error = report.reason;
+    } else if (status == "transferred") {
+      t.result = "ok";
+    } else if (status == "up to date" || status == "not needed") {
+      t.result = "up-to-date";
+    } else {
+      t.result = status;  // pending: the run stopped before it
+    }
+    records.push_back(std::move(t));
+  }
+  return records;
+}
+
 }  // namespace zsend::orchestrator

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "orchestrator/backup_run.h"
+#include "orchestrator/history.h"
 
 namespace zsend::orchestrator {
 
@@ -21,5 +22,13 @@ std::string FormatDatasetLine(const DatasetReport& report);
 std::string FormatSummary(const std::string& backup_name, const BackupResult& result);
 // The whole run as JSON (one object: backup, snapshot, exit_code, datasets[], summary).
 std::string BackupJson(const std::string& backup_name, const BackupResult& result);
+
+// The history rows of a run: one per dataset of the plan, with the run's id, backup name and
+// hosts from `run`. kind is the steps' kinds as on the dataset line ("full",
+// "full+incremental", "resumed+incremental"...), bytes and seconds are summed over the steps,
+// transport is the last step's; result is ok, up-to-date, failed or skipped; error holds the
+// reason, the failing command and its whole stderr. Datasets that never ran get the run's
+// start as their times.
+std::vector<TransferRecord> TransferRecordsOf(const BackupResult& result, const RunRecord& run);
 
 }  // namespace zsend::orchestrator

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "orchestrator/holds.h"
+#include "orchestrator/retention_apply.h"
 #include "orchestrator/selection.h"
 #include "orchestrator/snapshot_batch.h"
 
@@ -96,7 +97,7 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runne
   const std::string group = options.group.empty() ? options.backup_name : options.group;
   Zfs source(source_runner), target(target_runner);
   result.fatal = source.Probe();
-  if (result.fatal.ok()) result.fatal = target.Probe();
+  if (result.fatal.ok() && !options.no_send) result.fatal = target.Probe();
   if (!result.fatal.ok()) return result;
 
   Result<std::vector<std::string>> selected = Select(options, source, log);
@@ -119,6 +120,8 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runne
                               "=true on the datasets to back up, or use --dataset");
     return result;
   }
+
+  result.selected = *selected;
 
   // Snapshot.
   std::vector<std::string> snapshotted;
@@ -223,9 +226,12 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runne
   };
   Executor executor(source, target, *mover, exec);
   result.datasets = executor.Run(plan);
+  std::vector<DatasetOutcome> outcomes;
   for (const DatasetReport& report : result.datasets) {
     if (report.outcome == Outcome::kFailed || report.outcome == Outcome::kSkipped) ++result.failed;
+    outcomes.push_back({report.outcome, report.error, report.reason});
   }
+  result.needed_source_snapshots = NeededByUnfinishedTransfers(plan, outcomes);
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;

@@ -1,6 +1,7 @@
 // RunBackup: one `zsend backup` run from start to end, over the libraries of this directory.
 //
-//   1. probe both hosts' zfs (a failure here is fatal: exit 255)
+//   1. probe both hosts' zfs (a failure here is fatal: exit 255); with --no-send only the
+//      source (the target is not needed to snapshot)
 //   2. select: --dataset, --vm (vmadm get on the source), or the zsend:NAME property
 //   3. snapshot the selection as one batch (unless --no-snapshot); without --allow-empty,
 //      datasets whose `written` is 0 since their last snapshot of the group are left out where
@@ -12,6 +13,7 @@
 // The runners are not owned (the CLI makes local / ssh / dry-run ones). Call from one thread.
 #pragma once
 
+#include <map>
 #include <ostream>
 #include <set>
 #include <string>
@@ -48,9 +50,13 @@ struct BackupResult {
   Status fatal;               // not OK: nothing was transferred (exit 255)
   std::string snapshot_name;  // "" with --no-snapshot
   bool snapshot_atomic = true;
+  std::vector<std::string> selected;    // the job's source datasets (also with --no-send)
   std::vector<DatasetReport> datasets;  // plan order
   int failed = 0;                       // failed + skipped datasets
   double seconds = 0;
+  // Source dataset -> snapshots (short names) a transfer that did not succeed still needs:
+  // the rotation step must keep them (NeededByUnfinishedTransfers).
+  std::map<std::string, std::set<std::string>> needed_source_snapshots;
   int ExitCode() const;  // 255 fatal, else min(failed, 254)
 };
 

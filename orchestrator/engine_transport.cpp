@@ -406,6 +406,9 @@ class EngineMover : public StreamMover {
     if (figures.contains("stream_bytes") && figures["stream_bytes"].is_number()) {
       result.bytes = figures["stream_bytes"].get<uint64_t>();
     }
+    if (figures.contains("wire_bytes") && figures["wire_bytes"].is_number()) {
+      result.wire_bytes = figures["wire_bytes"].get<uint64_t>();
+    }
   }
 
   CommandRunner& source_;

@@ -1,5 +1,7 @@
 #include "orchestrator/executor.h"
 
+#include <chrono>
+
 #include "orchestrator/holds.h"
 
 namespace zsend::orchestrator {
@@ -47,7 +49,14 @@ std::vector<DatasetReport> Executor::Run(const SendPlan& plan) {
   std::vector<DatasetOutcome> outcomes =
       RunScheduled(plan, options_.jobs, [&](const DatasetPlan& dataset) {
         size_t index = static_cast<size_t>(&dataset - plan.datasets.data());
-        return TransferDataset(dataset, reports[index]);
+        auto wall = [] {
+          return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
+        };
+        reports[index].started = wall();
+        Status done = TransferDataset(dataset, reports[index]);
+        reports[index].ended = wall();
+        return done;
       });
   for (size_t i = 0; i < outcomes.size(); ++i) {
     reports[i].outcome = outcomes[i].outcome;

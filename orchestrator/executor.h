@@ -59,6 +59,7 @@ struct DatasetReport {
   std::string reason;              // kSkipped / up to date / not needed
   std::vector<std::string> notes;  // resume aborted, hold moved, settings applied...
   std::string final_snapshot;
+  double started = 0, ended = 0;  // wall clock (epoch seconds) of the transfer; 0: not run
 };
 
 class Executor {

@@ -82,7 +82,12 @@ std::string MailSubject(const RunSummary& summary) {
   const int total = static_cast<int>(summary.transfers.size());
   const int failed = summary.failed();
   std::string subject = "[zsend] " + summary.host + " " + summary.run.backup_name + ": ";
-  if (failed > 0 || summary.run.result == "failed") {
+  if (total == 0 && summary.run.result == "failed") {
+    // Nothing reached the datasets (a host unreachable...): the reason is the news.
+    std::string why = summary.run.error.substr(0, summary.run.error.find('\n'));
+    if (why.size() > 120) why = why.substr(0, 117) + "...";
+    subject += "FAILED" + (why.empty() ? std::string() : ": " + why);
+  } else if (failed > 0 || summary.run.result == "failed") {
     subject += "FAILED (" + std::to_string(failed) + " of " + std::to_string(total) + " dataset" +
                (total == 1 ? "" : "s") + " failed)";
   } else {

@@ -2,7 +2,8 @@
 // asked), built as a proper MIME message.
 //
 // Subject: "[zsend] HOST BACKUP: OK (3 datasets)" or "[zsend] HOST BACKUP: FAILED (1 of 3
-// datasets failed)". Body: multipart/alternative with a text/plain part (the per-dataset table
+// datasets failed)"; a run that failed before any dataset: "[zsend] HOST BACKUP: FAILED: REASON".
+// Body: multipart/alternative with a text/plain part (the per-dataset table
 // and each error's full stderr) and a text/html part (the HTML report of report_html.h), both
 // UTF-8 and base64-encoded. Headers: From, To, Subject (RFC 2047 when not ASCII), Date
 // (RFC 5322), Message-ID, MIME-Version.

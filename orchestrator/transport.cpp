@@ -69,6 +69,7 @@ class PipeMover : public StreamMover {
     nlohmann::json figures = nlohmann::json::parse(json, nullptr, false);
     if (figures.is_object() && figures.contains("bytes_out")) {
       result.bytes = figures["bytes_out"].get<uint64_t>();
+      result.wire_bytes = result.bytes;  // the stream crosses a pipe (or ssh) unchanged
     }
     // Report the stage where the failure started. A zfs send that failed on its own (not from
     // a broken pipe) starves the others; otherwise a failed receive breaks the pipe for the

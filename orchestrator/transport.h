@@ -41,6 +41,7 @@ struct StreamCommand {
 struct StreamResult {
   Status status;               // OK, or why the stream failed (names the command)
   uint64_t bytes = 0;          // stream bytes moved
+  uint64_t wire_bytes = 0;     // bytes on the network (engine frames; the stream for pipes)
   double seconds = 0;          // wall time of the transfer
   std::string transport;       // the transport that moved (or tried to move) it: pipe, tcp, ssh
   std::string fallback;        // "" or what was tried first and why it was left

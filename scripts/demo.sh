@@ -87,7 +87,8 @@ say "copied $files files ($(du -sh --apparent-size "$src_mnt" | cut -f1)) of $so
 # incremental run applies.
 zfs set zsend:demo=true "$src_pool/$dataset"
 backup() {
-  "$zsend" backup demo "$dst_pool" --strip-path 1 --readonly --snapshot-name "$1" -v
+  "$zsend" backup demo "$dst_pool" --strip-path 1 --readonly --snapshot-name "$1" -v \
+    --state-dir "$work/state"
 }
 
 say "zsend backup demo $dst_pool --strip-path 1 --readonly   (first run: full)"

@@ -13,6 +13,7 @@ packages=(
   # real parts the tests and benchmarks use
   zfs-fuse mbuffer zstd lz4 xxhash gzip pigz pv openssh-server openssh-client iproute2 iputils-ping psmisc procps
   python3 python3-aiosmtpd python3-prometheus-client python3-matplotlib sanoid
+  openssl util-linux mount  # STARTTLS test certificate; the --syslog test's mount namespace
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -16,6 +16,7 @@
 
 #include "orchestrator/mail_message.h"
 #include "orchestrator/mail_send.h"
+#include "tests/support/smtp_server.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/zsend_cli.h"
 
@@ -104,44 +105,11 @@ TEST(MailMessage, PasswordComesFromAFileOrTheEnvironmentNeverElse) {
 class AiosmtpdMail : public ::testing::Test {
  protected:
   void SetUp() override {
-    ZSEND_REQUIRE(test::PythonHas("aiosmtpd"), "python3-aiosmtpd");
-    char pattern[] = "/tmp/zsend-smtp-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    port_ = test::FreePort();
-    ASSERT_GT(port_, 0);
-    test::SpawnOptions options;
-    options.env["PYTHONPATH"] = std::string(ZSEND_SOURCE_DIR) + "/tests/support";
-    options.stderr_fd = -1;
-    server_ = test::Spawn({test::SystemPython(), "-m", "aiosmtpd", "-n", "-l",
-                           "127.0.0.1:" + std::to_string(port_), "-c", "smtp_sink.Sink", dir_},
-                          options);
-    ASSERT_TRUE(test::WaitForPort(port_, 20)) << "aiosmtpd did not start on port " << port_;
+    std::string problem = server_.Start();
+    ZSEND_REQUIRE(problem.empty(), problem);
+    port_ = server_.port();
   }
-  void TearDown() override {
-    if (server_ > 0) {
-      kill(server_, SIGTERM);
-      test::Wait(server_);
-    }
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
-  // The n-th stored message, parsed by Python's email package into JSON.
-  nlohmann::json Stored(int n) {
-    const std::string base = dir_ + "/" + std::to_string(n);
-    for (int i = 0; i < 200 && !std::filesystem::exists(base + ".json"); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    std::ifstream envelope_file(base + ".json");
-    if (!envelope_file) return nullptr;
-    nlohmann::json envelope = nlohmann::json::parse(envelope_file);
-    test::RunResult dumped =
-        test::Run({test::SystemPython(), test::SupportPath("mail_dump.py"), base + ".eml"});
-    EXPECT_EQ(dumped.exit_code, 0) << dumped.err;
-    nlohmann::json message = nlohmann::json::parse(dumped.out);
-    message["envelope"] = envelope;
-    return message;
-  }
+  nlohmann::json Stored(int n) { return server_.Stored(n); }
 
   Status Send(const RunSummary& summary) {
     MailMessage message =
@@ -152,9 +120,8 @@ class AiosmtpdMail : public ::testing::Test {
     return SendViaSmtp(message, RenderMime(message, 1704369700, "backup1"), options);
   }
 
-  std::string dir_;
+  test::SmtpServer server_;
   int port_ = 0;
-  pid_t server_ = -1;
 };
 
 TEST_F(AiosmtpdMail, FailureMailArrivesWithHeadersAndBothParts) {

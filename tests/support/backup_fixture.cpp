@@ -1,5 +1,6 @@
 #include "tests/support/backup_fixture.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -19,17 +20,25 @@ void BackupFixture::SetUp() {
   src_ = source_->name();
   dst_ = target_->name();
   job_ = "j" + src_;
+  char pattern[] = "/tmp/zsend-state-XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  state_dir_ = pattern;
 }
 
 void BackupFixture::TearDown() {
   sshd_.reset();
   target_.reset();
   source_.reset();
+  if (!state_dir_.empty()) std::filesystem::remove_all(state_dir_);
 }
 
 RunResult BackupFixture::Zsend(const std::vector<std::string>& args, const SpawnOptions& options) {
   std::vector<std::string> argv = {BinPath("zsend"), "backup"};
   argv.insert(argv.end(), args.begin(), args.end());
+  if (std::find(args.begin(), args.end(), "--state-dir") == args.end() &&
+      std::find(args.begin(), args.end(), "--config") == args.end()) {
+    argv.insert(argv.end(), {"--state-dir", state_dir_});
+  }
   return test::Run(argv, "", options);
 }
 

@@ -25,7 +25,8 @@ class BackupFixture : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
-  // Runs `zsend backup ARGS...`.
+  // Runs `zsend backup ARGS... --state-dir STATE` (the test's own history and locks, unless
+  // ARGS name a --state-dir or a --config).
   RunResult Zsend(const std::vector<std::string>& args, const SpawnOptions& options = {});
   // Runs a shell command; the test fails when it does.
   void Sh(const std::string& command);
@@ -48,6 +49,7 @@ class BackupFixture : public ::testing::Test {
   // zfs-fuse, so names must not collide with tests running at the same time.
   std::string job_;
   std::unique_ptr<SshdServer> sshd_;
+  std::string state_dir_;  // a fresh mktemp directory, removed in TearDown
 };
 
 }  // namespace zsend::test

@@ -1,20 +1,31 @@
-// zsend backup BACKUP_NAME TARGET_PATH [options]: select, snapshot, send what each target lacks.
-// Parses the command line of issue 5 into BackupOptions, makes the hosts' runners (local, ssh,
-// dry-run) and prints RunBackup's result. Exit code: failed datasets (<= 254), 255 fatal.
+// zsend backup BACKUP_NAME TARGET_PATH [options]: select, snapshot, send what each target lacks,
+// then rotate, record and mail. Parses the command line (or a --config job) into BackupOptions,
+// takes the job's run lock, makes the hosts' runners (local, ssh, dry-run), prints RunBackup's
+// result and runs the steps of backup_steps.h. Exit code: datasets whose transfer or rotation
+// failed (<= 254), at least 1 when the mail could not be sent; 255 fatal (nothing transferred:
+// bad arguments, a host unreachable, the lock held by another run).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <set>
 #include <sstream>
 
 #include "engine/units.h"
 #include "orchestrator/backup_report.h"
 #include "orchestrator/backup_run.h"
+#include "orchestrator/run_lock.h"
 #include "orchestrator/ssh_runner.h"
+#include "orchestrator/syslog_tee.h"
+#include "tools/zsend/backup_steps.h"
 #include "tools/zsend/commands.h"
+#include "tools/zsend/common_options.h"
 #include "tools/zsend/exit_codes.h"
+#include "tools/zsend/history_access.h"
+#include "tools/zsend/mail_options.h"
 
 namespace zsend::cli {
 namespace {
@@ -27,7 +38,11 @@ struct BackupFlags {
                                                     codec, remote_engine;
   int ssh_port = 0;
   std::vector<std::string> ssh_options, filter_properties, set_properties;
-  bool debug = false, json = false;
+  bool debug = false, json = false, syslog = false;
+  std::string keep_source, keep_target, state_dir;
+  MailOptions mail;
+  ConfigOptions config;
+  CLI::App* app = nullptr;
 };
 
 // Prints every command before running it (--debug).
@@ -77,8 +92,44 @@ int Fatal(const std::string& message) {
   return kExitFatal;
 }
 
+// Mails the run (when due) and turns a mail failure into its exit status: the backup's own
+// code stays (failed datasets, 255), a run that was fine exits 1.
+int Finish(const BackupFlags& f, RunBook& book, const std::vector<TransferRecord>& transfers,
+           const std::vector<std::string>& notes, int exit_code) {
+  if (f.options.dry_run) {
+    if (!f.mail.to.empty()) std::cerr << "dry-run: no mail sent\n";
+    return exit_code;
+  }
+  RunSummary summary{HostName(), book.run(), transfers, notes};
+  Status mailed = MailAfterRun(f.mail, summary, std::cerr);
+  if (mailed.ok()) return exit_code;
+  std::cerr << "zsend backup: mail not sent: " << mailed.message()
+            << " (the backup result above stands)\n";
+  book.End(book.run().result, book.run().datasets_ok, book.run().datasets_failed,
+           (book.run().error.empty() ? "" : book.run().error + "; ") +
+               "mail not sent: " + mailed.message());
+  return exit_code == 0 ? 1 : exit_code;
+}
+
+int FatalRun(const BackupFlags& f, RunBook& book, const Status& status) {
+  std::cerr << "zsend backup: " << status.message() << "\n";
+  book.End("failed", 0, 0, status.message());
+  return Finish(f, book, {}, {}, kExitFatal);
+}
+
 int RunBackupCommand(BackupFlags& f) {
   BackupOptions& o = f.options;
+  if (Status s = ApplyConfig(*f.app, f.config, &o.backup_name, &o.target_path); !s.ok()) {
+    return Fatal(s.message());
+  }
+  std::optional<SyslogTee> tee;
+  if (f.syslog) tee.emplace();
+  if (o.target_path.empty()) {
+    return Fatal("TARGET_PATH is required (or \"target\" in the --config job)");
+  }
+  Result<BackupRotation> rotation = ParseBackupRotation(f.keep_source, f.keep_target);
+  if (!rotation.ok()) return Fatal(rotation.status().message());
+  if (Result<MailOn> on = ParseMailOn(f.mail.on); !on.ok()) return Fatal(on.status().message());
   Result<TransportKind> kind = ParseTransportKind(f.transport);
   if (!kind.ok()) return Fatal(kind.status().message());
   o.transport.kind = *kind;
@@ -105,6 +156,21 @@ int RunBackupCommand(BackupFlags& f) {
     o.set_properties.emplace_back(setting.substr(0, equals), setting.substr(equals + 1));
   }
 
+  // One run per job at a time; a dry run takes no lock and writes no history (it reads the
+  // history, when there is one, for the rotation's known common snapshots).
+  std::optional<RunLock> lock;
+  std::unique_ptr<History> history;
+  if (!o.dry_run) {
+    Result<RunLock> acquired = RunLock::Acquire(f.state_dir, o.backup_name);
+    if (!acquired.ok()) return Fatal(acquired.status().message());
+    lock.emplace(std::move(*acquired));
+    Result<std::unique_ptr<History>> opened = History::Open(f.state_dir);
+    if (!opened.ok()) return Fatal(opened.status().message());
+    history = std::move(*opened);
+  } else if (auto opened = OpenHistoryForReading(f.state_dir); opened.ok()) {
+    history = std::move(*opened);
+  }
+
   LocalRunner local;
   auto ssh_for = [&](const std::string& destination) {
     SshOptions ssh;
@@ -114,19 +180,32 @@ int RunBackupCommand(BackupFlags& f) {
     ssh.ssh_options = f.ssh_options;
     return std::make_unique<SshRunner>(ssh, local);
   };
+  RunRecord record;
+  record.backup_name = o.backup_name;
+  record.command = "backup";
+  record.host = HostName();
+  record.source_host = f.ssh_source.empty() ? local.HostLabel() : f.ssh_source;
+  record.target_host = f.ssh_target.empty() ? local.HostLabel() : f.ssh_target;
+  record.started = Now();
+  RunBook book(o.dry_run ? nullptr : history.get(), record);
+
   std::unique_ptr<SshRunner> source_ssh, target_ssh;
   CommandRunner* source = &local;
   CommandRunner* target = &local;
+  Status target_error;
   if (!f.ssh_source.empty()) {
     source_ssh = ssh_for(f.ssh_source);
     Status connected = source_ssh->Connect();
-    if (!connected.ok()) return Fatal(connected.message());
+    if (!connected.ok()) return FatalRun(f, book, connected);
     source = source_ssh.get();
   }
   if (!f.ssh_target.empty()) {
     target_ssh = ssh_for(f.ssh_target);
-    Status connected = target_ssh->Connect();
-    if (!connected.ok()) return Fatal(connected.message());
+    target_error = target_ssh->Connect();
+    // Snapshot-only runs (--no-send) go on without the target; rotation then keeps the
+    // common snapshot the history knows.
+    if (!target_error.ok() && !o.no_send) return FatalRun(f, book, target_error);
+    if (!target_error.ok()) std::cerr << "target unreachable: " << target_error.message() << "\n";
     target = target_ssh.get();
   }
   std::unique_ptr<DebugRunner> source_debug, target_debug;
@@ -148,12 +227,49 @@ int RunBackupCommand(BackupFlags& f) {
   std::ostream& out = f.json ? std::cerr : std::cout;
   BackupResult result = RunBackup(o, *source, *target, std::cerr, std::cout);
   if (f.json) std::cout << BackupJson(o.backup_name, result) << "\n";
-  if (!result.fatal.ok()) return Fatal(result.fatal.message());
+  if (!result.fatal.ok()) return FatalRun(f, book, result.fatal);
   if (!f.json) {
     for (const DatasetReport& report : result.datasets) out << FormatDatasetLine(report) << "\n";
     out << FormatSummary(o.backup_name, result) << "\n";
   }
-  return result.ExitCode();
+
+  Zfs source_zfs(*source), target_zfs(*target);
+  if (target_error.ok()) target_error = target_zfs.Probe();
+  Zfs* reachable_target = target_error.ok() ? &target_zfs : nullptr;
+  std::vector<std::string> notes;
+  std::set<std::string> failed;
+  for (const DatasetReport& report : result.datasets) {
+    if (report.outcome == Outcome::kFailed || report.outcome == Outcome::kSkipped) {
+      failed.insert(report.source);
+    }
+  }
+  if (rotation->wanted() && source_zfs.Probe().ok()) {
+    RotationResult rotated = RotateAfterBackup(o, result, *rotation, source_zfs, reachable_target,
+                                               target_error, history.get(), out);
+    const std::string line =
+        "rotation " + o.backup_name + ": " + RotationSummary(rotated, o.dry_run);
+    out << line << "\n";
+    notes.push_back(line);
+    if (!rotated.first_error.empty()) notes.push_back("rotation error: " + rotated.first_error);
+    failed.insert(rotated.failed.begin(), rotated.failed.end());
+  }
+  std::vector<TransferRecord> transfers;
+  if (!o.dry_run) {
+    transfers = BackupRecords(o, result, book.run(), source_zfs, reachable_target);
+    for (const TransferRecord& t : transfers) book.Add(t);
+  }
+  const int failed_count = static_cast<int>(failed.size());
+  const int total = static_cast<int>(result.datasets.size());
+  std::string error;
+  for (const TransferRecord& t : transfers) {
+    if (error.empty() && t.result == "failed") error = t.source_dataset + ": " + t.error;
+  }
+  if (error.empty() && !notes.empty() && notes.back().rfind("rotation error: ", 0) == 0) {
+    error = notes.back();
+  }
+  book.End(failed_count > 0 ? "failed" : "ok", std::max(0, total - failed_count), failed_count,
+           error.substr(0, error.find('\n')));
+  return Finish(f, book, transfers, notes, std::min(failed_count, kMaxFailureCount));
 }
 
 }  // namespace
@@ -164,10 +280,13 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
   CLI::App* cmd =
       app.add_subcommand("backup", "Snapshot the selected datasets and send what the target lacks");
   cmd->footer(kExitCodeHelp);
+  f->app = cmd;
   cmd->add_option("BACKUP_NAME", o.backup_name,
-                  "Backup name: datasets with zsend:BACKUP_NAME=true are selected")
+                  "Backup name: datasets with zsend:BACKUP_NAME=true are selected (the job "
+                  "name with --config)")
       ->required();
-  cmd->add_option("TARGET_PATH", o.target_path, "Target dataset the backups go under")->required();
+  cmd->add_option("TARGET_PATH", o.target_path,
+                  "Target dataset the backups go under (from the job with --config)");
   cmd->add_option("--ssh-source", f->ssh_source, "Source is remote: [USER@]HOST (pull)");
   cmd->add_option("--ssh-target", f->ssh_target, "Target is remote: [USER@]HOST (push)");
   cmd->add_option("--ssh-port", f->ssh_port, "ssh port for both hosts");
@@ -211,6 +330,15 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
   cmd->add_flag("-v,--verbose", o.verbose, "Say what is selected, snapshotted and sent");
   cmd->add_flag("--debug", f->debug, "Print every command as it runs (implies -v)");
   cmd->add_flag("--json", f->json, "Print the result as JSON on stdout");
+  cmd->add_option("--keep-source", f->keep_source,
+                  "After the run, rotate the source: a count (10) or a schedule "
+                  "(10,1d1w,1w1m,1m1y); default: no rotation");
+  cmd->add_option("--keep-target", f->keep_target,
+                  "After the run, rotate the target likewise; default: no rotation");
+  AddMailOptions(*cmd, &f->mail);
+  AddConfigOption(*cmd, &f->config);
+  AddStateDirOption(*cmd, &f->state_dir);
+  AddSyslogOption(*cmd, &f->syslog);
   cmd->callback([f, run] { *run = [f] { return RunBackupCommand(*f); }; });
 }
 

@@ -39,6 +39,11 @@ void AddConfigOption(CLI::App& app, ConfigOptions* options) {
                  "JSON job file: BACKUP_NAME is a job name there (docs/configuration.md)");
 }
 
+void AddSyslogOption(CLI::App& app, bool* syslog) {
+  app.add_flag("--syslog", *syslog,
+               "also send every output line to syslog (ident zsend, facility user)");
+}
+
 Status ApplyConfig(CLI::App& app, const ConfigOptions& config, std::string* backup_name,
                    std::string* target_path) {
   if (config.file.empty()) return Status::Ok();

@@ -41,6 +41,8 @@ void AddStateDirOption(CLI::App& app, std::string* state_dir);
 void AddHostOptions(CLI::App& app, HostOptions* options);
 void AddSelectionOptions(CLI::App& app, SelectionOptions* options);
 void AddConfigOption(CLI::App& app, ConfigOptions* options);
+// --syslog: the subcommand's output lines go to syslog too (orchestrator/syslog_tee.h).
+void AddSyslogOption(CLI::App& app, bool* syslog);
 
 // Fills options of `app` not given on the command line from the job's config; replaces
 // *backup_name (the job name) with the job's backup name and fills *target_path when empty.

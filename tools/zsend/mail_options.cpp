@@ -10,7 +10,9 @@
 namespace zsend::cli {
 
 void AddMailOptions(CLI::App& app, MailOptions* options) {
-  app.add_option("--mail-to", options->to, "mail the result to ADDR (repeatable)");
+  // One value per --mail-to, so positionals after it stay positionals.
+  app.add_option("--mail-to", options->to, "mail the result to ADDR (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--mail-from", options->from, "sender address (default zsend@HOST)");
   app.add_option("--mail-on", options->on, "failure (default), always or never")
       ->check(CLI::IsMember({"failure", "always", "never"}));
@@ -19,6 +21,8 @@ void AddMailOptions(CLI::App& app, MailOptions* options) {
   app.add_option("--smtp-user", options->smtp_user, "SMTP user");
   app.add_option("--smtp-password-file", options->smtp_password_file,
                  "file holding the SMTP password (else $ZSEND_SMTP_PASSWORD)");
+  app.add_option("--smtp-ca-file", options->smtp_ca_file,
+                 "CA certificates (PEM) that verify the SMTP server, instead of the system's");
   app.add_option("--sendmail", options->sendmail,
                  "send through this sendmail command instead of SMTP");
 }
@@ -40,6 +44,7 @@ Status SendMail(const MailOptions& options, const orchestrator::MailMessage& mes
     smtp.url = options.smtp_url;
     smtp.user = options.smtp_user;
     smtp.password_file = options.smtp_password_file;
+    smtp.ca_file = options.smtp_ca_file;
     return orchestrator::SendViaSmtp(message, mime, smtp);
   }
   orchestrator::LocalRunner local;

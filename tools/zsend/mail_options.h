@@ -1,6 +1,6 @@
 // The mail options (--mail-to, --mail-from, --mail-on, --smtp-url, --smtp-user,
-// --smtp-password-file, --sendmail) and sending with them. Passwords never come from the
-// command line: --smtp-password-file or the ZSEND_SMTP_PASSWORD environment variable.
+// --smtp-password-file, --smtp-ca-file, --sendmail) and sending with them. Passwords never come
+// from the command line: --smtp-password-file or the ZSEND_SMTP_PASSWORD environment variable.
 #pragma once
 
 #include <string>
@@ -21,6 +21,7 @@ struct MailOptions {
   std::string smtp_url;
   std::string smtp_user;
   std::string smtp_password_file;
+  std::string smtp_ca_file;  // CA bundle to verify the server's certificate (TLS)
   std::string sendmail;
 };
 

@@ -5,13 +5,13 @@
 // start (bad spec, source unreachable, the job's lock held by another run).
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cstdio>
 #include <iostream>
 
 #include "orchestrator/history.h"
-#include "orchestrator/retention_apply.h"
+#include "orchestrator/rotation.h"
 #include "orchestrator/run_lock.h"
 #include "orchestrator/selection.h"
+#include "orchestrator/syslog_tee.h"
 #include "tools/zsend/commands.h"
 #include "tools/zsend/common_options.h"
 #include "tools/zsend/exit_codes.h"
@@ -35,6 +35,7 @@ struct PruneArgs {
   bool source_only = false;
   bool target_only = false;
   bool dry_run = false;
+  bool syslog = false;
   std::string state_dir;
   HostOptions hosts;
   SelectionOptions selection;
@@ -43,23 +44,8 @@ struct PruneArgs {
 };
 
 int Fatal(const Status& status) {
-  std::fprintf(stderr, "zsend prune: %s\n", status.message().c_str());
+  std::cerr << "zsend prune: " << status.message() << "\n";
   return kExitFatal;
-}
-
-// The last snapshot each source dataset is known to have on the target (good transfers).
-std::map<std::string, std::string> KnownCommon(History* history, const std::string& backup) {
-  std::map<std::string, std::string> known;
-  if (history == nullptr) return known;
-  auto transfers = history->Transfers(backup, 0);
-  if (!transfers.ok()) return known;
-  for (const TransferRecord& t : *transfers) {
-    if ((t.result == "ok" || t.result == "up-to-date") && !t.to_snapshot.empty()) {
-      std::string name = t.to_snapshot.substr(t.to_snapshot.find('@') + 1);
-      known[t.source_dataset] = name;
-    }
-  }
-  return known;
 }
 
 int RunPrune(PruneArgs& args) {
@@ -67,6 +53,8 @@ int RunPrune(PruneArgs& args) {
       !s.ok()) {
     return Fatal(s);
   }
+  std::optional<SyslogTee> tee;
+  if (args.syslog) tee.emplace();
   if (args.target_path.empty()) return Fatal(InvalidArgument("TARGET_PATH is required"));
   PruneOptions options;
   options.group = args.selection.group.empty() ? args.backup_name : args.selection.group;
@@ -99,7 +87,10 @@ int RunPrune(PruneArgs& args) {
       return Fatal(opened.status());
     }
   }
-  options.known_common = KnownCommon(history.get(), args.backup_name);
+  if (history) {
+    auto transfers = history->Transfers(args.backup_name, 0);
+    if (transfers.ok()) options.known_common = KnownCommonSnapshots(*transfers);
+  }
 
   Hosts hosts(args.hosts);
   if (Status s = hosts.ConnectSource(); !s.ok()) return Fatal(s);
@@ -136,8 +127,8 @@ int RunPrune(PruneArgs& args) {
     if (id.ok()) run_id = *id;
   }
 
-  int failed = 0, destroyed_source = 0, destroyed_target = 0;
-  std::string first_error;
+  int failed = 0;
+  std::vector<RotationPair> pairs;
   for (const std::string& dataset : *datasets) {
     Result<std::string> target_name =
         TargetName(dataset, args.target_path, args.selection.strip_path);
@@ -146,31 +137,20 @@ int RunPrune(PruneArgs& args) {
       ++failed;
       continue;
     }
-    DatasetPrune prune = PlanPrune(source, target_error.ok() ? &target : nullptr, dataset,
-                                   *target_name, options, target_error);
-    PrintPruneDecisions(prune, std::cout);
-    Status source_done = ApplyPrune(source, prune.source);
-    Status target_done = target_error.ok() ? ApplyPrune(target, prune.target) : prune.target.error;
-    if (source_done.ok()) destroyed_source += static_cast<int>(prune.source.destroy.size());
-    if (target_done.ok()) destroyed_target += static_cast<int>(prune.target.destroy.size());
-    for (const Status* s : {&source_done, &target_done}) {
-      if (!s->ok()) {
-        std::cout << "error: " << s->message() << "\n";
-        if (first_error.empty()) first_error = s->message();
-      }
-    }
-    if (!source_done.ok() || !target_done.ok()) ++failed;
+    pairs.push_back({dataset, *target_name});
   }
+  RotationResult rotated = Rotate(source, target_error.ok() ? &target : nullptr, target_error,
+                                  pairs, options, std::cout);
+  failed += static_cast<int>(rotated.failed.size());
+  const std::string first_error = rotated.first_error;
   const int total = static_cast<int>(datasets->size());
   std::cout << "prune " << args.backup_name << (args.dry_run ? " (dry run)" : "") << ": " << total
             << " dataset" << (total == 1 ? "" : "s") << ", "
-            << (args.dry_run ? "would destroy " : "destroyed ") << destroyed_source
-            << " on the source and " << destroyed_target << " on the target, " << failed
-            << " failed\n";
+            << RotationSummary(rotated, args.dry_run) << "\n";
   if (history && run_id != 0) {
     Status ended = history->EndRun(run_id, Now(), failed > 0 ? "failed" : "ok", total - failed,
                                    failed, first_error);
-    if (!ended.ok()) std::fprintf(stderr, "zsend prune: %s\n", ended.message().c_str());
+    if (!ended.ok()) std::cerr << "zsend prune: " << ended.message() << "\n";
   }
   return std::min(failed, kMaxFailureCount);
 }
@@ -197,6 +177,7 @@ void RegisterPruneCommand(CLI::App& app, CommandRun* run) {
   AddSelectionOptions(*sub, &args->selection);
   AddConfigOption(*sub, &args->config);
   AddStateDirOption(*sub, &args->state_dir);
+  AddSyslogOption(*sub, &args->syslog);
   sub->callback([args, run] { *run = [args] { return RunPrune(*args); }; });
 }
 

@@ -1,0 +1,127 @@
+#include "tools/zsend/backup_steps.h"
+
+#include <iostream>
+
+#include "orchestrator/backup_report.h"
+#include "orchestrator/selection.h"
+#include "tools/zsend/common_options.h"
+
+namespace zsend::cli {
+
+using namespace orchestrator;
+
+RunBook::RunBook(History* history, RunRecord run) : history_(history), run_(std::move(run)) {
+  if (history_ == nullptr) return;
+  Result<int64_t> id = history_->BeginRun(run_);
+  if (id.ok()) {
+    run_.id = *id;
+  } else {
+    std::cerr << "zsend backup: the run is not recorded: " << id.status().message() << "\n";
+  }
+}
+
+void RunBook::End(const std::string& result, int ok, int failed, const std::string& error) {
+  if (run_.ended == 0) run_.ended = Now();
+  run_.result = result;
+  run_.datasets_ok = ok;
+  run_.datasets_failed = failed;
+  run_.error = error;
+  if (history_ == nullptr || run_.id == 0) return;
+  Status ended = history_->EndRun(run_.id, run_.ended, result, ok, failed, error);
+  if (!ended.ok()) std::cerr << "zsend backup: " << ended.message() << "\n";
+}
+
+void RunBook::Add(const TransferRecord& transfer) {
+  if (history_ == nullptr || run_.id == 0) return;
+  Result<int64_t> added = history_->AddTransfer(transfer);
+  if (!added.ok()) std::cerr << "zsend backup: " << added.status().message() << "\n";
+}
+
+Result<BackupRotation> ParseBackupRotation(const std::string& keep_source,
+                                           const std::string& keep_target) {
+  BackupRotation rotation;
+  if (!keep_source.empty()) {
+    Result<RetentionSpec> spec = ParseRetentionSpec(keep_source, "--keep-source");
+    if (!spec.ok()) return spec.status();
+    rotation.keep_source = *spec;
+  }
+  if (!keep_target.empty()) {
+    Result<RetentionSpec> spec = ParseRetentionSpec(keep_target, "--keep-target");
+    if (!spec.ok()) return spec.status();
+    rotation.keep_target = *spec;
+  }
+  return rotation;
+}
+
+std::vector<RotationPair> BackupPairs(const BackupOptions& options, const BackupResult& result) {
+  std::vector<RotationPair> pairs;
+  for (const std::string& source : result.selected) {
+    std::string target;
+    for (const DatasetReport& report : result.datasets) {
+      if (report.source == source) target = report.target;
+    }
+    if (target.empty()) {
+      Result<std::string> name = TargetName(source, options.target_path, options.strip_path);
+      if (!name.ok()) continue;  // the run itself reported it
+      target = *name;
+    }
+    pairs.push_back({source, target});
+  }
+  return pairs;
+}
+
+RotationResult RotateAfterBackup(const BackupOptions& options, const BackupResult& result,
+                                 const BackupRotation& rotation, Zfs& source, Zfs* target,
+                                 const Status& target_error, History* history, std::ostream& out) {
+  PruneOptions prune;
+  prune.group = options.group.empty() ? options.backup_name : options.group;
+  prune.now = static_cast<int64_t>(Now());
+  prune.keep_source = rotation.keep_source;
+  prune.keep_target = target != nullptr ? rotation.keep_target : std::nullopt;
+  prune.needed = result.needed_source_snapshots;
+  if (history != nullptr) {
+    auto transfers = history->Transfers(options.backup_name, 0);
+    if (transfers.ok()) prune.known_common = KnownCommonSnapshots(*transfers);
+  }
+  return Rotate(source, target, target_error, BackupPairs(options, result), prune, out);
+}
+
+std::vector<TransferRecord> BackupRecords(const BackupOptions& options, const BackupResult& result,
+                                          const RunRecord& run, Zfs& source, Zfs* target) {
+  std::vector<TransferRecord> records = TransferRecordsOf(result, run);
+  const std::string group = (options.group.empty() ? options.backup_name : options.group) + "-";
+  for (TransferRecord& t : records) {
+    Result<std::vector<SnapshotInfo>> own = source.ListSnapshots(t.source_dataset);
+    if (own.ok()) t.source_snapshots = static_cast<int64_t>(own->size());
+    if (target == nullptr) continue;
+    Result<std::vector<SnapshotInfo>> copy = target->ListSnapshots(t.target_dataset);
+    if (!copy.ok()) continue;
+    t.target_snapshots = static_cast<int64_t>(copy->size());
+    for (const SnapshotInfo& s : *copy) {  // oldest first
+      if (s.name.rfind(group, 0) != 0) continue;
+      if (t.oldest_snapshot.empty()) t.oldest_snapshot = s.name;
+      t.newest_snapshot = s.name;
+    }
+  }
+  return records;
+}
+
+Status MailAfterRun(const MailOptions& mail, const RunSummary& summary, std::ostream& log) {
+  if (mail.to.empty()) return Status::Ok();
+  Result<MailOn> policy = ParseMailOn(mail.on);
+  if (!policy.ok()) return policy.status();
+  const int failed =
+      summary.run.result == "failed" ? std::max(1, summary.failed()) : summary.failed();
+  if (!ShouldSendMail(*policy, failed)) return Status::Ok();
+  MailMessage message =
+      BuildRunMail(summary, mail.from.empty() ? DefaultMailFrom() : mail.from, mail.to);
+  Status sent = SendMail(mail, message);
+  if (sent.ok()) {
+    std::string to;
+    for (const std::string& address : mail.to) to += (to.empty() ? "" : ", ") + address;
+    log << "mail: sent to " << to << " (" << message.subject << ")\n";
+  }
+  return sent;
+}
+
+}  // namespace zsend::cli

@@ -1,0 +1,78 @@
+// The steps of `zsend backup` after its transfers: rotation (--keep-source/--keep-target),
+// the history rows (one per dataset, with snapshot counts after rotation), and the mail.
+// backup_command.cpp calls them in that order; each is a plain function of what the run
+// produced, so the command file stays a parser and a sequence.
+//
+// Thread-safety: call from the main thread; runners and the history are not owned.
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "orchestrator/backup_run.h"
+#include "orchestrator/history.h"
+#include "orchestrator/mail_message.h"
+#include "orchestrator/rotation.h"
+#include "tools/zsend/mail_options.h"
+
+namespace zsend::cli {
+
+// Rotation settings of a backup: nullopt specs leave that side alone (no rotation unless
+// asked: a backup never destroys a snapshot by default).
+struct BackupRotation {
+  std::optional<orchestrator::RetentionSpec> keep_source;
+  std::optional<orchestrator::RetentionSpec> keep_target;
+  bool wanted() const { return keep_source || keep_target; }
+};
+
+// The run's row in the history: begun (result "running") when made, before any host is
+// touched, and ended with the result; the dataset rows are added to it. A null history (dry
+// run) records nothing. Errors writing the history are printed, never fatal: the backup
+// matters more than its record.
+class RunBook {
+ public:
+  RunBook(orchestrator::History* history, orchestrator::RunRecord run);
+  orchestrator::RunRecord& run() { return run_; }
+  // Sets the result; the end time is the first End()'s (a later call amends the text only).
+  void End(const std::string& result, int ok, int failed, const std::string& error);
+  void Add(const orchestrator::TransferRecord& transfer);
+
+ private:
+  orchestrator::History* history_;
+  orchestrator::RunRecord run_;
+};
+
+// Parses --keep-source/--keep-target ("" leaves the side alone).
+Result<BackupRotation> ParseBackupRotation(const std::string& keep_source,
+                                           const std::string& keep_target);
+
+// The (source, target) pairs of the job's selected datasets.
+std::vector<orchestrator::RotationPair> BackupPairs(const orchestrator::BackupOptions& options,
+                                                    const orchestrator::BackupResult& result);
+
+// Rotates the job's datasets after the transfers. The source keeps what unfinished transfers
+// need (result.needed_source_snapshots) and the common snapshot (by guid, or from `history`
+// when the target is unreachable). `target` null: unreachable (`target_error` says why).
+orchestrator::RotationResult RotateAfterBackup(const orchestrator::BackupOptions& options,
+                                               const orchestrator::BackupResult& result,
+                                               const BackupRotation& rotation,
+                                               orchestrator::Zfs& source, orchestrator::Zfs* target,
+                                               const Status& target_error,
+                                               orchestrator::History* history, std::ostream& out);
+
+// The run's transfer rows, with each dataset's snapshot counts (and the target's oldest and
+// newest snapshot) read after rotation; `target` null: the target side stays unknown.
+std::vector<orchestrator::TransferRecord> BackupRecords(const orchestrator::BackupOptions& options,
+                                                        const orchestrator::BackupResult& result,
+                                                        const orchestrator::RunRecord& run,
+                                                        orchestrator::Zfs& source,
+                                                        orchestrator::Zfs* target);
+
+// Sends the run's mail when the policy asks for it. Returns OK when no mail was due; `log`
+// gets "mail: sent to ..." or nothing (the caller reports a failure).
+Status MailAfterRun(const MailOptions& mail, const orchestrator::RunSummary& summary,
+                    std::ostream& log);
+
+}  // namespace zsend::cli
