@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -204,11 +205,33 @@ TEST_F(ZfsFuseBackupOps, RotatesWithCountsOnBothSidesAfterTheRun) {
   EXPECT_EQ(SnapshotNames(src_ + "/data"), source);
   EXPECT_EQ(SnapshotNames(dst_ + "/" + src_ + "/data"), Snaps({"3", "4", "5"}));
   EXPECT_EQ(Runs().size(), 5u);
-  // Without --keep-*, a backup destroys nothing.
-  RunResult plain = Zsend({job_, dst_, "--snapshot-name", "6", "--transport", "pipe"});
+  // --no-rotation destroys nothing, whatever the counts say.
+  RunResult plain = Zsend({job_, dst_, "--snapshot-name", "6", "--transport", "pipe",
+                           "--keep-source", "1", "--no-rotation"});
   ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
   EXPECT_FALSE(Contains(plain.out, "rotation")) << plain.out;
   EXPECT_EQ(SnapshotNames(src_ + "/data").size(), 4u);
+}
+
+// Without --keep-*, a backup keeps smartcopy-like counts: the newest 10 of the group on the
+// source and 30 on the target. Twelve snapshots named with their times go across in one run.
+TEST_F(ZfsFuseBackupOps, DefaultRotationKeepsTenOnTheSourceAndThirtyOnTheTarget) {
+  Sh("zfs create " + src_ + "/data && zfs set zsend:" + job_ + "=true " + src_ + "/data");
+  std::vector<std::string> names;
+  for (int i = 1; i <= 12; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%s-202601010000%02d", job_.c_str(), i);
+    names.push_back(name);
+    Sh("zfs snapshot " + src_ + "/data@" + names.back());
+  }
+  RunResult r = Zsend({job_, dst_, "--no-snapshot", "--transport", "pipe"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(Contains(
+      r.out, "rotation " + job_ + ": destroyed 2 on the source and 0 on the target, 0 failed"))
+      << r.out;
+  EXPECT_EQ(SnapshotNames(src_ + "/data"),
+            std::vector<std::string>(names.begin() + 2, names.end()));
+  EXPECT_EQ(SnapshotNames(dst_ + "/" + src_ + "/data"), names);
 }
 
 TEST_F(ZfsFuseBackupOps, FailingTargetForSeveralRunsKeepsTheCommonSnapshotOnTheSource) {

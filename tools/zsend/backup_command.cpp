@@ -39,7 +39,8 @@ struct BackupFlags {
   int ssh_port = 0;
   std::vector<std::string> ssh_options, filter_properties, set_properties;
   bool debug = false, json = false, syslog = false;
-  std::string keep_source, keep_target, state_dir;
+  std::string keep_source = kDefaultKeepSource, keep_target = kDefaultKeepTarget, state_dir;
+  bool no_rotation = false;
   MailOptions mail;
   ConfigOptions config;
   CLI::App* app = nullptr;
@@ -127,7 +128,9 @@ int RunBackupCommand(BackupFlags& f) {
   if (o.target_path.empty()) {
     return Fatal("TARGET_PATH is required (or \"target\" in the --config job)");
   }
-  Result<BackupRotation> rotation = ParseBackupRotation(f.keep_source, f.keep_target);
+  Result<BackupRotation> rotation = f.no_rotation
+                                        ? Result<BackupRotation>(BackupRotation{})
+                                        : ParseBackupRotation(f.keep_source, f.keep_target);
   if (!rotation.ok()) return Fatal(rotation.status().message());
   if (Result<MailOn> on = ParseMailOn(f.mail.on); !on.ok()) return Fatal(on.status().message());
   Result<TransportKind> kind = ParseTransportKind(f.transport);
@@ -332,9 +335,10 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
   cmd->add_flag("--json", f->json, "Print the result as JSON on stdout");
   cmd->add_option("--keep-source", f->keep_source,
                   "After the run, rotate the source: a count (10) or a schedule "
-                  "(10,1d1w,1w1m,1m1y); default: no rotation");
+                  "(10,1d1w,1w1m,1m1y); default 10");
   cmd->add_option("--keep-target", f->keep_target,
-                  "After the run, rotate the target likewise; default: no rotation");
+                  "After the run, rotate the target likewise; default 30");
+  cmd->add_flag("--no-rotation", f->no_rotation, "Destroy no snapshot after the run");
   AddMailOptions(*cmd, &f->mail);
   AddConfigOption(*cmd, &f->config);
   AddStateDirOption(*cmd, &f->state_dir);

@@ -21,6 +21,10 @@ namespace zsend::cli {
 
 // Rotation settings of a backup: nullopt specs leave that side alone (no rotation unless
 // asked: a backup never destroys a snapshot by default).
+// Smartcopy-like plain counts, the defaults of both `backup` and `prune` (docs/zsend.md).
+inline constexpr const char* kDefaultKeepSource = "10";
+inline constexpr const char* kDefaultKeepTarget = "30";
+
 struct BackupRotation {
   std::optional<orchestrator::RetentionSpec> keep_source;
   std::optional<orchestrator::RetentionSpec> keep_target;

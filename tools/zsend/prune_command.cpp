@@ -12,6 +12,7 @@
 #include "orchestrator/run_lock.h"
 #include "orchestrator/selection.h"
 #include "orchestrator/syslog_tee.h"
+#include "tools/zsend/backup_steps.h"
 #include "tools/zsend/commands.h"
 #include "tools/zsend/common_options.h"
 #include "tools/zsend/exit_codes.h"
@@ -22,10 +23,6 @@ namespace zsend::cli {
 namespace {
 
 using namespace orchestrator;
-
-// Smartcopy-like plain counts (docs/configuration.md).
-constexpr const char* kDefaultKeepSource = "10";
-constexpr const char* kDefaultKeepTarget = "30";
 
 struct PruneArgs {
   std::string backup_name;
