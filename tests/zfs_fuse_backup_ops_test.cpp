@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -219,9 +218,7 @@ TEST_F(ZfsFuseBackupOps, DefaultRotationKeepsTenOnTheSourceAndThirtyOnTheTarget)
   Sh("zfs create " + src_ + "/data && zfs set zsend:" + job_ + "=true " + src_ + "/data");
   std::vector<std::string> names;
   for (int i = 1; i <= 12; ++i) {
-    char name[32];
-    std::snprintf(name, sizeof name, "%s-202601010000%02d", job_.c_str(), i);
-    names.push_back(name);
+    names.push_back(job_ + "-202601010000" + (i < 10 ? "0" : "") + std::to_string(i));
     Sh("zfs snapshot " + src_ + "/data@" + names.back());
   }
   RunResult r = Zsend({job_, dst_, "--no-snapshot", "--transport", "pipe"});
