@@ -17,8 +17,8 @@
 // doubles the requirement (up to `max_confirm`), so a steady link settles on one level or
 // alternates slowly between two neighbours.
 //
-// The ladder: none (stored zstd frames), zstd -5, -3, -1, 1, 3, 6, 9. Every rung writes zstd
-// frames, so the output stays one standard zstd stream whatever the controller does.
+// The ladder: none (stored zstd frames), zstd -5, -3, -1, 1, 2, 3, 4, 5, 6, 9. Every rung writes
+// zstd frames, so the output stays one standard zstd stream whatever the controller does.
 //
 // Thread-safety: none; the owner serializes calls (CompressStage holds a mutex).
 #pragma once
@@ -65,7 +65,7 @@ class AdaptiveController {
 
   // "none", "zstd:-3", "zstd:6".
   static std::string LevelName(int level);
-  static constexpr int kLadder[] = {kStored, -5, -3, -1, 1, 3, 6, 9};
+  static constexpr int kLadder[] = {kStored, -5, -3, -1, 1, 2, 3, 4, 5, 6, 9};
   static constexpr int kRungs = sizeof(kLadder) / sizeof(kLadder[0]);
 
  private:
