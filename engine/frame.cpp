@@ -68,7 +68,7 @@ Result<FrameHeader> DecodeFrameHeader(const std::byte in[kFrameHeaderSize],
   h.type = static_cast<FrameType>(type);
   h.flags = static_cast<uint8_t>(in[1]);
   h.codec = static_cast<uint8_t>(in[2]);
-  if (in[3] != std::byte{0} || (h.flags & ~kFlagCompressed) != 0 ||
+  if (in[3] != std::byte{0} || (h.flags & ~(kFlagCompressed | kFlagDedup)) != 0 ||
       (IsControl(h.type) && (h.flags != 0 || h.codec != 0))) {
     return DataLoss("frame header: reserved bits set in a " + std::string(FrameTypeName(h.type)) +
                     " frame");

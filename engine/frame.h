@@ -3,7 +3,7 @@
 // Every frame is a 16-byte header followed by a sealed body:
 //
 //   0  type      1 byte   (FrameType)
-//   1  flags     1 byte   (data: bit 0 = compressed)
+//   1  flags     1 byte   (data: bit 0 = compressed, bit 1 = dedup references, dedup.h)
 //   2  codec     1 byte   (data: CodecFormat id when compressed, else 0)
 //   3  reserved  1 byte   0
 //   4  length    4 bytes  big-endian, bytes of the body that follows (plaintext + 16-byte tag)
@@ -59,6 +59,7 @@ inline bool IsControl(FrameType type) {
 }
 
 inline constexpr uint8_t kFlagCompressed = 0x01;
+inline constexpr uint8_t kFlagDedup = 0x02;  // the payload (once decompressed) is dedup.h's form
 
 struct FrameHeader {
   FrameType type = FrameType::kData;

@@ -181,9 +181,16 @@ void WorkerLoop(Ring& ring, BlockTransform& transform, int index, FailureLatch& 
 }
 
 void WriterLoop(ByteSink& sink, Ring& ring, Counters& counters, uint64_t rate,
-                FailureLatch& failure) {
+                OrderedTransform* ordered, FailureLatch& failure) {
   RateLimiter limiter(rate);
   while (Block* block = ring.AcquireNext()) {
+    if (ordered != nullptr) {
+      Status status = ordered->Apply(*block);
+      if (!status.ok()) {
+        ring.Release(block);
+        return failure.Fail(ring, PipelineStage::kTransform, status);
+      }
+    }
     const std::byte* p = block->out;
     size_t left = block->out_size;
     while (left > 0) {
@@ -247,8 +254,9 @@ PipelineResult Pipeline::Run(ByteSource& source, ByteSink& sink) {
       threads.push_back(std::make_unique<StageThread>(
           [&, i] { WorkerLoop(ring, *options_.transform, i, failure); }));
     }
-    threads.push_back(std::make_unique<StageThread>(
-        [&] { WriterLoop(sink, ring, counters, options_.write_rate, failure); }));
+    threads.push_back(std::make_unique<StageThread>([&] {
+      WriterLoop(sink, ring, counters, options_.write_rate, options_.ordered_transform, failure);
+    }));
 
     // The monitor.
     auto last_report = start;

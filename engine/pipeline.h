@@ -34,6 +34,14 @@ class BlockTransform {
   virtual Status Apply(Block& block, int worker) = 0;
 };
 
+// Work done by the writer thread on each block, in stream order, just before the block is
+// written (resolving references to earlier blocks). May point block.out elsewhere.
+class OrderedTransform {
+ public:
+  virtual ~OrderedTransform() = default;
+  virtual Status Apply(Block& block) = 0;
+};
+
 // Decides where blocks end, for streams that must be cut at frame boundaries (the decoding
 // side of a codec). Called from the reader thread only. Fill() reads from `source` (already
 // metered: counted, digested and rate limited by the pipeline), sets block.size and
@@ -63,8 +71,9 @@ struct PipelineOptions {
   double watchdog_seconds = 0;  // 0 = off (-W)
   std::string digest;           // "" or a Digest name; computed over the input stream
   BlockTransform* transform = nullptr;
-  int workers = 0;                      // threads for `transform`
-  BlockReader* block_reader = nullptr;  // null: blocks are filled to capacity
+  int workers = 0;                                // threads for `transform`
+  OrderedTransform* ordered_transform = nullptr;  // run by the writer thread
+  BlockReader* block_reader = nullptr;            // null: blocks are filled to capacity
   double progress_interval = 1.0;
   std::function<void(const PipelineProgress&)> on_progress;  // called from the monitor thread
   std::function<bool()> stop_requested;                      // polled by the monitor

@@ -59,7 +59,8 @@ struct Block {
   size_t out_size = 0;
   // Free for the worker stage to record how it transformed the block (codec, flags).
   uint32_t out_flags = 0;
-  size_t index = 0;  // the block's fixed position in the ring, to key per-block side buffers
+  size_t index = 0;     // the block's fixed position in the ring, to key per-block side buffers
+  uint64_t offset = 0;  // free for a BlockReader: where the block's data starts in its stream
 
  private:
   friend class Ring;

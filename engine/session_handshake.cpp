@@ -21,6 +21,7 @@ enum TlvType : uint8_t {
   kTlvCiphersOffered = 2,
   kTlvCipherChosen = 4,
   kTlvBlockSize = 6,
+  kTlvDedupWindow = 8,
 };
 
 using noise::Bytes;
@@ -34,6 +35,7 @@ struct Payload {
   std::vector<BulkCipher> offered;
   std::optional<BulkCipher> chosen;
   std::optional<uint32_t> block_size;
+  std::optional<uint64_t> dedup_window;
 };
 
 void PutTlv(Bytes& out, uint8_t type, const Bytes& value) {
@@ -58,6 +60,12 @@ Bytes EncodePayload(const Payload& p) {
   }
   if (p.chosen) PutTlv(out, kTlvCipherChosen, {static_cast<uint8_t>(*p.chosen)});
   if (p.block_size) PutTlv(out, kTlvBlockSize, Be32(*p.block_size));
+  if (p.dedup_window) {
+    Bytes be = Be32(static_cast<uint32_t>(*p.dedup_window >> 32));
+    const Bytes lo = Be32(static_cast<uint32_t>(*p.dedup_window));
+    be.insert(be.end(), lo.begin(), lo.end());
+    PutTlv(out, kTlvDedupWindow, be);
+  }
   return out;
 }
 
@@ -104,6 +112,13 @@ Result<Payload> DecodePayload(const Bytes& in) {
         p.block_size = (uint32_t{v[0]} << 24) | (uint32_t{v[1]} << 16) | (uint32_t{v[2]} << 8) |
                        uint32_t{v[3]};
         break;
+      case kTlvDedupWindow: {
+        if (len != 8) return PermissionDenied("handshake: bad dedup window record");
+        uint64_t w = 0;
+        for (size_t i = 0; i < 8; ++i) w = (w << 8) | v[i];
+        p.dedup_window = w;
+        break;
+      }
       default:
         break;  // unknown records are skipped
     }
@@ -231,6 +246,7 @@ Result<Session> RunHandshake(Channel& channel, const SessionOptions& options) {
     offer.direction = options.we_send ? 0 : 1;
     offer.offered = options.ciphers;
     if (options.we_send) offer.block_size = options.block_size;
+    offer.dedup_window = options.dedup_window;
     Result<Bytes> m1 = hs.WriteMessage(EncodePayload(offer));
     if (!m1.ok()) return m1.status();
     ZSEND_RETURN_IF_ERROR(WriteMessage(channel, *m1));
@@ -246,6 +262,7 @@ Result<Session> RunHandshake(Channel& channel, const SessionOptions& options) {
     }
     session.cipher = *answer->chosen;
     session.block_size = options.we_send ? options.block_size : answer->block_size.value_or(0);
+    session.dedup_window = std::min(options.dedup_window, answer->dedup_window.value_or(0));
   } else {
     Result<Bytes> m1 = ReadMessage(channel);
     if (!m1.ok()) return m1.status();
@@ -275,10 +292,12 @@ Result<Session> RunHandshake(Channel& channel, const SessionOptions& options) {
     Payload answer;
     answer.chosen = session.cipher;
     if (options.we_send) answer.block_size = options.block_size;
+    answer.dedup_window = options.dedup_window;
     Result<Bytes> m2 = hs.WriteMessage(EncodePayload(answer));
     if (!m2.ok()) return m2.status();
     ZSEND_RETURN_IF_ERROR(WriteMessage(channel, *m2));
     session.block_size = options.we_send ? options.block_size : offer->block_size.value_or(0);
+    session.dedup_window = std::min(options.dedup_window, offer->dedup_window.value_or(0));
   }
   if (session.block_size == 0 || session.block_size > kMaxBlockSize) {
     return FailedPrecondition("handshake: the sender's block size " +

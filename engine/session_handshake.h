@@ -5,8 +5,8 @@
 //
 // IK with static keys for TCP; NN ("anonymous") only for ssh stdio mode, where ssh has already
 // authenticated both ends. The payload of each handshake message is a version byte and TLV
-// records: direction, cipher offer, cipher choice, block size. Everything here runs on the
-// calling thread before any other thread touches the Channel.
+// records: direction, cipher offer, cipher choice, block size, dedup window. Everything here runs
+// on the calling thread before any other thread touches the Channel.
 #pragma once
 
 #include <optional>
@@ -31,13 +31,17 @@ struct SessionOptions {
   // Ciphers this side accepts, in its order of preference (initiator: the offer).
   std::vector<BulkCipher> ciphers;
   uint32_t block_size = 0;  // the sender's block size, carried to the receiver
+  // Dedup window (dedup.h): the sender's wish, or the most the receiver will hold. The session
+  // uses the smaller of the two; 0 on either side turns dedup off.
+  uint64_t dedup_window = 0;
   double timeout_seconds = 60;
 };
 
 struct Session {
   BulkCipher cipher = BulkCipher::kChaChaPoly;
   noise::CipherKey send_key, receive_key;
-  uint32_t block_size = 0;  // the sender's
+  uint32_t block_size = 0;    // the sender's
+  uint64_t dedup_window = 0;  // agreed; 0: no dedup
   noise::HashBytes handshake_hash{};
   std::optional<noise::PublicKey> peer;
 };

@@ -2,8 +2,11 @@
 
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <span>
 #include <vector>
 
+#include "engine/dedup.h"
 #include "engine/digest.h"
 #include "engine/frame_codec.h"
 
@@ -102,10 +105,11 @@ class FrameReader : public BlockReader {
 };
 
 // Authenticates and opens each data frame in place; a compressed frame is decoded into the
-// worker's scratch buffer and copied back (the raw size never exceeds the block).
+// worker's scratch buffer and copied back (the raw size never exceeds the block). A frame with
+// dedup references is marked for the ExpandTransform.
 class OpenTransform : public BlockTransform {
  public:
-  OpenTransform(const Session& session, int workers) {
+  OpenTransform(const Session& session, int workers) : dedup_(session.dedup_window > 0) {
     for (int i = 0; i < std::max(1, workers); ++i) {
       ciphers_.push_back(std::make_unique<FrameCipher>(session.cipher, session.receive_key));
       decompressors_.push_back(std::make_unique<FrameDecompressor>(session.block_size));
@@ -126,14 +130,43 @@ class OpenTransform : public BlockTransform {
       }
       raw = *decoded;
     }
+    if ((header->flags & kFlagDedup) != 0 && !dedup_) {
+      return DataLoss("data frame " + std::to_string(header->sequence) +
+                      " has dedup references, but the session agreed on no dedup window");
+    }
     block.out = block.data + kFrameHeaderSize;
     block.out_size = raw;
+    block.out_flags = header->flags;
     return Status::Ok();
   }
 
  private:
+  const bool dedup_;
   std::vector<std::unique_ptr<FrameCipher>> ciphers_;
   std::vector<std::unique_ptr<FrameDecompressor>> decompressors_;
+};
+
+// Resolves dedup references in stream order against the window of stream already written.
+class ExpandTransform : public OrderedTransform {
+ public:
+  explicit ExpandTransform(const Session& session)
+      : history_(session.dedup_window, session.block_size) {}
+  Status Apply(Block& block) override {
+    if ((block.out_flags & kFlagDedup) != 0) {
+      Result<std::span<const std::byte>> raw = history_.Expand(block.out, block.out_size);
+      if (!raw.ok()) {
+        return DataLoss("data frame " + std::to_string(block.sequence) + ": " +
+                        raw.status().message());
+      }
+      block.out = raw->data();
+      block.out_size = raw->size();
+    }
+    history_.Append(block.out, block.out_size);
+    return Status::Ok();
+  }
+
+ private:
+  DedupHistory history_;
 };
 
 // Counts and hashes what reaches the consumer; finishes it only when the end frame agrees.
@@ -226,6 +259,8 @@ TransferReport RunReceiveTransfer(Channel& channel, const Session& session, Cons
   }
   FrameReader reader(channel, session, options.timeout_seconds, outcome);
   OpenTransform opener(session, options.workers);
+  std::optional<ExpandTransform> expander;
+  if (session.dedup_window > 0) expander.emplace(session);
   VerifyingSink sink(consumer, reader, std::move(*digest));
   FrameWriter writer(channel, FrameCipher(session.cipher, session.send_key));
   ChannelSource source(channel);
@@ -235,6 +270,14 @@ TransferReport RunReceiveTransfer(Channel& channel, const Session& session, Cons
   pipeline.block_reader = &reader;
   pipeline.transform = &opener;
   pipeline.workers = std::max(1, options.workers);
+  if (expander) {
+    pipeline.ordered_transform = &*expander;
+    // The window and the expansion buffer come out of --memory (at least two blocks stay).
+    const uint64_t held = session.dedup_window + session.block_size;
+    pipeline.ring.memory =
+        std::max<uint64_t>(pipeline.ring.memory > held ? pipeline.ring.memory - held : 0,
+                           2 * pipeline.ring.block_size);
+  }
   auto outer_stop = options.pipeline.stop_requested;
   pipeline.stop_requested = [&] { return outer_stop && outer_stop(); };
 

@@ -1,10 +1,13 @@
 #include "engine/transfer_sender.h"
 
+#include <chrono>
+#include <cstring>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include "engine/adaptive_codec.h"
+#include "engine/dedup.h"
 #include "engine/digest.h"
 #include "engine/frame_codec.h"
 
@@ -20,6 +23,7 @@ class SenderReader : public BlockReader {
 
   Result<bool> Fill(ByteSource& source, Block& block) override {
     std::byte* payload = block.data + kFrameHeaderSize;
+    block.offset = total_;
     const size_t room =
         std::min<size_t>(payload_max_, block.capacity - kFrameHeaderSize - kFrameTagSize);
     size_t n = 0;
@@ -51,15 +55,17 @@ class SenderReader : public BlockReader {
   std::string digest_hex_;
 };
 
-// Turns a block into a data frame in place: compress (when it shrinks the payload), then
-// header, then seal.
+// Turns a block into a data frame in place: replace repeats by references (when the session
+// has a dedup window), compress (when it shrinks the payload), then header, then seal.
 class SealTransform : public BlockTransform {
  public:
   static Result<std::unique_ptr<SealTransform>> Create(const Session& session, int workers,
                                                        const CodecSpec& codec,
                                                        const std::atomic<int>* level) {
     std::unique_ptr<SealTransform> t(new SealTransform());
+    if (session.dedup_window > 0) t->dedup_ = std::make_unique<DedupIndex>(session.dedup_window);
     for (int i = 0; i < std::max(1, workers); ++i) {
+      if (t->dedup_) t->dedup_scratch_.emplace_back(session.block_size);
       t->ciphers_.push_back(std::make_unique<FrameCipher>(session.cipher, session.send_key));
       Result<std::unique_ptr<FrameCompressor>> c =
           FrameCompressor::Create(codec, session.block_size, level);
@@ -69,30 +75,50 @@ class SealTransform : public BlockTransform {
     return t;
   }
   Status Apply(Block& block, int worker) override {
+    const auto w = static_cast<size_t>(worker);
+    std::byte* payload = block.data + kFrameHeaderSize;
+    size_t raw = block.size - kFrameHeaderSize;
+    uint8_t flags = 0;
+    if (dedup_ != nullptr) {
+      const auto start = std::chrono::steady_clock::now();
+      const size_t encoded = dedup_->Encode(payload, raw, block.offset, dedup_scratch_[w].data());
+      dedup_ns_.fetch_add(static_cast<uint64_t>((std::chrono::steady_clock::now() - start).count()),
+                          std::memory_order_relaxed);
+      if (encoded > 0) {
+        std::memcpy(payload, dedup_scratch_[w].data(), encoded);
+        raw = encoded;
+        flags |= kFlagDedup;
+      }
+    }
     bool compressed = false;
     uint8_t codec_id = 0;
-    Result<size_t> size = compressors_[static_cast<size_t>(worker)]->Apply(
-        block.data + kFrameHeaderSize, block.size - kFrameHeaderSize, &compressed, &codec_id);
+    Result<size_t> size = compressors_[w]->Apply(payload, raw, &compressed, &codec_id);
     if (!size.ok()) return size.status();
     const size_t n = *size;
-    FrameHeader header{FrameType::kData, static_cast<uint8_t>(compressed ? kFlagCompressed : 0),
-                       codec_id, static_cast<uint32_t>(n + kFrameTagSize), block.sequence};
+    if (compressed) flags |= kFlagCompressed;
+    FrameHeader header{FrameType::kData, flags, codec_id, static_cast<uint32_t>(n + kFrameTagSize),
+                       block.sequence};
     EncodeFrameHeader(header, block.data);
-    ZSEND_RETURN_IF_ERROR(ciphers_[static_cast<size_t>(worker)]->Seal(block.data, n));
+    ZSEND_RETURN_IF_ERROR(ciphers_[w]->Seal(block.data, n));
     block.out = block.data;
     block.out_size = kFrameHeaderSize + n + kFrameTagSize;
     return Status::Ok();
   }
+  // Time the workers spent on dedup and compression (the adaptive codec's "busy" signal).
   uint64_t busy_ns() const {
-    uint64_t total = 0;
+    uint64_t total = dedup_ns_.load(std::memory_order_relaxed);
     for (const auto& c : compressors_) total += c->busy_ns();
     return total;
   }
+  uint64_t dedup_bytes() const { return dedup_ ? dedup_->saved_bytes() : 0; }
 
  private:
   SealTransform() = default;
   std::vector<std::unique_ptr<FrameCipher>> ciphers_;
   std::vector<std::unique_ptr<FrameCompressor>> compressors_;
+  std::unique_ptr<DedupIndex> dedup_;                  // null: no dedup this session
+  std::vector<std::vector<std::byte>> dedup_scratch_;  // one block per worker
+  std::atomic<uint64_t> dedup_ns_{0};
 };
 
 // The pipeline's sink: frames to the FrameWriter, and the end frame on Finish().
@@ -289,6 +315,7 @@ TransferReport RunSendTransfer(Channel& channel, const Session& session, ByteSou
   report.status = outcome.status();
   report.stream_bytes = reader.total();
   report.wire_bytes = writer.data_bytes_written();
+  report.dedup_bytes = sealer.dedup_bytes();
   report.seconds = result.seconds;
   report.stream_digest_hex = reader.digest_hex();
   report.codec_level =

@@ -36,6 +36,7 @@ struct TransferReport {
   Status status;              // the message for the failure
   uint64_t stream_bytes = 0;  // raw stream bytes moved
   uint64_t wire_bytes = 0;    // frame bytes written (sender) or read (receiver)
+  uint64_t dedup_bytes = 0;   // sender: stream bytes sent as references to earlier data
   double seconds = 0;
   std::string stream_digest_hex;  // XXH3-128 of the raw stream (kStreamDigest)
   std::string codec_level;  // sender: the codec level at the end ("zstd:3", "none")

@@ -42,8 +42,8 @@ for format in zstd gzip lz4; do
   fi
 done
 
-# The wire protocol: frame parser and handshake reader (issue 4), from empty corpora.
-for name in frame handshake; do
+# The wire protocol: frame parser, handshake reader and dedup decoder, from empty corpora.
+for name in frame handshake dedup; do
   target=build-fuzz/bin/${name}_fuzz
   mkdir -p "$seeds/$name"
   echo "== fuzz ${name} for ${seconds}s"

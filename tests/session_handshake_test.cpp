@@ -77,6 +77,22 @@ TEST_F(TransferHandshake, AgreesOnCipherKeysAndBlockSize) {
   EXPECT_EQ(*s.responder->peer, sender_.public_key);
 }
 
+TEST_F(TransferHandshake, DedupWindowIsTheSmallerWishAndZeroWhenEitherSideSaysNo) {
+  struct Case {
+    uint64_t sender, receiver, agreed;
+  };
+  for (const Case c : {Case{128u << 20, 64u << 20, 64u << 20}, Case{8u << 20, 64u << 20, 8u << 20},
+                       Case{128u << 20, 0, 0}, Case{0, 64u << 20, 0}}) {
+    init_.dedup_window = c.sender;
+    resp_.dedup_window = c.receiver;
+    Sides s = RunBoth(init_, resp_);
+    ASSERT_TRUE(s.initiator.ok()) << s.initiator.status().message();
+    ASSERT_TRUE(s.responder.ok()) << s.responder.status().message();
+    EXPECT_EQ(s.initiator->dedup_window, c.agreed) << c.sender << " / " << c.receiver;
+    EXPECT_EQ(s.responder->dedup_window, c.agreed) << c.sender << " / " << c.receiver;
+  }
+}
+
 TEST_F(TransferHandshake, ChaChaWhenTheResponderRefusesAes) {
   init_.ciphers = {BulkCipher::kAesGcm, BulkCipher::kChaChaPoly};
   resp_.ciphers = {BulkCipher::kChaChaPoly};

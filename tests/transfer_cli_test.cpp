@@ -117,6 +117,42 @@ TEST_F(TransferCli, CompressedFramesByteExact) {
   }
 }
 
+// A stream that repeats 2 MiB of random data three times: compression cannot shrink it, dedup
+// sends the repeats as references; a receiver that holds no window turns dedup off.
+TEST_F(TransferCli, DedupSendsRepeatsAsReferencesByteExact) {
+  const std::string piece = TransferDir::Read(dir_.MakeFile("piece.bin", 2 << 20));
+  const std::string stream = piece + "seam" + piece + piece;
+  const std::string path = dir_.Path("repeats.bin");
+  std::ofstream(path, std::ios::binary) << stream;
+  auto number = [](const std::string& json, const std::string& key) {
+    const size_t at = json.find("\"" + key + "\": ");
+    EXPECT_NE(at, std::string::npos) << key << " missing: " << json;
+    return at == std::string::npos ? -1 : std::atoll(json.c_str() + at + key.size() + 4);
+  };
+  for (const char* receiver_window : {"auto", "0"}) {
+    int port = 0;
+    Side recv = Receiver({"-o", output_, "--dedup-window", receiver_window}, &port);
+    Side send =
+        Sender(port, {"-i", path, "--codec", "zstd:1", "--json-stats", dir_.Path("s.json")});
+    send.Finish();
+    recv.Finish();
+    ASSERT_EQ(send.result.exit_code, 0) << receiver_window << ": " << send.err;
+    ASSERT_EQ(recv.result.exit_code, 0) << receiver_window << ": " << recv.err;
+    EXPECT_TRUE(TransferDir::Read(output_) == stream) << receiver_window;
+    const std::string stats = TransferDir::Read(dir_.Path("s.json"));
+    if (std::string(receiver_window) == "auto") {
+      EXPECT_EQ(number(stats, "dedup_window"), 128 << 20);
+      // Each 256 KiB block loses about a chunk at its edges.
+      EXPECT_GT(number(stats, "dedup_bytes"), (4 << 20) - (512 << 10));
+      EXPECT_LT(number(stats, "wire_bytes"), (2 << 20) + (512 << 10));
+    } else {
+      EXPECT_EQ(number(stats, "dedup_window"), 0);
+      EXPECT_EQ(number(stats, "dedup_bytes"), 0);
+      EXPECT_GT(number(stats, "wire_bytes"), 6 << 20);
+    }
+  }
+}
+
 TEST_F(TransferCli, DeviceOutputIsWrittenDirectly) {
   int port = 0;
   Side recv = Receiver({"-o", "/dev/null"}, &port);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "engine/codec.h"
+#include "engine/dedup.h"
 #include "engine/units.h"
 #include "tools/engine/commands.h"
 #include "tools/engine/exit_codes.h"
@@ -17,9 +18,29 @@ namespace {
 struct TransferFlags {
   TransferJob job;
   std::string memory = "256M", block_size = "1M", read_rate, write_rate, timeout = "60",
-              io = "auto";
+              io = "auto", dedup_window = "auto";
   int threads = 0;
 };
+
+// --dedup-window: "auto" asks for kDefaultDedupWindow when the sender compresses (a sender
+// that does not compress wants speed, not fewer bytes) and lets a receiver hold half its
+// --memory; 0 turns dedup off.
+Result<uint64_t> DedupWindow(const TransferFlags& f, const CodecSpec& codec, uint64_t memory,
+                             uint64_t block) {
+  const bool send = f.job.send;
+  if (f.dedup_window == "auto") {
+    if (send) return codec.adaptive || codec.format != CodecFormat::kNone ? kDefaultDedupWindow : 0;
+    return std::min(memory / 2, kMaxDedupWindow);
+  }
+  Result<uint64_t> window = ParseSize(f.dedup_window, "--dedup-window", {.max = kMaxDedupWindow});
+  if (!window.ok()) return window.status();
+  if (!send && *window + 3 * block > memory) {
+    return InvalidArgument(
+        "--dedup-window must leave three blocks of --memory free (raise -m "
+        "or lower --dedup-window)");
+  }
+  return *window;
+}
 
 Result<TransferJob> BuildJob(const TransferFlags& f) {
   TransferJob job = f.job;
@@ -53,6 +74,9 @@ Result<TransferJob> BuildJob(const TransferFlags& f) {
   Result<CodecSpec> codec = ParseCodecSpec(f.job.codec);
   if (!codec.ok()) return codec.status();
   job.transfer.codec = *codec;
+  Result<uint64_t> window = DedupWindow(f, *codec, *memory, *block);
+  if (!window.ok()) return window.status();
+  job.dedup_window = *window;
   Result<IoBackend> io = ParseIoBackend(f.io);
   if (!io.ok()) return io.status();
   job.io.backend = *io;
@@ -84,6 +108,10 @@ void AddSharedOptions(CLI::App* cmd, TransferFlags& f) {
   cmd->add_option("--codec", f.job.codec,
                   "Sender's compression: auto (default: zstd level adapted to the link), "
                   "zstd[:N], lz4, gzip[:N], none; the receiver decodes whatever arrives");
+  cmd->add_option("--dedup-window", f.dedup_window,
+                  "Replace repeats of the last SIZE stream bytes by references; sender: the "
+                  "window it asks for (default auto: 128M when compressing), receiver: the most "
+                  "it holds (default auto: half of -m); 0 turns it off");
   cmd->add_option("--threads", f.threads, "Sealing/opening threads (default: one per core)");
   cmd->add_option("-r,--read-rate", f.read_rate, "Limit the read rate (bytes/s, k/M/G)");
   cmd->add_option("-R,--write-rate", f.write_rate, "Limit the write rate (bytes/s, k/M/G)");

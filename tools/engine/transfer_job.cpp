@@ -186,6 +186,7 @@ SessionOptions Runner::MakeSessionOptions(bool initiator) const {
     o.ciphers = {*ParseBulkCipher(job_.cipher)};
   }
   o.block_size = static_cast<uint32_t>(job_.transfer.pipeline.ring.block_size);
+  o.dedup_window = job_.dedup_window;
   o.timeout_seconds = job_.transfer.timeout_seconds;
   return o;
 }
@@ -359,11 +360,13 @@ void Runner::WriteJsonStats(const TransferReport& r, const Session& session, int
       {"block_size", session.block_size},
       {"stream_bytes", r.stream_bytes},
       {"wire_bytes", r.wire_bytes},
+      {"dedup_window", session.dedup_window},
       {"seconds", r.seconds},
       {"stream_xxh3_128", r.stream_digest_hex},
       {"peak_rss_kib", PeakRssKib()},
   };
   if (job_.send) {
+    j["dedup_bytes"] = r.dedup_bytes;
     j["remote"] = {{"consumer_exit", r.remote.consumer_exit},
                    {"bytes_written", r.remote.bytes_written},
                    {"stderr_tail", r.remote.stderr_tail}};

@@ -33,6 +33,8 @@ struct TransferJob {
   std::string cipher = "auto";
   bool insecure_plaintext = false;
   std::string codec = "auto";
+  // Sender: the dedup window it asks for; receiver: the most it will hold (0: no dedup).
+  uint64_t dedup_window = 0;
   TransferOptions transfer;
   FdStreamOptions io;
   bool progress = false, quiet = false;

@@ -1,0 +1,208 @@
+#include "engine/dedup.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <string>
+
+namespace zsend {
+namespace {
+
+constexpr size_t kMinChunk = 4096;
+constexpr size_t kMaxChunk = 64 * 1024;
+constexpr int kAverageBits = 11;  // a cut every 2 KiB on average after the minimum
+constexpr uint64_t kCutMask = ((uint64_t{1} << kAverageBits) - 1) << (64 - kAverageBits);
+// Chunks shorter than this (a block's tail) are never worth a 16-byte reference.
+constexpr size_t kMinReference = 256;
+
+// The gear table: 256 fixed pseudo-random words (splitmix64), so cut points depend on content
+// only and repeat wherever the content repeats.
+constexpr std::array<uint64_t, 256> MakeGear() {
+  std::array<uint64_t, 256> gear{};
+  uint64_t x = 0x7a73656e64646564ull;  // "zsenddeed"
+  for (uint64_t& g : gear) {
+    x += 0x9e3779b97f4a7c15ull;
+    uint64_t z = x;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    g = z ^ (z >> 31);
+  }
+  return gear;
+}
+constexpr std::array<uint64_t, 256> kGear = MakeGear();
+
+// The end of the chunk that starts at data[0] (at most n bytes).
+size_t NextCut(const std::byte* data, size_t n) {
+  if (n <= kMinChunk) return n;
+  const size_t end = std::min(n, kMaxChunk);
+  uint64_t h = 0;
+  for (size_t i = kMinChunk; i < end; ++i) {
+    h = (h << 1) + kGear[static_cast<uint8_t>(data[i])];
+    if ((h & kCutMask) == 0) return i + 1;
+  }
+  return end;
+}
+
+struct Chunk {
+  uint32_t at = 0;
+  uint32_t length = 0;
+  XXH128_hash_t hash{};
+};
+
+struct Ref {
+  uint32_t at = 0;
+  uint32_t length = 0;
+  uint64_t distance = 0;
+};
+
+void PutBe32(std::byte* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>(v >> (24 - 8 * i));
+}
+void PutBe64(std::byte* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<std::byte>(v >> (56 - 8 * i));
+}
+uint32_t GetBe32(const std::byte* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+uint64_t GetBe64(const std::byte* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+}  // namespace
+
+DedupIndex::DedupIndex(uint64_t window) : window_(window) {
+  // About four slots per chunk the window can hold, so that few live chunks collide.
+  const uint64_t chunks = std::max<uint64_t>(1, window / (uint64_t{1} << kAverageBits));
+  slots_.resize(std::bit_ceil(std::clamp<uint64_t>(chunks * 4, 1024, uint64_t{1} << 24)));
+}
+
+size_t DedupIndex::Encode(const std::byte* payload, size_t n, uint64_t start, std::byte* out) {
+  thread_local std::vector<Chunk> chunks;
+  thread_local std::vector<Ref> refs;
+  chunks.clear();
+  refs.clear();
+  for (size_t at = 0; at < n;) {
+    const size_t len = NextCut(payload + at, n - at);
+    chunks.push_back(
+        {static_cast<uint32_t>(at), static_cast<uint32_t>(len), XXH3_128bits(payload + at, len)});
+    at += len;
+  }
+  const size_t mask = slots_.size() - 1;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const Chunk& c : chunks) {
+      Slot& slot = slots_[c.hash.low64 & mask];
+      const uint64_t offset = start + c.at;
+      if (slot.offset != UINT64_MAX && slot.hash_lo == c.hash.low64 &&
+          slot.hash_hi == c.hash.high64 && slot.length == c.length && c.length >= kMinReference &&
+          slot.offset + c.length <= start && start - slot.offset <= window_) {
+        const uint64_t distance = start - slot.offset;
+        if (!refs.empty() && refs.back().at + refs.back().length == c.at &&
+            refs.back().distance == distance) {
+          refs.back().length += c.length;  // continues the previous reference
+        } else {
+          refs.push_back({c.at, c.length, distance});
+        }
+      }
+      // The newest copy stays in the window longest.
+      if (slot.offset == UINT64_MAX || slot.offset < offset) {
+        slot = {c.hash.low64, c.hash.high64, offset, c.length};
+      }
+    }
+  }
+  if (refs.empty()) return 0;
+
+  std::byte* p = out;
+  PutBe32(p, static_cast<uint32_t>(refs.size()));
+  p += 4;
+  uint64_t saved = 0;
+  for (const Ref& r : refs) {
+    PutBe32(p, r.at);
+    PutBe32(p + 4, r.length);
+    PutBe64(p + 8, r.distance);
+    p += kDedupRefSize;
+    saved += r.length;
+  }
+  size_t pos = 0;
+  for (const Ref& r : refs) {
+    std::memcpy(p, payload + pos, r.at - pos);
+    p += r.at - pos;
+    pos = r.at + r.length;
+  }
+  std::memcpy(p, payload + pos, n - pos);
+  p += n - pos;
+  saved_.fetch_add(saved, std::memory_order_relaxed);
+  return static_cast<size_t>(p - out);
+}
+
+DedupHistory::DedupHistory(uint64_t window, size_t block_size)
+    : window_(window), ring_(window), out_(block_size) {}
+
+void DedupHistory::CopyOut(uint64_t from, size_t n, std::byte* to) const {
+  while (n > 0) {
+    const size_t at = static_cast<size_t>(from % window_);
+    const size_t run = std::min<size_t>(n, window_ - at);
+    std::memcpy(to, ring_.data() + at, run);
+    to += run;
+    from += run;
+    n -= run;
+  }
+}
+
+void DedupHistory::Append(const std::byte* raw, size_t n) {
+  if (n > window_) {  // only the last window_ bytes can ever be referenced
+    total_ += n - window_;
+    raw += n - window_;
+    n = static_cast<size_t>(window_);
+  }
+  while (n > 0) {
+    const size_t at = static_cast<size_t>(total_ % window_);
+    const size_t run = std::min<size_t>(n, window_ - at);
+    std::memcpy(ring_.data() + at, raw, run);
+    raw += run;
+    total_ += run;
+    n -= run;
+  }
+}
+
+Result<std::span<const std::byte>> DedupHistory::Expand(const std::byte* in, size_t n) {
+  if (n < 4) return DataLoss("dedup block too short for its reference count");
+  const uint64_t count = GetBe32(in);
+  if (count == 0 || count > (n - 4) / kDedupRefSize) {
+    return DataLoss("dedup block announces " + std::to_string(count) +
+                    " references but has room for " + std::to_string((n - 4) / kDedupRefSize));
+  }
+  const std::byte* ref = in + 4;
+  const std::byte* literal = ref + count * kDedupRefSize;
+  size_t literal_left = static_cast<size_t>(in + n - literal);
+  size_t pos = 0;
+  for (uint64_t i = 0; i < count; ++i, ref += kDedupRefSize) {
+    const uint64_t at = GetBe32(ref), length = GetBe32(ref + 4), distance = GetBe64(ref + 8);
+    if (at < pos || length == 0 || at + length > out_.size()) {
+      return DataLoss("dedup reference " + std::to_string(i) +
+                      " is out of order or past the block");
+    }
+    if (distance < length || distance > window_ || distance > total_) {
+      return DataLoss("dedup reference " + std::to_string(i) + " points outside the window");
+    }
+    const size_t gap = static_cast<size_t>(at - pos);
+    if (gap > literal_left) return DataLoss("dedup block ends inside its literals");
+    std::memcpy(out_.data() + pos, literal, gap);
+    literal += gap;
+    literal_left -= gap;
+    CopyOut(total_ - distance, static_cast<size_t>(length), out_.data() + at);
+    pos = static_cast<size_t>(at + length);
+  }
+  if (literal_left > out_.size() - pos) return DataLoss("dedup block decodes past the block size");
+  std::memcpy(out_.data() + pos, literal, literal_left);
+  return std::span<const std::byte>(out_.data(), pos + literal_left);
+}
+
+}  // namespace zsend
