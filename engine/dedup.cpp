@@ -1,12 +1,12 @@
 #include "engine/dedup.h"
 
-#include <xxhash.h>
-
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
 #include <string>
+
+#include "engine/xxhash_fast.h"
 
 namespace zsend {
 namespace {

@@ -1,7 +1,8 @@
 #include "engine/digest.h"
 
 #include <openssl/evp.h>
-#include <xxhash.h>
+
+#include "engine/xxhash_fast.h"
 
 namespace zsend {
 namespace {

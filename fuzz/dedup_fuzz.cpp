@@ -2,8 +2,10 @@
 // is cut into blocks by a leading length byte pair; each block is expanded against the history
 // built so far, and whatever decodes is appended, as the receiver does. Nothing may crash,
 // read outside the window or write past the block.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "engine/dedup.h"
 
