@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <random>
+#include <thread>
 #include <vector>
 
 namespace zsend {
@@ -97,6 +99,53 @@ TEST(Dedup, ABlockNeverReferencesALaterBlockEncodedFirst) {
   EXPECT_EQ(index.Encode(a.data(), a.size(), 0, scratch.data()), 0u);
   // Block 2 may use either copy.
   EXPECT_GT(index.Encode(a.data(), a.size(), 2 << 20, scratch.data()), 0u);
+}
+
+TEST(Dedup, WorkersEncodingConcurrentlyDecodeByteExact) {
+  // As the transfer's workers do: blocks taken from a shared counter by four threads, so they
+  // are indexed out of order; the receiver decodes in order. The first copy is indexed before
+  // the workers start, so its repeats are found whatever the order.
+  constexpr size_t kBlock = 256 << 10;
+  const Bytes a = Random(2 << 20, 12);
+  Bytes stream = a;
+  Append(stream, Random(1 << 20, 13));
+  Append(stream, a);
+  Append(stream, Random(1 << 20, 14));
+  Append(stream, a);
+  const size_t blocks = stream.size() / kBlock;
+  const size_t first = a.size() / kBlock;
+  DedupIndex index(64 << 20);
+  std::vector<Bytes> encoded(blocks, Bytes(kBlock));
+  std::vector<size_t> sizes(blocks);
+  auto encode = [&](size_t i) {
+    sizes[i] = index.Encode(stream.data() + i * kBlock, kBlock, i * kBlock, encoded[i].data());
+  };
+  for (size_t i = 0; i < first; ++i) encode(i);
+  std::atomic<size_t> next{first};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&] {
+      for (size_t i; (i = next.fetch_add(1)) < blocks;) encode(i);
+    });
+  }
+  for (std::thread& t : workers) t.join();
+
+  DedupHistory history(64 << 20, kBlock);
+  Bytes out;
+  for (size_t i = 0; i < blocks; ++i) {
+    const std::byte* raw = stream.data() + i * kBlock;
+    size_t n = kBlock;
+    if (sizes[i] > 0) {
+      Result<std::span<const std::byte>> r = history.Expand(encoded[i].data(), sizes[i]);
+      ASSERT_TRUE(r.ok()) << "block " << i << ": " << r.status().message();
+      raw = r->data();
+      n = r->size();
+    }
+    history.Append(raw, n);
+    out.insert(out.end(), raw, raw + n);
+  }
+  EXPECT_TRUE(out == stream);
+  EXPECT_GT(index.saved_bytes(), 3u << 20);  // most of the two later copies of `a`
 }
 
 // A hand-built encoded block: refs then literals.

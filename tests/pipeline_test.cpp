@@ -174,6 +174,70 @@ TEST(PipelineFailure, SinkErrorIsTheOutputStage) {
   EXPECT_FALSE(sink.finished());
 }
 
+// Workers scramble each block (XOR) and finish out of order; the writer's ordered transform must
+// see every block in sequence, after its worker, and its unscrambled copy is what gets written.
+class Scramble : public BlockTransform {
+ public:
+  Status Apply(Block& block, int worker) override {
+    if (block.sequence % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(300));
+    for (size_t i = 0; i < block.size; ++i) block.data[i] ^= std::byte{0x5a};
+    block.out_flags = static_cast<uint32_t>(worker) + 1;  // marks "a worker ran"
+    return Status::Ok();
+  }
+};
+class Unscramble : public OrderedTransform {
+ public:
+  explicit Unscramble(uint64_t fail_at = UINT64_MAX) : fail_at_(fail_at) {}
+  Status Apply(Block& block) override {
+    if (block.sequence != next_) return Internal("block " + std::to_string(block.sequence) +
+                                                 " where " + std::to_string(next_) + " was due");
+    if (block.out_flags == 0) return Internal("the ordered transform ran before the worker");
+    if (block.sequence == fail_at_) return DataLoss("ordered transform failed on purpose");
+    ++next_;
+    copy_.assign(block.out, block.out + block.out_size);
+    for (std::byte& b : copy_) b ^= std::byte{0x5a};
+    block.out = copy_.data();
+    return Status::Ok();
+  }
+
+ private:
+  uint64_t fail_at_;
+  uint64_t next_ = 0;
+  std::vector<std::byte> copy_;
+};
+
+TEST(PipelineOrderedTransform, RunsInSequenceAfterTheWorkersAndMayReplaceTheOutput) {
+  constexpr uint64_t kSize = 50 * kBlock + 123;
+  GeneratedSource source({.size = kSize, .seed = 9});
+  CollectingSink sink;
+  Scramble scramble;
+  Unscramble unscramble;
+  PipelineOptions options = SmallPipeline();
+  options.transform = &scramble;
+  options.workers = 3;
+  options.ordered_transform = &unscramble;
+  PipelineResult r = Pipeline(options).Run(source, sink);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_TRUE(sink.data() == GeneratedBytes(9, kSize)) << "output differs";
+  EXPECT_TRUE(sink.finished());
+}
+
+TEST(PipelineOrderedTransform, ItsFailureIsTheTransformStageAndTheSinkIsNotFinished) {
+  GeneratedSource source({.size = 20 * kBlock, .seed = 10});
+  CollectingSink sink;
+  Scramble scramble;
+  Unscramble unscramble(/*fail_at=*/4);
+  PipelineOptions options = SmallPipeline();
+  options.transform = &scramble;
+  options.workers = 2;
+  options.ordered_transform = &unscramble;
+  PipelineResult r = Pipeline(options).Run(source, sink);
+  EXPECT_EQ(r.failed_stage, PipelineStage::kTransform) << StageName(r);
+  EXPECT_EQ(r.status.message(), "ordered transform failed on purpose");
+  EXPECT_EQ(sink.received(), 4 * kBlock);
+  EXPECT_FALSE(sink.finished());
+}
+
 TEST(PipelineFailure, RingThatCannotBeMadeFailsBeforeAnyByteMoves) {
   PipelineOptions options = SmallPipeline();
   options.ring.memory = kBlock;  // one block
