@@ -189,8 +189,9 @@ class Unscramble : public OrderedTransform {
  public:
   explicit Unscramble(uint64_t fail_at = UINT64_MAX) : fail_at_(fail_at) {}
   Status Apply(Block& block) override {
-    if (block.sequence != next_) return Internal("block " + std::to_string(block.sequence) +
-                                                 " where " + std::to_string(next_) + " was due");
+    if (block.sequence != next_)
+      return Internal("block " + std::to_string(block.sequence) + " where " +
+                      std::to_string(next_) + " was due");
     if (block.out_flags == 0) return Internal("the ordered transform ran before the worker");
     if (block.sequence == fail_at_) return DataLoss("ordered transform failed on purpose");
     ++next_;
