@@ -42,7 +42,7 @@ struct CodecStats {
   uint64_t raw_bytes = 0;      // uncompressed bytes
   uint64_t coded_bytes = 0;    // compressed bytes
   bool parallel = true;        // decompress: false once it fell back to one thread
-  std::string serial_reason;  // and why
+  std::string serial_reason;   // and why
   std::string level;           // current level ("zstd:3", "none" for auto's stored rung)
   std::vector<AdaptiveDecision> decisions;  // auto only
 };
