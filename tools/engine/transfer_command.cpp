@@ -121,6 +121,25 @@ void AddSharedOptions(CLI::App* cmd, TransferFlags& f) {
   cmd->add_flag("--progress", f.job.progress, "Show the progress line even when not a terminal");
 }
 
+// --ssh runs the other half on the far host with --stdio and speaks the protocol over ssh's
+// pipes: `send --ssh HOST -- RECV-ARGS` pushes, `recv --ssh HOST -- SEND-ARGS` pulls.
+void AddSshOptions(CLI::App* cmd, TransferFlags& f) {
+  const bool send = f.job.send;
+  const std::string far = send ? "recv" : "send";
+  const std::string args = send ? "RECV-ARGS" : "SEND-ARGS";
+  cmd->add_option("--ssh", f.job.ssh_host,
+                  "Run 'zsend-engine " + far + " --stdio " + args + "' on [USER@]HOST through ssh");
+  cmd->add_option("--ssh-port", f.job.ssh_port, "ssh port");
+  cmd->add_option("--ssh-option", f.job.ssh_options, "ssh -o OPTION (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--remote-engine", f.job.remote_engine,
+                  "Path of zsend-engine on the ssh host (default: zsend-engine)");
+  cmd->add_option(args, f.job.remote_args,
+                  send ? "With --ssh, after --: the far side's recv options (-o FILE, --exec CMD)"
+                       : "With --ssh, after --: the far side's send options (-i FILE, --exec "
+                         "CMD, --codec SPEC)");
+}
+
 void SetRun(CLI::App* cmd, std::shared_ptr<TransferFlags> flags, CommandRun* run) {
   cmd->callback([flags, run] {
     *run = [flags] {
@@ -147,15 +166,9 @@ void RegisterSendCommand(CLI::App& app, CommandRun* run) {
   cmd->add_option("-i,--input", flags->job.file, "Read the stream from FILE");
   cmd->add_option("--exec", flags->job.exec,
                   "Run COMMAND (split like a shell would, no shell) and send its stdout");
-  cmd->add_option("--ssh", flags->job.ssh_host,
-                  "Run 'zsend-engine recv --stdio RECV-ARGS' on [USER@]HOST through ssh");
-  cmd->add_option("--ssh-port", flags->job.ssh_port, "ssh port");
-  cmd->add_option("--ssh-option", flags->job.ssh_options, "ssh -o OPTION (repeatable)")
-      ->allow_extra_args(false);
-  cmd->add_option("--remote-engine", flags->job.remote_engine,
-                  "Path of zsend-engine on the ssh host (default: zsend-engine)");
-  cmd->add_option("RECV-ARGS", flags->job.remote_args,
-                  "With --ssh, after --: the far side's recv options (-o FILE, --exec CMD)");
+  AddSshOptions(cmd, *flags);
+  cmd->add_flag("--stdio", flags->job.stdio,
+                "Speak the protocol on stdin/stdout (started by 'recv --ssh')");
   AddSharedOptions(cmd, *flags);
   SetRun(cmd, flags, run);
 }
@@ -171,6 +184,7 @@ void RegisterRecvCommand(CLI::App& app, CommandRun* run) {
                   "Write the stream to FILE (as FILE.partial, renamed once verified)");
   cmd->add_option("--exec", flags->job.exec,
                   "Run COMMAND (split like a shell would, no shell) and feed it the stream");
+  AddSshOptions(cmd, *flags);
   cmd->add_flag("--stdio", flags->job.stdio,
                 "Speak the protocol on stdin/stdout (started by 'send --ssh')");
   AddSharedOptions(cmd, *flags);

@@ -105,9 +105,10 @@ class Runner {
 Status Runner::Validate() const {
   const int links =
       !job_.listen.empty() + !job_.connect.empty() + !job_.ssh_host.empty() + (job_.stdio ? 1 : 0);
-  if (links != 1) {
-    return InvalidArgument(job_.send ? "give exactly one of --listen, --connect or --ssh"
-                                     : "give exactly one of --listen, --connect or --stdio");
+  if (links != 1)
+    return InvalidArgument("give exactly one of --listen, --connect, --ssh or --stdio");
+  if (!job_.remote_args.empty() && job_.ssh_host.empty()) {
+    return InvalidArgument("arguments after -- are for the far side of --ssh; --ssh is missing");
   }
   if (!job_.file.empty() && !job_.exec.empty()) {
     return InvalidArgument(job_.send ? "-i and --exec exclude each other"
@@ -120,6 +121,9 @@ Status Runner::Validate() const {
   }
   if (to_stdout && job_.stdio) {
     return InvalidArgument("--stdio speaks the protocol on stdout; use -o FILE or --exec CMD");
+  }
+  if (job_.send && job_.stdio && job_.file.empty() && job_.exec.empty()) {
+    return InvalidArgument("--stdio reads the protocol on stdin; use -i FILE or --exec CMD");
   }
   if (job_.cipher == "none" && job_.ssh_host.empty() && !job_.stdio && !job_.insecure_plaintext) {
     return InvalidArgument(
@@ -220,7 +224,8 @@ Result<std::unique_ptr<Channel>> Runner::Connect(Session* session, int* exit_cod
       *exit_code = kExitNetwork;
       return Unavailable("ssh " + job_.ssh_host + ": the far side closed before the handshake " +
                          "ended (ssh failed, or '" + job_.remote_engine +
-                         " recv --stdio' could not start there; see ssh's message above)");
+                         (job_.send ? " recv" : " send") +
+                         " --stdio' could not start there; see ssh's message above)");
     }
     return done;
   }

@@ -28,7 +28,7 @@ std::vector<std::string> SshCommand(const TransferJob& job) {
   if (!job.ssh_port.empty()) argv.insert(argv.end(), {"-p", job.ssh_port});
   for (const std::string& o : job.ssh_options) argv.insert(argv.end(), {"-o", o});
   argv.push_back(job.ssh_host);
-  std::string remote = ShellQuote(job.remote_engine) + " recv --stdio";
+  std::string remote = ShellQuote(job.remote_engine) + (job.send ? " recv" : " send") + " --stdio";
   for (const std::string& a : job.remote_args) remote += " " + ShellQuote(a);
   argv.push_back(remote);
   return argv;
