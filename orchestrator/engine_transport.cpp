@@ -350,45 +350,54 @@ class EngineMover : public StreamMover {
     return result;
   }
 
+  // ssh stdio: the engine on our end runs its other half on the far host through ssh, `send
+  // --ssh TARGET` for a push and `recv --ssh SOURCE` for a pull; both speak the same frames.
   StreamResult MoveSsh(const StreamCommand& command) {
     StreamResult result;
     result.transport = "ssh";
+    auto* source_ssh = dynamic_cast<SshRunner*>(&source_.Unwrapped());
     auto* target_ssh = dynamic_cast<SshRunner*>(&target_.Unwrapped());
-    if (source_.IsRemote() || target_ssh == nullptr) {
+    const bool push = !source_.IsRemote() && target_ssh != nullptr;
+    const bool pull = source_ssh != nullptr && !target_.IsRemote();
+    if (!push && !pull) {
       StreamResult piped = pipe_->Move(command);
-      piped.fallback = "the ssh transport needs a local source and a remote target; used pipe";
+      piped.fallback = "the ssh transport needs one end on this host; used pipe";
       return piped;
     }
-    const SshOptions& ssh = target_ssh->options();
-    std::vector<std::string> send = {
-        options_.local_engine,        "send",  "-q",           "--exec",
-        ShellJoin(command.send_argv), "--ssh", ssh.destination};
-    if (ssh.port > 0) send.insert(send.end(), {"--ssh-port", std::to_string(ssh.port)});
-    for (const std::string& o : ssh.ssh_options) send.insert(send.end(), {"--ssh-option", o});
+    const SshOptions& ssh = push ? target_ssh->options() : source_ssh->options();
+    const std::string role = push ? "send" : "recv";
+    const std::vector<std::string>& near_argv = push ? command.send_argv : command.recv_argv;
+    const std::vector<std::string>& far_argv = push ? command.recv_argv : command.send_argv;
+    std::vector<std::string> argv = {options_.local_engine, role,    "-q",           "--exec",
+                                     ShellJoin(near_argv),  "--ssh", ssh.destination};
+    if (ssh.port > 0) argv.insert(argv.end(), {"--ssh-port", std::to_string(ssh.port)});
+    for (const std::string& o : ssh.ssh_options) argv.insert(argv.end(), {"--ssh-option", o});
     if (!ssh.identity_file.empty()) {
-      send.insert(send.end(), {"--ssh-option", "IdentityFile=" + ssh.identity_file});
+      argv.insert(argv.end(), {"--ssh-option", "IdentityFile=" + ssh.identity_file});
     }
     if (!options_.remote_engine.empty()) {
-      send.insert(send.end(), {"--remote-engine", options_.remote_engine});
+      argv.insert(argv.end(), {"--remote-engine", options_.remote_engine});
     }
     std::string stats = options_.temp_dir + "/ssh-" + std::to_string(++stats_counter_) + ".json";
-    send.insert(send.end(), {"--json-stats", stats});
-    send.insert(send.end(), {"--", "--exec", ShellJoin(command.recv_argv)});
-    Result<ChainResult> sent = RunProcessChain({{send, false}});
-    if (!sent.ok()) {
-      result.status = sent.status();
+    argv.insert(argv.end(), {"--json-stats", stats});
+    if (push && !options_.codec.empty()) argv.insert(argv.end(), {"--codec", options_.codec});
+    argv.insert(argv.end(), {"--", "-q", "--exec", ShellJoin(far_argv)});
+    if (pull && !options_.codec.empty()) argv.insert(argv.end(), {"--codec", options_.codec});
+    Result<ChainResult> ran = RunProcessChain({{argv, false}});
+    if (!ran.ok()) {
+      result.status = ran.status();
       return result;
     }
-    result.seconds = sent->seconds;
+    result.seconds = ran->seconds;
     Figures(ReadStats(local_, stats), result);
-    const StageResult& sender = sent->stages[0];
-    if (sender.exit_code != 0) {
+    const StageResult& engine = ran->stages[0];
+    if (engine.exit_code != 0) {
       result.failed_command =
-          ShellJoin(sender.exit_code == 12 ? command.send_argv : command.recv_argv);
-      result.failed_stderr = sender.err;
-      result.status =
-          Aborted("zsend-engine send --ssh failed (exit " + std::to_string(sender.exit_code) +
-                  "): " + sender.err.substr(0, sender.err.find('\n')));
+          ShellJoin(engine.exit_code == 12 ? command.send_argv : command.recv_argv);
+      result.failed_stderr = engine.err;
+      result.status = Aborted("zsend-engine " + role + " --ssh failed (exit " +
+                              std::to_string(engine.exit_code) +
+                              "): " + engine.err.substr(0, engine.err.find('\n')));
     }
     return result;
   }

@@ -150,8 +150,9 @@ INSTANTIATE_TEST_SUITE_P(
                       TransportCase{"RemoteToRemoteAuto", Hosts::kRemoteToRemote, "auto", "tcp",
                                     ""},
                       TransportCase{"PushSsh", Hosts::kPush, "ssh", "ssh", "", /*debug=*/true},
-                      TransportCase{"PullSsh", Hosts::kPull, "ssh", "pipe",
-                                    "the ssh transport needs a local source and a remote target"}),
+                      TransportCase{"PullSsh", Hosts::kPull, "ssh", "ssh", "", /*debug=*/true},
+                      TransportCase{"RemoteToRemoteSsh", Hosts::kRemoteToRemote, "ssh", "pipe",
+                                    "the ssh transport needs one end on this host"}),
     [](const ::testing::TestParamInfo<TransportCase>& each) { return each.param.name; });
 
 class SshdZfsFuseBackupFailingReceive : public SshdZfsFuseBackup,
