@@ -17,6 +17,8 @@ constexpr int kAverageBits = 11;  // a cut every 2 KiB on average after the mini
 constexpr uint64_t kCutMask = ((uint64_t{1} << kAverageBits) - 1) << (64 - kAverageBits);
 // Chunks shorter than this (a block's tail) are never worth a 16-byte reference.
 constexpr size_t kMinReference = 256;
+// The index is set-associative: a chunk's copy may sit in any of the kWays slots of its bucket.
+constexpr size_t kWays = 4;
 
 // The gear table: 256 fixed pseudo-random words (splitmix64), so cut points depend on content
 // only and repeat wherever the content repeats.
@@ -77,10 +79,22 @@ uint64_t GetBe64(const std::byte* p) {
 
 }  // namespace
 
+uint64_t DedupWindowThatFits(uint64_t cap, uint64_t memory, uint64_t block_size) {
+  constexpr uint64_t kPage = 4096, kFraming = 32;  // frame header and tag around each block
+  const uint64_t ring_block = (block_size + kFraming + kPage - 1) / kPage * kPage;
+  const uint64_t room = 4 * ring_block + block_size;
+  if (memory <= room) return 0;
+  const uint64_t window = std::min(cap, memory - room);
+  return window < (uint64_t{1} << 20) ? 0 : window;
+}
+
 DedupIndex::DedupIndex(uint64_t window) : window_(window) {
-  // About four slots per chunk the window can hold, so that few live chunks collide.
-  const uint64_t chunks = std::max<uint64_t>(1, window / (uint64_t{1} << kAverageBits));
+  // About four slots per chunk the window can hold (chunks average about 6 KiB), so that few
+  // live chunks collide: 4 MiB of index for the default 128 MiB window.
+  const uint64_t chunks =
+      std::max<uint64_t>(1, window / (kMinChunk + (uint64_t{1} << kAverageBits)));
   slots_.resize(std::bit_ceil(std::clamp<uint64_t>(chunks * 4, 1024, uint64_t{1} << 24)));
+  static_assert(kWays <= 1024 && (kWays & (kWays - 1)) == 0);
 }
 
 size_t DedupIndex::Encode(const std::byte* payload, size_t n, uint64_t start, std::byte* out) {
@@ -94,25 +108,42 @@ size_t DedupIndex::Encode(const std::byte* payload, size_t n, uint64_t start, st
         {static_cast<uint32_t>(at), static_cast<uint32_t>(len), XXH3_128bits(payload + at, len)});
     at += len;
   }
-  const size_t mask = slots_.size() - 1;
+  const size_t buckets = slots_.size() / kWays;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const Chunk& c : chunks) {
-      Slot& slot = slots_[c.hash.low64 & mask];
+      // The chunk's bucket of kWays slots: its earlier copy, if indexed, is one of them.
+      Slot* bucket = &slots_[(c.hash.low64 & (buckets - 1)) * kWays];
+      Slot* same = nullptr;
+      Slot* oldest = bucket;
+      for (Slot* slot = bucket; slot < bucket + kWays; ++slot) {
+        if (slot->offset != UINT64_MAX && slot->hash_lo == c.hash.low64 &&
+            slot->hash_hi == c.hash.high64 && slot->length == c.length) {
+          same = slot;
+          break;
+        }
+        // Empty slots first, then the copy that leaves the window soonest.
+        if (oldest->offset != UINT64_MAX &&
+            (slot->offset == UINT64_MAX || slot->offset < oldest->offset)) {
+          oldest = slot;
+        }
+      }
       const uint64_t offset = start + c.at;
-      if (slot.offset != UINT64_MAX && slot.hash_lo == c.hash.low64 &&
-          slot.hash_hi == c.hash.high64 && slot.length == c.length && c.length >= kMinReference &&
-          slot.offset + c.length <= start && start - slot.offset <= window_) {
-        const uint64_t distance = start - slot.offset;
+      if (same != nullptr && c.length >= kMinReference && same->offset + c.length <= start &&
+          start - same->offset <= window_) {
+        const uint64_t distance = start - same->offset;
+        // A chunk that follows the previous reference's source too extends it. (Distances
+        // count from the block's start, so a contiguous source is `length` bytes nearer.)
         if (!refs.empty() && refs.back().at + refs.back().length == c.at &&
-            refs.back().distance == distance) {
-          refs.back().length += c.length;  // continues the previous reference
+            refs.back().distance - refs.back().length == distance) {
+          refs.back().length += c.length;
         } else {
           refs.push_back({c.at, c.length, distance});
         }
       }
       // The newest copy stays in the window longest.
-      if (slot.offset == UINT64_MAX || slot.offset < offset) {
+      Slot& slot = same != nullptr ? *same : *oldest;
+      if (&slot != same || slot.offset < offset) {
         slot = {c.hash.low64, c.hash.high64, offset, c.length};
       }
     }
@@ -143,13 +174,13 @@ size_t DedupIndex::Encode(const std::byte* payload, size_t n, uint64_t start, st
 }
 
 DedupHistory::DedupHistory(uint64_t window, size_t block_size)
-    : window_(window), ring_(window), out_(block_size) {}
+    : window_(window), ring_(new std::byte[window]), out_(block_size) {}
 
 void DedupHistory::CopyOut(uint64_t from, size_t n, std::byte* to) const {
   while (n > 0) {
     const size_t at = static_cast<size_t>(from % window_);
     const size_t run = std::min<size_t>(n, window_ - at);
-    std::memcpy(to, ring_.data() + at, run);
+    std::memcpy(to, ring_.get() + at, run);
     to += run;
     from += run;
     n -= run;
@@ -165,7 +196,7 @@ void DedupHistory::Append(const std::byte* raw, size_t n) {
   while (n > 0) {
     const size_t at = static_cast<size_t>(total_ % window_);
     const size_t run = std::min<size_t>(n, window_ - at);
-    std::memcpy(ring_.data() + at, raw, run);
+    std::memcpy(ring_.get() + at, raw, run);
     raw += run;
     total_ += run;
     n -= run;

@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <vector>
@@ -39,6 +40,11 @@ inline constexpr size_t kDedupRefSize = 16;
 // The window a sender asks for unless told otherwise, and the largest one accepted.
 inline constexpr uint64_t kDefaultDedupWindow = 128ull << 20;
 inline constexpr uint64_t kMaxDedupWindow = 4ull << 30;
+
+// The largest window, at most `cap`, that a receiver with `memory` bytes can hold beside a ring
+// of four of the sender's blocks (`block_size`, framed and page-rounded) and the one-block
+// expansion buffer; 0 when less than 1 MiB would be left.
+uint64_t DedupWindowThatFits(uint64_t cap, uint64_t memory, uint64_t block_size);
 
 class DedupIndex {
  public:
@@ -62,7 +68,7 @@ class DedupIndex {
   };
   const uint64_t window_;
   std::mutex mu_;
-  std::vector<Slot> slots_;  // direct-mapped by hash; guarded by mu_
+  std::vector<Slot> slots_;  // buckets of kWays slots, chosen by hash; guarded by mu_
   std::atomic<uint64_t> saved_{0};
 };
 
@@ -80,9 +86,11 @@ class DedupHistory {
   void CopyOut(uint64_t from, size_t n, std::byte* to) const;
 
   const uint64_t window_;
-  std::vector<std::byte> ring_;  // the last window_ bytes: stream offset s at s % window_
-  uint64_t total_ = 0;           // stream bytes appended so far
-  std::vector<std::byte> out_;   // block_size
+  // The last window_ bytes: stream offset s at s % window_. Not zeroed: only bytes already
+  // appended are ever read, and the pages become resident as the stream fills them.
+  std::unique_ptr<std::byte[]> ring_;
+  uint64_t total_ = 0;          // stream bytes appended so far
+  std::vector<std::byte> out_;  // block_size
 };
 
 }  // namespace zsend

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/dedup.h"
 #include "engine/noise_handshake.h"
 
 namespace zsend {
@@ -263,6 +264,16 @@ Result<Session> RunHandshake(Channel& channel, const SessionOptions& options) {
     session.cipher = *answer->chosen;
     session.block_size = options.we_send ? options.block_size : answer->block_size.value_or(0);
     session.dedup_window = std::min(options.dedup_window, answer->dedup_window.value_or(0));
+    // A receiver that offered first did not know the sender's block size yet.
+    if (!options.we_send && options.receiver_memory > 0 &&
+        session.dedup_window > DedupWindowThatFits(session.dedup_window, options.receiver_memory,
+                                                   session.block_size)) {
+      return FailedPrecondition(
+          "the dedup window (" + std::to_string(session.dedup_window >> 20) +
+          " MiB) and four of the sender's " + std::to_string(session.block_size >> 10) +
+          " KiB blocks do not fit in this receiver's --memory; raise -m, or lower "
+          "--dedup-window (0 turns dedup off)");
+    }
   } else {
     Result<Bytes> m1 = ReadMessage(channel);
     if (!m1.ok()) return m1.status();
@@ -293,11 +304,15 @@ Result<Session> RunHandshake(Channel& channel, const SessionOptions& options) {
     answer.chosen = session.cipher;
     if (options.we_send) answer.block_size = options.block_size;
     answer.dedup_window = options.dedup_window;
+    if (!options.we_send && options.receiver_memory > 0) {
+      answer.dedup_window = DedupWindowThatFits(options.dedup_window, options.receiver_memory,
+                                                offer->block_size.value_or(0));
+    }
     Result<Bytes> m2 = hs.WriteMessage(EncodePayload(answer));
     if (!m2.ok()) return m2.status();
     ZSEND_RETURN_IF_ERROR(WriteMessage(channel, *m2));
     session.block_size = options.we_send ? options.block_size : offer->block_size.value_or(0);
-    session.dedup_window = std::min(options.dedup_window, offer->dedup_window.value_or(0));
+    session.dedup_window = std::min(*answer.dedup_window, offer->dedup_window.value_or(0));
   }
   if (session.block_size == 0 || session.block_size > kMaxBlockSize) {
     return FailedPrecondition("handshake: the sender's block size " +

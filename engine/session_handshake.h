@@ -34,6 +34,9 @@ struct SessionOptions {
   // Dedup window (dedup.h): the sender's wish, or the most the receiver will hold. The session
   // uses the smaller of the two; 0 on either side turns dedup off.
   uint64_t dedup_window = 0;
+  // Receiver: its --memory. The window it agrees to must leave room there for a ring of four of
+  // the sender's blocks (dedup.h DedupWindowThatFits); 0: no such check (tests).
+  uint64_t receiver_memory = 0;
   double timeout_seconds = 60;
 };
 

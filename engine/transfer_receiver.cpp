@@ -272,11 +272,10 @@ TransferReport RunReceiveTransfer(Channel& channel, const Session& session, Cons
   pipeline.workers = std::max(1, options.workers);
   if (expander) {
     pipeline.ordered_transform = &*expander;
-    // The window and the expansion buffer come out of --memory (at least two blocks stay).
+    // The window and the expansion buffer come out of --memory; the handshake agreed on a
+    // window that leaves room for four blocks (DedupWindowThatFits).
     const uint64_t held = session.dedup_window + session.block_size;
-    pipeline.ring.memory =
-        std::max<uint64_t>(pipeline.ring.memory > held ? pipeline.ring.memory - held : 0,
-                           2 * pipeline.ring.block_size);
+    pipeline.ring.memory = pipeline.ring.memory > held ? pipeline.ring.memory - held : 0;
   }
   auto outer_stop = options.pipeline.stop_requested;
   pipeline.stop_requested = [&] { return outer_stop && outer_stop(); };

@@ -82,8 +82,11 @@ class SealTransform : public BlockTransform {
     if (dedup_ != nullptr) {
       const auto start = std::chrono::steady_clock::now();
       const size_t encoded = dedup_->Encode(payload, raw, block.offset, dedup_scratch_[w].data());
-      dedup_ns_.fetch_add(static_cast<uint64_t>((std::chrono::steady_clock::now() - start).count()),
-                          std::memory_order_relaxed);
+      dedup_ns_.fetch_add(
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::steady_clock::now() - start)
+                                    .count()),
+          std::memory_order_relaxed);
       if (encoded > 0) {
         std::memcpy(payload, dedup_scratch_[w].data(), encoded);
         raw = encoded;

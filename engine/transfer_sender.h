@@ -39,8 +39,8 @@ struct TransferReport {
   uint64_t dedup_bytes = 0;   // sender: stream bytes sent as references to earlier data
   double seconds = 0;
   std::string stream_digest_hex;  // XXH3-128 of the raw stream (kStreamDigest)
-  std::string codec_level;  // sender: the codec level at the end ("zstd:3", "none")
-  StatusPayload remote;     // sender: the receiver's final status
+  std::string codec_level;        // sender: the codec level at the end ("zstd:3", "none")
+  StatusPayload remote;           // sender: the receiver's final status
   PipelineResult pipeline;
   bool ok() const { return failure == TransferFailure::kNone; }
 };

@@ -182,8 +182,10 @@ class EngineMover : public StreamMover {
       for (CommandRunner* host : hosts) {
         Result<CommandOutput> probe =
             host->Run({{Engine(*host), "send", "--help"}, Effect::kReadOnly, ""});
-        // CLI11 answers --help for any word, so the usage must name send's own options.
-        if (!probe.ok() || !probe->ok() || probe->out.find("--connect") == std::string::npos) {
+        // CLI11 answers --help for any word, so the usage must name send's own options
+        // (--stdio: an engine that can also be the far sender of a pull over ssh).
+        if (!probe.ok() || !probe->ok() || probe->out.find("--connect") == std::string::npos ||
+            probe->out.find("--stdio") == std::string::npos) {
           missing_ =
               "no zsend-engine with send/recv on " + host->HostLabel() + " (" + Engine(*host) + ")";
           break;
@@ -361,7 +363,7 @@ class EngineMover : public StreamMover {
     const bool pull = source_ssh != nullptr && !target_.IsRemote();
     if (!push && !pull) {
       StreamResult piped = pipe_->Move(command);
-      piped.fallback = "the ssh transport needs one end on this host; used pipe";
+      piped.fallback = "the ssh transport needs exactly one remote end; used pipe";
       return piped;
     }
     const SshOptions& ssh = push ? target_ssh->options() : source_ssh->options();

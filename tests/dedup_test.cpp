@@ -70,6 +70,33 @@ TEST(Dedup, RepeatsBecomeReferencesAndDecodeByteExact) {
   EXPECT_GT(index.saved_bytes(), (6u << 20) - (256u << 10));
 }
 
+TEST(Dedup, ARepeatedBlockBecomesOneReference) {
+  // The second copy starts on a block boundary, so its blocks are cut exactly like the first
+  // copy's: every chunk repeats, and consecutive chunks merge into one reference per block.
+  const Bytes a = Random(2 << 20, 15);
+  DedupIndex index(64 << 20);
+  Bytes scratch(1 << 20);
+  for (size_t start = 0; start < a.size(); start += 1 << 20) {
+    EXPECT_EQ(index.Encode(a.data() + start, 1 << 20, start, scratch.data()), 0u);
+  }
+  for (size_t start = 0; start < a.size(); start += 1 << 20) {
+    const size_t e = index.Encode(a.data() + start, 1 << 20, a.size() + start, scratch.data());
+    ASSERT_EQ(e, 4 + kDedupRefSize) << "block at " << start;
+    EXPECT_EQ(static_cast<uint8_t>(scratch[3]), 1) << "one reference";
+  }
+  EXPECT_EQ(index.saved_bytes(), a.size());
+}
+
+TEST(Dedup, TheWindowThatFitsLeavesFourBlocksAndTheExpansionBuffer) {
+  // 1 MiB blocks are 1 MiB + 4 KiB in the ring (framing rounded up to a page).
+  const uint64_t room = 4 * ((1 << 20) + 4096) + (1 << 20);
+  EXPECT_EQ(DedupWindowThatFits(128 << 20, 256 << 20, 1 << 20), 128u << 20);
+  EXPECT_EQ(DedupWindowThatFits(128 << 20, 64 << 20, 1 << 20), (64u << 20) - room);
+  EXPECT_EQ(DedupWindowThatFits(128 << 20, 256 << 20, 64 << 20), 0u);  // 5 x 64 MiB > 256 MiB
+  EXPECT_EQ(DedupWindowThatFits(128 << 20, room + (512 << 10), 1 << 20), 0u);  // under 1 MiB
+  EXPECT_EQ(DedupWindowThatFits(0, 256 << 20, 1 << 20), 0u);
+}
+
 TEST(Dedup, RandomDataHasNothingToReference) {
   const Bytes stream = Random(4 << 20, 3);
   DedupIndex index(64 << 20);

@@ -23,7 +23,7 @@ log = open(os.environ.get("FAKE_ENGINE_LOG", "/dev/null"), "a")
 def opt(name):
     return args[args.index(name) + 1] if name in args else None
 if args[:1] == ["send"] and "--help" in args:
-    print("send --connect HOST:PORT --exec CMD"); sys.exit(0)
+    print("send --connect HOST:PORT --exec CMD --stdio"); sys.exit(0)
 if args[:1] == ["keygen"]:
     f = opt("-o")
     open(f, "w").write("zsend1-private:fake\n"); os.chmod(f, 0o600)

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <thread>
 
+#include "engine/dedup.h"
+
 namespace zsend {
 namespace {
 
@@ -59,6 +61,7 @@ class TransferHandshake : public ::testing::Test {
   noise::KeyPair sender_ = noise::KeyPair::Generate();
   noise::KeyPair receiver_ = noise::KeyPair::Generate();
   AuthorizedKeys authorized_;
+  AuthorizedKeys authorized_for_receiver_;
   SessionOptions init_, resp_;
 };
 
@@ -91,6 +94,48 @@ TEST_F(TransferHandshake, DedupWindowIsTheSmallerWishAndZeroWhenEitherSideSaysNo
     EXPECT_EQ(s.initiator->dedup_window, c.agreed) << c.sender << " / " << c.receiver;
     EXPECT_EQ(s.responder->dedup_window, c.agreed) << c.sender << " / " << c.receiver;
   }
+}
+
+TEST_F(TransferHandshake, AResponderReceiverOffersOnlyTheWindowItsMemoryHolds) {
+  init_.dedup_window = 128u << 20;  // the sender initiates with 1 MiB blocks
+  resp_.dedup_window = 128u << 20;
+  resp_.receiver_memory = 64u << 20;
+  Sides s = RunBoth(init_, resp_);
+  ASSERT_TRUE(s.initiator.ok()) << s.initiator.status().message();
+  ASSERT_TRUE(s.responder.ok()) << s.responder.status().message();
+  const uint64_t fits = DedupWindowThatFits(128u << 20, 64u << 20, 1u << 20);
+  EXPECT_GT(fits, 0u);
+  EXPECT_LT(fits, 64u << 20);
+  EXPECT_EQ(s.initiator->dedup_window, fits);
+  EXPECT_EQ(s.responder->dedup_window, fits);
+}
+
+TEST_F(TransferHandshake, AnInitiatorReceiverWhoseWindowCannotHoldTheBlocksRefuses) {
+  // The receiver connects and offers before it learns the sender's 16 MiB blocks.
+  SessionOptions recv = resp_, send = init_;
+  recv.initiator = true;
+  recv.local_static = receiver_;
+  recv.peer = sender_.public_key;
+  recv.authorized = nullptr;
+  recv.dedup_window = 128u << 20;
+  recv.receiver_memory = 160u << 20;
+  send.initiator = false;
+  send.local_static = sender_;
+  send.peer.reset();
+  send.authorized = &authorized_for_receiver_;
+  send.block_size = 16u << 20;
+  send.dedup_window = 128u << 20;
+  authorized_for_receiver_.Add(receiver_.public_key);
+  Sides s = RunBoth(recv, send);
+  ASSERT_FALSE(s.initiator.ok());
+  EXPECT_EQ(s.initiator.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.initiator.status().message().find("raise -m"), std::string::npos)
+      << s.initiator.status().message();
+  EXPECT_FALSE(s.responder.ok());
+  // Without dedup the same pair agrees.
+  recv.dedup_window = 0;
+  Sides again = RunBoth(recv, send);
+  EXPECT_TRUE(again.initiator.ok()) << again.initiator.status().message();
 }
 
 TEST_F(TransferHandshake, ChaChaWhenTheResponderRefusesAes) {

@@ -105,9 +105,9 @@ TEST_F(SshdTransfer, PullCipherNoneArrivesByteExact) {
 }
 
 TEST_F(SshdTransfer, PullFarProducerFailureComesBackAndNothingIsWritten) {
-  Side recv = Pull({"-o", output_},
-                   {"-q", "--exec", "sh -c 'head -c 300000 /dev/zero; echo dataset is busy >&2; "
-                                    "exit 1'"});
+  Side recv = Pull({"-o", output_}, {"-q", "--exec",
+                                     "sh -c 'head -c 300000 /dev/zero; echo dataset is busy >&2; "
+                                     "exit 1'"});
   recv.Finish();
   EXPECT_EQ(recv.result.exit_code, 12) << recv.err;
   EXPECT_NE(recv.err.find("dataset is busy"), std::string::npos) << recv.err;

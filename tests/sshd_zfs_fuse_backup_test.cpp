@@ -152,7 +152,7 @@ INSTANTIATE_TEST_SUITE_P(
                       TransportCase{"PushSsh", Hosts::kPush, "ssh", "ssh", "", /*debug=*/true},
                       TransportCase{"PullSsh", Hosts::kPull, "ssh", "ssh", "", /*debug=*/true},
                       TransportCase{"RemoteToRemoteSsh", Hosts::kRemoteToRemote, "ssh", "pipe",
-                                    "the ssh transport needs one end on this host"}),
+                                    "the ssh transport needs exactly one remote end"}),
     [](const ::testing::TestParamInfo<TransportCase>& each) { return each.param.name; });
 
 class SshdZfsFuseBackupFailingReceive : public SshdZfsFuseBackup,

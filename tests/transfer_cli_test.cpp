@@ -153,6 +153,14 @@ TEST_F(TransferCli, DedupSendsRepeatsAsReferencesByteExact) {
   }
 }
 
+TEST_F(TransferCli, AReceiverWindowAsLargeAsItsMemoryIsAUsageError) {
+  test::RunResult r =
+      test::Run({test::BinPath("zsend-engine"), "recv", "--listen", "0", "--announce",
+                 "--authorize", sender_pub_, "-o", output_, "-m", "64M", "--dedup-window", "64M"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--dedup-window must be smaller than --memory"), std::string::npos) << r.err;
+}
+
 TEST_F(TransferCli, DeviceOutputIsWrittenDirectly) {
   int port = 0;
   Side recv = Receiver({"-o", "/dev/null"}, &port);

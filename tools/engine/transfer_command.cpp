@@ -25,8 +25,7 @@ struct TransferFlags {
 // --dedup-window: "auto" asks for kDefaultDedupWindow when the sender compresses (a sender
 // that does not compress wants speed, not fewer bytes) and lets a receiver hold half its
 // --memory; 0 turns dedup off.
-Result<uint64_t> DedupWindow(const TransferFlags& f, const CodecSpec& codec, uint64_t memory,
-                             uint64_t block) {
+Result<uint64_t> DedupWindow(const TransferFlags& f, const CodecSpec& codec, uint64_t memory) {
   const bool send = f.job.send;
   if (f.dedup_window == "auto") {
     if (send) return codec.adaptive || codec.format != CodecFormat::kNone ? kDefaultDedupWindow : 0;
@@ -34,10 +33,10 @@ Result<uint64_t> DedupWindow(const TransferFlags& f, const CodecSpec& codec, uin
   }
   Result<uint64_t> window = ParseSize(f.dedup_window, "--dedup-window", {.max = kMaxDedupWindow});
   if (!window.ok()) return window.status();
-  if (!send && *window + 3 * block > memory) {
+  if (!send && *window >= memory) {
     return InvalidArgument(
-        "--dedup-window must leave three blocks of --memory free (raise -m "
-        "or lower --dedup-window)");
+        "--dedup-window must be smaller than --memory: the receiver holds the "
+        "window inside it (raise -m or lower --dedup-window)");
   }
   return *window;
 }
@@ -74,7 +73,7 @@ Result<TransferJob> BuildJob(const TransferFlags& f) {
   Result<CodecSpec> codec = ParseCodecSpec(f.job.codec);
   if (!codec.ok()) return codec.status();
   job.transfer.codec = *codec;
-  Result<uint64_t> window = DedupWindow(f, *codec, *memory, *block);
+  Result<uint64_t> window = DedupWindow(f, *codec, *memory);
   if (!window.ok()) return window.status();
   job.dedup_window = *window;
   Result<IoBackend> io = ParseIoBackend(f.io);

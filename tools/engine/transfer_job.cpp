@@ -122,7 +122,7 @@ Status Runner::Validate() const {
   if (to_stdout && job_.stdio) {
     return InvalidArgument("--stdio speaks the protocol on stdout; use -o FILE or --exec CMD");
   }
-  if (job_.send && job_.stdio && job_.file.empty() && job_.exec.empty()) {
+  if (job_.send && job_.stdio && ((job_.file.empty() && job_.exec.empty()) || job_.file == "-")) {
     return InvalidArgument("--stdio reads the protocol on stdin; use -i FILE or --exec CMD");
   }
   if (job_.cipher == "none" && job_.ssh_host.empty() && !job_.stdio && !job_.insecure_plaintext) {
@@ -191,6 +191,7 @@ SessionOptions Runner::MakeSessionOptions(bool initiator) const {
   }
   o.block_size = static_cast<uint32_t>(job_.transfer.pipeline.ring.block_size);
   o.dedup_window = job_.dedup_window;
+  if (!job_.send) o.receiver_memory = job_.transfer.pipeline.ring.memory;
   o.timeout_seconds = job_.transfer.timeout_seconds;
   return o;
 }
