@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "engine/big_endian.h"
+#include "engine/frame.h"
 #include "engine/xxhash_fast.h"
 
 namespace zsend {
@@ -60,28 +62,12 @@ struct Ref {
   uint64_t distance = 0;
 };
 
-void PutBe32(std::byte* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>(v >> (24 - 8 * i));
-}
-void PutBe64(std::byte* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<std::byte>(v >> (56 - 8 * i));
-}
-uint32_t GetBe32(const std::byte* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-uint64_t GetBe64(const std::byte* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-
 }  // namespace
 
 uint64_t DedupWindowThatFits(uint64_t cap, uint64_t memory, uint64_t block_size) {
-  constexpr uint64_t kPage = 4096, kFraming = 32;  // frame header and tag around each block
-  const uint64_t ring_block = (block_size + kFraming + kPage - 1) / kPage * kPage;
+  constexpr uint64_t kPage = 4096;
+  const uint64_t framed = block_size + kFrameHeaderSize + kFrameTagSize;
+  const uint64_t ring_block = (framed + kPage - 1) / kPage * kPage;
   const uint64_t room = 4 * ring_block + block_size;
   if (memory <= room) return 0;
   const uint64_t window = std::min(cap, memory - room);
@@ -151,13 +137,13 @@ size_t DedupIndex::Encode(const std::byte* payload, size_t n, uint64_t start, st
   if (refs.empty()) return 0;
 
   std::byte* p = out;
-  PutBe32(p, static_cast<uint32_t>(refs.size()));
+  PutBe(p, refs.size(), 4);
   p += 4;
   uint64_t saved = 0;
   for (const Ref& r : refs) {
-    PutBe32(p, r.at);
-    PutBe32(p + 4, r.length);
-    PutBe64(p + 8, r.distance);
+    PutBe(p, r.at, 4);
+    PutBe(p + 4, r.length, 4);
+    PutBe(p + 8, r.distance, 8);
     p += kDedupRefSize;
     saved += r.length;
   }
@@ -205,7 +191,7 @@ void DedupHistory::Append(const std::byte* raw, size_t n) {
 
 Result<std::span<const std::byte>> DedupHistory::Expand(const std::byte* in, size_t n) {
   if (n < 4) return DataLoss("dedup block too short for its reference count");
-  const uint64_t count = GetBe32(in);
+  const uint64_t count = GetBe(in, 4);
   if (count == 0 || count > (n - 4) / kDedupRefSize) {
     return DataLoss("dedup block announces " + std::to_string(count) +
                     " references but has room for " + std::to_string((n - 4) / kDedupRefSize));
@@ -215,7 +201,7 @@ Result<std::span<const std::byte>> DedupHistory::Expand(const std::byte* in, siz
   size_t literal_left = static_cast<size_t>(in + n - literal);
   size_t pos = 0;
   for (uint64_t i = 0; i < count; ++i, ref += kDedupRefSize) {
-    const uint64_t at = GetBe32(ref), length = GetBe32(ref + 4), distance = GetBe64(ref + 8);
+    const uint64_t at = GetBe(ref, 4), length = GetBe(ref + 4, 4), distance = GetBe(ref + 8, 8);
     if (at < pos || length == 0 || at + length > out_.size()) {
       return DataLoss("dedup reference " + std::to_string(i) +
                       " is out of order or past the block");

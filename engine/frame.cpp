@@ -2,29 +2,19 @@
 
 #include <cstring>
 
+#include "engine/big_endian.h"
+
 namespace zsend {
 namespace {
 
-void PutBe(std::byte* out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) {
-    out[i] = static_cast<std::byte>(value >> (8 * (bytes - 1 - i)));
-  }
-}
-
-uint64_t GetBe(const std::byte* in, int bytes) {
-  uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i) value = (value << 8) | static_cast<uint8_t>(in[i]);
-  return value;
-}
-
 void PutBe(std::string& out, uint64_t value, int bytes) {
   std::byte tmp[8];
-  PutBe(tmp, value, bytes);
+  zsend::PutBe(tmp, value, bytes);
   out.append(reinterpret_cast<const char*>(tmp), bytes);
 }
 
 uint64_t GetBe(const std::string& in, size_t at, int bytes) {
-  return GetBe(reinterpret_cast<const std::byte*>(in.data()) + at, bytes);
+  return zsend::GetBe(reinterpret_cast<const std::byte*>(in.data()) + at, bytes);
 }
 
 noise::ByteSpan Span(const std::byte* p, size_t n) {

@@ -161,6 +161,30 @@ TEST_F(TransferCli, AReceiverWindowAsLargeAsItsMemoryIsAUsageError) {
   EXPECT_NE(r.err.find("--dedup-window must be smaller than --memory"), std::string::npos) << r.err;
 }
 
+TEST_F(TransferCli, SshStdioMisusesAreUsageErrors) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* words;
+  };
+  const Case cases[] = {
+      {{"send", "--stdio"}, "--stdio reads the protocol on stdin; use -i FILE or --exec CMD"},
+      {{"send", "--stdio", "-i", "-"}, "--stdio reads the protocol on stdin"},
+      {{"recv", "--stdio"}, "--stdio speaks the protocol on stdout"},
+      {{"recv", "--listen", "0", "--announce", "--authorize", sender_pub_, "-o", output_, "--",
+        "-i", "x"},
+       "arguments after -- are for the far side of --ssh; --ssh is missing"},
+      {{"recv", "--ssh", "h", "--stdio", "-o", output_}, "give exactly one of"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {test::BinPath("zsend-engine")};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    test::RunResult r = test::Run(argv);
+    EXPECT_EQ(r.exit_code, 2) << c.words << ": " << r.err;
+    EXPECT_NE(r.err.find(c.words), std::string::npos) << r.err;
+  }
+  EXPECT_TRUE(OutputAbsent());
+}
+
 TEST_F(TransferCli, DeviceOutputIsWrittenDirectly) {
   int port = 0;
   Side recv = Receiver({"-o", "/dev/null"}, &port);
