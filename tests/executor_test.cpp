@@ -177,6 +177,17 @@ class ExecutorModel : public ::testing::Test {
     for (const SnapshotInfo& s : target_->Snapshots(dataset)) names.push_back(s.name);
     return names;
   }
+  // zones/fs with g-1 and g-2; backup/fs has g-1 and the token "1-tok" of an interrupted
+  // receive of g-2.
+  void InterruptedReceiveOfG2() {
+    source_->AddDataset("zones/fs");
+    SnapshotInfo g1 = source_->AddSnapshot("zones/fs", "g-1");
+    SnapshotInfo g2 = source_->AddSnapshot("zones/fs", "g-2");
+    target_->AddDataset("backup/fs");
+    target_->AddSnapshot("backup/fs", "g-1", g1.guid);
+    target_->SetResumeToken("backup/fs", "1-tok");
+    source_->RegisterResumeToken("1-tok", g1.guid, g2.guid, "zones/fs@g-2");
+  }
   bool LogMentions(const std::string& text) {
     return std::any_of(log_.begin(), log_.end(),
                        [&](const std::string& l) { return l.find(text) != std::string::npos; });
@@ -256,13 +267,7 @@ TEST_F(ExecutorModel, StaleTokenIsAbortedLoggedAndTheTransferRestarted) {
 }
 
 TEST_F(ExecutorModel, ResumeRefusedAtRunTimeIsAbortedAndReplanned) {
-  source_->AddDataset("zones/fs");
-  SnapshotInfo g1 = source_->AddSnapshot("zones/fs", "g-1");
-  SnapshotInfo g2 = source_->AddSnapshot("zones/fs", "g-2");
-  target_->AddDataset("backup/fs");
-  target_->AddSnapshot("backup/fs", "g-1", g1.guid);
-  target_->SetResumeToken("backup/fs", "1-tok");
-  source_->RegisterResumeToken("1-tok", g1.guid, g2.guid, "zones/fs@g-2");
+  InterruptedReceiveOfG2();
   mover_->fail_resume =
       "cannot resume send: 'zones/fs@g-2' is no longer the same snapshot used in the initial send";
   std::vector<DatasetReport> reports = Backup({"zones/fs"});
@@ -277,13 +282,7 @@ TEST_F(ExecutorModel, ResumeRefusedAtRunTimeIsAbortedAndReplanned) {
 }
 
 TEST_F(ExecutorModel, ResumeFailingForAnotherReasonKeepsThePartialReceive) {
-  source_->AddDataset("zones/fs");
-  SnapshotInfo g1 = source_->AddSnapshot("zones/fs", "g-1");
-  SnapshotInfo g2 = source_->AddSnapshot("zones/fs", "g-2");
-  target_->AddDataset("backup/fs");
-  target_->AddSnapshot("backup/fs", "g-1", g1.guid);
-  target_->SetResumeToken("backup/fs", "1-tok");
-  source_->RegisterResumeToken("1-tok", g1.guid, g2.guid, "zones/fs@g-2");
+  InterruptedReceiveOfG2();
   mover_->fail_resume = "cannot receive resume stream: out of space";
   std::vector<DatasetReport> reports = Backup({"zones/fs"});
   const DatasetReport& fs = Report(reports, "zones/fs");
