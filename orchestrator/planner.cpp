@@ -182,7 +182,6 @@ DatasetPlan PlanDataset(const DatasetState& state, const std::set<std::string>& 
                      "destroy them too");
       return plan;
     }
-    plan.rollback_destroys = newer_on_target;
   }
   for (const SnapshotInfo& s : wanted) {
     if (s.createtxg < common->createtxg && required.count(s.name) && !FindGuid(target, s.guid)) {
@@ -203,6 +202,7 @@ DatasetPlan PlanDataset(const DatasetState& state, const std::set<std::string>& 
     return plan;
   }
   plan.steps.push_back(Step(state, TransferKind::kIncremental, common->full_name(), newest, force));
+  plan.rollback_destroys = newer_on_target;  // what this receive -F destroys
   Need(plan, newest.name);
   plan.final_snapshot = newest.name;
   return plan;
