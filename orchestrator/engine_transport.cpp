@@ -216,19 +216,36 @@ class EngineMover : public StreamMover {
     if (target_address_.empty()) target_address_ = FindTargetHostForSource();
     return target_address_;
   }
+  // "[v6]:port" or "v4:port".
+  static std::string JoinHostPort(const std::string& host, const std::string& port) {
+    return host.find(':') != std::string::npos ? "[" + host + "]:" + port : host + ":" + port;
+  }
+  // The receiver's --listen: the sender's address for the target when it is known to be the
+  // target's own, so the one-shot port is not offered on every interface.
+  std::string ReceiverListenAddress() {
+    (void)TargetHostForSource();  // sets target_bind_
+    std::lock_guard<std::mutex> lock(mutex_);
+    return target_bind_.empty() ? "0" : JoinHostPort(target_bind_, "0");
+  }
   std::string FindTargetHostForSource() {
     if (target_.IsRemote()) {
       // From here, the target is where our ssh session arrived: the address ssh resolved,
       // also for a Host alias of ~/.ssh/config, which the engine could not resolve.
       if (!source_.IsRemote()) {
         std::string reached = SshConnectionAddress(target_, 2);
-        if (!reached.empty()) return reached;
+        if (!reached.empty()) {
+          target_bind_ = reached;  // an address of the target's own: sshd accepted on it
+          return reached;
+        }
       }
       auto* ssh = dynamic_cast<SshRunner*>(&target_.Unwrapped());
       if (ssh) return HostOfDestination(ssh->options().destination);
       return HostOfDestination(target_.HostLabel());
     }
-    if (!source_.IsRemote()) return "127.0.0.1";
+    if (!source_.IsRemote()) {
+      target_bind_ = "127.0.0.1";
+      return "127.0.0.1";
+    }
     // The source reaches us at the address its ssh session came from.
     std::string client = SshConnectionAddress(source_, 0);
     return client.empty() ? "127.0.0.1" : client;
@@ -268,7 +285,7 @@ class EngineMover : public StreamMover {
                                      Engine(target_),
                                      "recv",
                                      "--listen",
-                                     "0",
+                                     ReceiverListenAddress(),
                                      "--once",
                                      "--announce",
                                      "-q",
@@ -294,7 +311,8 @@ class EngineMover : public StreamMover {
                       " announced no port: " + ended.err.substr(0, ended.err.find('\n')));
       return result;
     }
-    std::string address = TargetHostForSource() + ":" + std::to_string(announce["port"].get<int>());
+    std::string address =
+        JoinHostPort(TargetHostForSource(), std::to_string(announce["port"].get<int>()));
     std::vector<std::string> send = {engine,
                                      "send",
                                      "-q",
@@ -432,6 +450,9 @@ class EngineMover : public StreamMover {
   bool probed_ = false;         // guarded by mutex_
   std::string missing_;         // guarded by mutex_
   std::string target_address_;  // guarded by mutex_
+  // The address the tcp receiver binds to where the sender's address for it is known to be
+  // the target's own (loopback, or where the run's ssh session arrived); empty: all of them.
+  std::string target_bind_;  // guarded by mutex_
 };
 
 }  // namespace

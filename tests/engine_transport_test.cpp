@@ -89,7 +89,8 @@ TEST_F(EngineTransport, TcpStartsTheReceiverFirstAndAuthorizesAFreshSenderKey) {
   EXPECT_EQ(r.bytes, 777777u);
   EXPECT_EQ(std::filesystem::file_size(out), 777777u);
   std::string log = test::ReadFile(dir_ + "/engine.log");
-  size_t recv = log.find("[\"recv\", \"--listen\", \"0\", \"--once\", \"--announce\"");
+  // Bound to the address the sender uses (loopback here), not to every interface.
+  size_t recv = log.find("[\"recv\", \"--listen\", \"127.0.0.1:0\", \"--once\", \"--announce\"");
   size_t send = log.find("[\"send\"");
   ASSERT_NE(recv, std::string::npos) << log;
   ASSERT_NE(send, std::string::npos) << log;

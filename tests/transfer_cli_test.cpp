@@ -1,8 +1,11 @@
 // zsend-engine send/recv as users run them, on loopback: both listen directions, byte-exact
 // output, and each failure of issue 4 point 7 with its exit code, its message and no success
 // on the far side.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -210,30 +213,72 @@ TEST_F(TransferCli, EmptyStream) {
   EXPECT_EQ(std::filesystem::file_size(output_), 0u);
 }
 
+// An unauthorized sender fails (exit 8) before any consumer starts, and the listener goes on
+// waiting: the authorized sender that comes next gets the transfer.
 TEST_F(TransferCli, UnauthorizedKeyRejectedBeforeAnyConsumerStarts) {
   dir_.Keygen("stranger");
   const std::string marker = dir_.Path("consumer-started");
   int port = 0;
-  Side recv = Receiver({"--exec", "sh -c 'touch \"$0\"; cat > /dev/null' " + marker}, &port);
-  Side send = Sender(port, {"-i", input_}, "stranger");
+  Side recv =
+      Receiver({"--exec", "sh -c 'touch \"$0\"; cat > \"$1\"' " + marker + " " + output_}, &port);
+  Side stranger = Sender(port, {"-i", input_}, "stranger");
+  stranger.Finish();
+  EXPECT_EQ(stranger.result.exit_code, kExitAuth) << stranger.err;
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the consumer ran for an unauthorized peer";
+  Side send = Sender(port, {"-i", input_});
   send.Finish();
   recv.Finish();
-  EXPECT_EQ(send.result.exit_code, kExitAuth) << send.err;
-  EXPECT_EQ(recv.result.exit_code, kExitAuth) << recv.err;
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(recv.result.exit_code, 0) << recv.err;
   EXPECT_NE(recv.err.find("is not authorized"), std::string::npos) << recv.err;
-  EXPECT_FALSE(std::filesystem::exists(marker)) << "the consumer ran for an unauthorized peer";
+  EXPECT_TRUE(TransferDir::Read(output_) == TransferDir::Read(input_));
 }
 
 TEST_F(TransferCli, WrongPeerKeyIsAnAuthenticationFailure) {
   int port = 0;
   Side recv = Receiver({"-o", output_}, &port);
+  const std::string right = receiver_pub_;
   receiver_pub_ = sender_pub_;  // not the listener's key
+  Side wrong = Sender(port, {"-i", input_});
+  wrong.Finish();
+  EXPECT_EQ(wrong.result.exit_code, kExitAuth) << wrong.err;
+  EXPECT_TRUE(OutputAbsent());
+  receiver_pub_ = right;
   Side send = Sender(port, {"-i", input_});
   send.Finish();
   recv.Finish();
-  EXPECT_EQ(send.result.exit_code, kExitAuth) << send.err;
-  EXPECT_EQ(recv.result.exit_code, kExitAuth) << recv.err;
-  EXPECT_TRUE(OutputAbsent());
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(recv.result.exit_code, 0) << recv.err;
+  EXPECT_TRUE(TransferDir::Read(output_) == TransferDir::Read(input_));
+}
+
+// Whoever reaches the port cannot end or block a --once listener: an idle connection (held
+// open throughout), a connect-and-close and garbage come first, then the real sender succeeds.
+TEST_F(TransferCli, IdleAndGarbageConnectionsDoNotStopTheListener) {
+  int port = 0;
+  Side recv = Receiver({"-o", output_}, &port);
+  auto connect_to = [port] {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    return fd;
+  };
+  const int idle = connect_to();
+  close(connect_to());
+  const int garbage = connect_to();
+  const std::string junk(4096, 'x');
+  EXPECT_EQ(write(garbage, junk.data(), junk.size()), static_cast<ssize_t>(junk.size()));
+  close(garbage);
+  Side send = Sender(port, {"-i", input_});
+  send.Finish();
+  recv.Finish();
+  close(idle);
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(recv.result.exit_code, 0) << recv.err;
+  EXPECT_TRUE(TransferDir::Read(output_) == TransferDir::Read(input_));
 }
 
 TEST_F(TransferCli, ProducerFailureFailsBothSidesWithItsStderr) {

@@ -16,6 +16,7 @@
 #include "engine/transfer_receiver.h"
 #include "engine/units.h"
 #include "tools/engine/exit_codes.h"
+#include "tools/engine/listener_accept.h"
 #include "tools/engine/progress_line.h"
 #include "tools/engine/signals.h"
 #include "tools/engine/transfer_link_open.h"
@@ -233,8 +234,10 @@ Result<std::unique_ptr<Channel>> Runner::Connect(Session* session, int* exit_cod
   if (job_.stdio) {
     return handshake(std::make_unique<Channel>(UniqueFd(0), UniqueFd(1), "stdio"), false);
   }
-  // A listener waits for its peer as long as it takes, in 1 s slices so SIGINT/SIGTERM end it.
-  tcp.timeout_seconds = 1;
+  // A listener waits for an authorized peer as long as it takes, polling in short slices so
+  // SIGINT/SIGTERM end it; failed handshakes (a port scanner, garbage, a wrong key) are logged
+  // and it goes on listening (listener_accept.h).
+  tcp.timeout_seconds = 0.2;
   Result<TcpListener> listener = TcpListener::Listen(job_.listen, tcp);
   if (!listener.ok()) return listener.status();
   if (job_.announce) {
@@ -246,19 +249,17 @@ Result<std::unique_ptr<Channel>> Runner::Connect(Session* session, int* exit_cod
   } else if (!job_.quiet) {
     Say("listening on port " + std::to_string(listener->port()));
   }
-  for (;;) {
-    Result<UniqueFd> fd = listener->Accept();
-    if (!fd.ok() && fd.status().code() == StatusCode::kDeadlineExceeded) {
-      if (StopSignal() == 0) continue;
-      *exit_code = 128 + StopSignal();
-      return Cancelled("stopped by a signal while waiting for a connection");
-    }
-    if (!fd.ok()) return fd.status();
-    Result<std::unique_ptr<Channel>> done =
-        handshake(std::make_unique<Channel>(std::move(*fd), "tcp peer"), false);
-    if (done.ok() || job_.once || StopSignal() != 0) return done;
-    Say(done.status().message() + " (still listening; --once stops at the first connection)");
+  SessionOptions options = MakeSessionOptions(false);
+  options.timeout_seconds = std::min(options.timeout_seconds, kHandshakeSeconds);
+  Result<AcceptedPeer> peer = AcceptAuthorized(
+      *listener, [&](Channel& channel) { return RunHandshake(channel, options); },
+      [] { return StopSignal() != 0; }, [this](const std::string& line) { Say(line); });
+  if (!peer.ok()) {
+    if (peer.status().code() == StatusCode::kCancelled) *exit_code = 128 + StopSignal();
+    return peer.status();
   }
+  *session = peer->session;
+  return std::move(peer->channel);
 }
 
 int Runner::Run() {
