@@ -281,6 +281,31 @@ TEST_F(TransferCli, IdleAndGarbageConnectionsDoNotStopTheListener) {
   EXPECT_TRUE(TransferDir::Read(output_) == TransferDir::Read(input_));
 }
 
+// The partial stream and the --json-stats temporary are created afresh (O_EXCL|O_NOFOLLOW,
+// 0600): symlinks planted at their names are replaced, never written through, and the
+// received stream is not readable by others.
+TEST_F(TransferCli, PlantedSymlinksAreNotFollowedAndTheStreamIsPrivate) {
+  const std::string victim = dir_.Path("victim");
+  std::ofstream(victim) << "precious";
+  std::filesystem::create_symlink(victim, output_ + ".partial");
+  const std::string stats = dir_.Path("stats.json");
+  std::filesystem::create_symlink(victim, stats + ".tmp");
+  int port = 0;
+  Side recv = Receiver({"-o", output_, "--json-stats", stats}, &port);
+  Side send = Sender(port, {"-i", input_});
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(recv.result.exit_code, 0) << recv.err;
+  EXPECT_EQ(TransferDir::Read(victim), "precious");
+  EXPECT_TRUE(TransferDir::Read(output_) == TransferDir::Read(input_));
+  EXPECT_FALSE(std::filesystem::is_symlink(output_));
+  const auto others = std::filesystem::perms::group_all | std::filesystem::perms::others_all;
+  EXPECT_EQ(std::filesystem::status(output_).permissions() & others, std::filesystem::perms::none);
+  EXPECT_EQ(std::filesystem::status(stats).permissions() & others, std::filesystem::perms::none);
+  EXPECT_NE(TransferDir::Read(stats).find("\"result\": \"ok\""), std::string::npos);
+}
+
 TEST_F(TransferCli, ProducerFailureFailsBothSidesWithItsStderr) {
   int port = 0;
   Side recv = Receiver({"-o", output_}, &port);

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/keys.h"
+#include "engine/private_file.h"
 #include "engine/session_handshake.h"
 #include "engine/transfer_consumers.h"
 #include "engine/transfer_link.h"
@@ -378,13 +379,8 @@ void Runner::WriteJsonStats(const TransferReport& r, const Session& session, int
                    {"bytes_written", r.remote.bytes_written},
                    {"stderr_tail", r.remote.stderr_tail}};
   }
-  const std::string tmp = job_.json_stats_path + ".tmp";
-  std::ofstream f(tmp, std::ios::trunc);
-  f << j.dump(2) << "\n";
-  f.close();
-  if (!f || std::rename(tmp.c_str(), job_.json_stats_path.c_str()) != 0) {
-    Say("cannot write --json-stats file " + job_.json_stats_path);
-  }
+  Status written = WriteFileAtomically(job_.json_stats_path, j.dump(2) + "\n");
+  if (!written.ok()) Say("cannot write --json-stats file: " + written.message());
 }
 
 }  // namespace
