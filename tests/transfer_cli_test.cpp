@@ -500,6 +500,7 @@ class TransferSshStdio : public ::testing::Test {
     const std::string bin = dir_.Path("bin");
     std::filesystem::create_directory(bin);
     std::ofstream(bin + "/ssh") << "#!/bin/sh\n"
+                                   "printf '%s\\n' \"$@\" > \"$0.argv\"\n"
                                    "while [ $# -gt 0 ]; do case \"$1\" in\n"
                                    "  -e|-o|-p) shift 2 ;;\n"
                                    "  -*) shift ;;\n"
@@ -537,6 +538,10 @@ TEST_F(TransferSshStdio, EncryptedByDefault) {
   EXPECT_EQ(TransferDir::Read(output_), TransferDir::Read(input_));
   EXPECT_EQ(TransferDir::Read(dir_.Path("stats.json")).find("\"cipher\": \"none\""),
             std::string::npos);
+  // ssh's options end before the destination, so a host like "-oProxyCommand=..." is a host.
+  EXPECT_NE(TransferDir::Read(dir_.Path("bin/ssh.argv")).find("\n--\nbackup@stand-in\n"),
+            std::string::npos)
+      << TransferDir::Read(dir_.Path("bin/ssh.argv"));
 }
 
 TEST_F(TransferSshStdio, CipherNoneKeepsChecksumsAndEndMarker) {

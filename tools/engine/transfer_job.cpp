@@ -109,6 +109,26 @@ Status Runner::Validate() const {
       !job_.listen.empty() + !job_.connect.empty() + !job_.ssh_host.empty() + (job_.stdio ? 1 : 0);
   if (links != 1)
     return InvalidArgument("give exactly one of --listen, --connect, --ssh or --stdio");
+  // Addresses and ports are checked here, before any key is read or socket opened, so a bad
+  // one is a usage error (2) rather than a network failure.
+  if (!job_.connect.empty()) {
+    Result<HostPort> hp = ParseHostPort(job_.connect, false);
+    if (!hp.ok()) return hp.status().WithContext("--connect");
+  }
+  if (!job_.listen.empty()) {
+    Result<HostPort> hp = ParseHostPort(job_.listen, true);
+    if (!hp.ok()) return hp.status().WithContext("--listen");
+  }
+  if (!job_.ssh_port.empty()) {
+    Result<HostPort> hp = ParseHostPort(job_.ssh_port, true);
+    if (!hp.ok() || !hp->host.empty() || hp->port == "0" || hp->port[0] == '0') {
+      return InvalidArgument("--ssh-port takes a port number from 1 to 65535, got '" +
+                             job_.ssh_port + "'");
+    }
+  }
+  if (!job_.ssh_host.empty() && job_.ssh_host[0] == '-') {
+    return InvalidArgument("--ssh '" + job_.ssh_host + "': a host cannot start with '-'");
+  }
   if (!job_.remote_args.empty() && job_.ssh_host.empty()) {
     return InvalidArgument("arguments after -- are for the far side of --ssh; --ssh is missing");
   }
