@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "engine/unique_fd.h"
+#include "orchestrator/far_side.h"
 #include "orchestrator/process_chain.h"
 #include "orchestrator/ssh_runner.h"
 
@@ -256,26 +257,29 @@ class EngineMover : public StreamMover {
     result.transport = "tcp";
     // A fresh sender key on the source host, in a private directory.
     const std::string engine = Engine(source_);
-    Result<CommandOutput> made = source_.Run(
-        {{"sh", "-c",
-          "umask 077; d=$(mktemp -d) && \"$1\" keygen -o \"$d/key\" >/dev/null && echo \"$d\" && "
-          "cat \"$d/key.pub\"",
-          "sh", engine},
-         Effect::kReadOnly,
-         ""});
+    Result<CommandOutput> made =
+        source_.Run({{"sh", "-c", kKeygenScript, "sh", engine}, Effect::kReadOnly, ""});
     if (!made.ok() || !made->ok()) {
       result.status =
           made.ok() ? CommandFailed(source_, {{engine, "keygen"}, Effect::kReadOnly, ""}, *made)
                     : made.status();
       return result;
     }
-    std::string key_dir = made->out.substr(0, made->out.find('\n'));
-    std::string pub = made->out.substr(key_dir.size() + 1);
-    pub = pub.substr(0, pub.find('\n'));
+    // Marker lines, not "the first line" (far_side.h); a directory is removed only when it
+    // is one kKeygenScript made.
+    Result<FarKey> far_key = ParseKeygenOutput(made->out);
+    if (!far_key.ok()) {
+      result.status = far_key.status().WithContext(source_.HostLabel());
+      return result;
+    }
+    const std::string key_dir = far_key->dir;
+    const std::string pub = far_key->pub;
     struct Cleanup {
       CommandRunner& host;
       std::string dir;
-      ~Cleanup() { (void)host.Run({{"rm", "-rf", dir}, Effect::kReadOnly, ""}); }
+      ~Cleanup() {
+        if (IsOurKeyDir(dir)) (void)host.Run({{"rm", "-rf", "--", dir}, Effect::kReadOnly, ""});
+      }
     } cleanup{source_, key_dir};
 
     std::vector<std::string> recv = {"sh",
@@ -301,18 +305,16 @@ class EngineMover : public StreamMover {
     AnnouncingChild receiver;
     result.status = receiver.Start(*recv_argv);
     if (!result.status.ok()) return result;
-    nlohmann::json announce =
-        nlohmann::json::parse(receiver.FirstLine(kAnnounceTimeoutMs), nullptr, false);
-    if (!announce.is_object() || !announce.contains("port") || !announce.contains("pubkey")) {
+    Result<Announce> announce = ParseAnnounce(receiver.FirstLine(kAnnounceTimeoutMs));
+    if (!announce.ok()) {
       receiver.Abandon();
       StageResult ended = receiver.Wait();
-      result.status =
-          Unavailable("zsend-engine recv on " + target_.HostLabel() +
-                      " announced no port: " + ended.err.substr(0, ended.err.find('\n')));
+      result.status = Unavailable("zsend-engine recv on " + target_.HostLabel() + " " +
+                                  announce.status().message() + ": " +
+                                  ended.err.substr(0, ended.err.find('\n')));
       return result;
     }
-    std::string address =
-        JoinHostPort(TargetHostForSource(), std::to_string(announce["port"].get<int>()));
+    std::string address = JoinHostPort(TargetHostForSource(), std::to_string(announce->port));
     std::vector<std::string> send = {engine,
                                      "send",
                                      "-q",
@@ -321,7 +323,7 @@ class EngineMover : public StreamMover {
                                      "--connect",
                                      address,
                                      "--peer",
-                                     announce["pubkey"].get<std::string>(),
+                                     announce->pubkey,
                                      "--key",
                                      key_dir + "/key",
                                      "-m",
