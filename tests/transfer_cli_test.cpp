@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "tests/support/fault_proxy.h"
+#include "tests/support/net.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/transfer_fixture.h"
 
@@ -257,20 +258,11 @@ TEST_F(TransferCli, WrongPeerKeyIsAnAuthenticationFailure) {
 TEST_F(TransferCli, IdleAndGarbageConnectionsDoNotStopTheListener) {
   int port = 0;
   Side recv = Receiver({"-o", output_}, &port);
-  auto connect_to = [port] {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    return fd;
-  };
-  const int idle = connect_to();
-  close(connect_to());
-  const int garbage = connect_to();
-  const std::string junk(4096, 'x');
-  EXPECT_EQ(write(garbage, junk.data(), junk.size()), static_cast<ssize_t>(junk.size()));
+  const int idle = test::ConnectFrom("127.0.0.1", port, 5);
+  ASSERT_GE(idle, 0);
+  close(test::ConnectFrom("127.0.0.1", port, 5));
+  const int garbage = test::ConnectFrom("127.0.0.1", port, 5);
+  EXPECT_TRUE(test::SendAll(garbage, std::string(4096, 'x')));
   close(garbage);
   Side send = Sender(port, {"-i", input_});
   send.Finish();
