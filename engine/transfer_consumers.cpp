@@ -6,6 +6,8 @@
 
 #include <cstdio>
 
+#include "engine/private_file.h"
+
 namespace zsend {
 namespace {
 
@@ -83,9 +85,16 @@ Result<std::unique_ptr<Consumer>> MakeFileConsumer(const std::string& path,
   // Devices and fifos (/dev/null) are written directly; regular files through FILE.partial.
   struct stat st;
   const bool direct = ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
-  const std::string target = direct ? path : path + ".partial";
-  UniqueFd fd(open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
-  if (!fd.valid()) return ErrnoStatus("cannot open output " + target, errno);
+  // FILE.partial is ours: created afresh, 0600, never through a symlink planted there.
+  UniqueFd fd;
+  if (direct) {
+    fd = UniqueFd(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+    if (!fd.valid()) return ErrnoStatus("cannot open output " + path, errno);
+  } else {
+    Result<UniqueFd> created = CreatePrivateFile(path + ".partial");
+    if (!created.ok()) return created.status().WithContext("output");
+    fd = std::move(*created);
+  }
   return std::unique_ptr<Consumer>(
       std::make_unique<FileConsumer>(path, direct, fd.get(), std::move(fd), io));
 }

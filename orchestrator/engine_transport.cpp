@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "engine/unique_fd.h"
+#include "orchestrator/far_side.h"
 #include "orchestrator/process_chain.h"
 #include "orchestrator/ssh_runner.h"
 
@@ -216,19 +217,36 @@ class EngineMover : public StreamMover {
     if (target_address_.empty()) target_address_ = FindTargetHostForSource();
     return target_address_;
   }
+  // "[v6]:port" or "v4:port".
+  static std::string JoinHostPort(const std::string& host, const std::string& port) {
+    return host.find(':') != std::string::npos ? "[" + host + "]:" + port : host + ":" + port;
+  }
+  // The receiver's --listen: the sender's address for the target when it is known to be the
+  // target's own, so the one-shot port is not offered on every interface.
+  std::string ReceiverListenAddress() {
+    (void)TargetHostForSource();  // sets target_bind_
+    std::lock_guard<std::mutex> lock(mutex_);
+    return target_bind_.empty() ? "0" : JoinHostPort(target_bind_, "0");
+  }
   std::string FindTargetHostForSource() {
     if (target_.IsRemote()) {
       // From here, the target is where our ssh session arrived: the address ssh resolved,
       // also for a Host alias of ~/.ssh/config, which the engine could not resolve.
       if (!source_.IsRemote()) {
         std::string reached = SshConnectionAddress(target_, 2);
-        if (!reached.empty()) return reached;
+        if (!reached.empty()) {
+          target_bind_ = reached;  // an address of the target's own: sshd accepted on it
+          return reached;
+        }
       }
       auto* ssh = dynamic_cast<SshRunner*>(&target_.Unwrapped());
       if (ssh) return HostOfDestination(ssh->options().destination);
       return HostOfDestination(target_.HostLabel());
     }
-    if (!source_.IsRemote()) return "127.0.0.1";
+    if (!source_.IsRemote()) {
+      target_bind_ = "127.0.0.1";
+      return "127.0.0.1";
+    }
     // The source reaches us at the address its ssh session came from.
     std::string client = SshConnectionAddress(source_, 0);
     return client.empty() ? "127.0.0.1" : client;
@@ -239,26 +257,29 @@ class EngineMover : public StreamMover {
     result.transport = "tcp";
     // A fresh sender key on the source host, in a private directory.
     const std::string engine = Engine(source_);
-    Result<CommandOutput> made = source_.Run(
-        {{"sh", "-c",
-          "umask 077; d=$(mktemp -d) && \"$1\" keygen -o \"$d/key\" >/dev/null && echo \"$d\" && "
-          "cat \"$d/key.pub\"",
-          "sh", engine},
-         Effect::kReadOnly,
-         ""});
+    Result<CommandOutput> made =
+        source_.Run({{"sh", "-c", kKeygenScript, "sh", engine}, Effect::kReadOnly, ""});
     if (!made.ok() || !made->ok()) {
       result.status =
           made.ok() ? CommandFailed(source_, {{engine, "keygen"}, Effect::kReadOnly, ""}, *made)
                     : made.status();
       return result;
     }
-    std::string key_dir = made->out.substr(0, made->out.find('\n'));
-    std::string pub = made->out.substr(key_dir.size() + 1);
-    pub = pub.substr(0, pub.find('\n'));
+    // Marker lines, not "the first line" (far_side.h); a directory is removed only when it
+    // is one kKeygenScript made.
+    Result<FarKey> far_key = ParseKeygenOutput(made->out);
+    if (!far_key.ok()) {
+      result.status = far_key.status().WithContext(source_.HostLabel());
+      return result;
+    }
+    const std::string key_dir = far_key->dir;
+    const std::string pub = far_key->pub;
     struct Cleanup {
       CommandRunner& host;
       std::string dir;
-      ~Cleanup() { (void)host.Run({{"rm", "-rf", dir}, Effect::kReadOnly, ""}); }
+      ~Cleanup() {
+        if (IsOurKeyDir(dir)) (void)host.Run({{"rm", "-rf", "--", dir}, Effect::kReadOnly, ""});
+      }
     } cleanup{source_, key_dir};
 
     std::vector<std::string> recv = {"sh",
@@ -268,7 +289,7 @@ class EngineMover : public StreamMover {
                                      Engine(target_),
                                      "recv",
                                      "--listen",
-                                     "0",
+                                     ReceiverListenAddress(),
                                      "--once",
                                      "--announce",
                                      "-q",
@@ -284,17 +305,16 @@ class EngineMover : public StreamMover {
     AnnouncingChild receiver;
     result.status = receiver.Start(*recv_argv);
     if (!result.status.ok()) return result;
-    nlohmann::json announce =
-        nlohmann::json::parse(receiver.FirstLine(kAnnounceTimeoutMs), nullptr, false);
-    if (!announce.is_object() || !announce.contains("port") || !announce.contains("pubkey")) {
+    Result<Announce> announce = ParseAnnounce(receiver.FirstLine(kAnnounceTimeoutMs));
+    if (!announce.ok()) {
       receiver.Abandon();
       StageResult ended = receiver.Wait();
-      result.status =
-          Unavailable("zsend-engine recv on " + target_.HostLabel() +
-                      " announced no port: " + ended.err.substr(0, ended.err.find('\n')));
+      result.status = Unavailable("zsend-engine recv on " + target_.HostLabel() + " " +
+                                  announce.status().message() + ": " +
+                                  ended.err.substr(0, ended.err.find('\n')));
       return result;
     }
-    std::string address = TargetHostForSource() + ":" + std::to_string(announce["port"].get<int>());
+    std::string address = JoinHostPort(TargetHostForSource(), std::to_string(announce->port));
     std::vector<std::string> send = {engine,
                                      "send",
                                      "-q",
@@ -303,7 +323,7 @@ class EngineMover : public StreamMover {
                                      "--connect",
                                      address,
                                      "--peer",
-                                     announce["pubkey"].get<std::string>(),
+                                     announce->pubkey,
                                      "--key",
                                      key_dir + "/key",
                                      "-m",
@@ -432,6 +452,9 @@ class EngineMover : public StreamMover {
   bool probed_ = false;         // guarded by mutex_
   std::string missing_;         // guarded by mutex_
   std::string target_address_;  // guarded by mutex_
+  // The address the tcp receiver binds to where the sender's address for it is known to be
+  // the target's own (loopback, or where the run's ssh session arrived); empty: all of them.
+  std::string target_bind_;  // guarded by mutex_
 };
 
 }  // namespace

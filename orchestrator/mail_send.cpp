@@ -102,8 +102,12 @@ Status SendViaSmtp(const MailMessage& message, const std::string& mime,
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, options.timeout_seconds);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, options.timeout_seconds);
-  // smtp://: STARTTLS when the server offers it; smtps:// is TLS from the first byte.
-  curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+  // smtps:// is TLS from the first byte. smtp://: without credentials STARTTLS when the server
+  // offers it; with credentials STARTTLS must succeed, so a password never travels in the clear
+  // (a server, or someone on the path, that offers no STARTTLS ends the attempt before AUTH).
+  const bool credentials = !options.user.empty();
+  curl_easy_setopt(curl, CURLOPT_USE_SSL,
+                   static_cast<long>(credentials ? CURLUSESSL_ALL : CURLUSESSL_TRY));
   if (!options.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_file.c_str());
   if (!options.user.empty()) {
     curl_easy_setopt(curl, CURLOPT_USERNAME, options.user.c_str());
@@ -113,6 +117,12 @@ Status SendViaSmtp(const MailMessage& message, const std::string& mime,
   curl_slist_free_all(recipients);
   curl_easy_cleanup(curl);
   if (rc == CURLE_OK) return Status::Ok();
+  if (rc == CURLE_USE_SSL_FAILED) {
+    return Status(StatusCode::kFailedPrecondition,
+                  "sending mail through " + options.url +
+                      " refused: --smtp-user needs TLS and the server offers no STARTTLS (the "
+                      "password was not sent); use an smtps:// URL or a server with STARTTLS");
+  }
   std::string why = error[0] != '\0' ? error : curl_easy_strerror(rc);
   StatusCode code =
       rc == CURLE_LOGIN_DENIED ? StatusCode::kPermissionDenied : StatusCode::kUnavailable;

@@ -1,7 +1,9 @@
 // Sending mail: through SMTP with libcurl, or through a sendmail command.
 //
 // SMTP: `smtp://host[:port]` (STARTTLS is used when the server offers it) or
-// `smtps://host[:port]` (TLS from the start). With a user, the password comes from
+// `smtps://host[:port]` (TLS from the start). Credentials only travel over TLS: with a user,
+// smtp:// requires STARTTLS (kFailedPrecondition, before AUTH, when the server offers none)
+// and the server's certificate is verified. With a user, the password comes from
 // --smtp-password-file (its first line) or else from the ZSEND_SMTP_PASSWORD environment
 // variable: never from the command line, where `ps` would show it. Timeouts are bounded, so an
 // unreachable server fails within `timeout_seconds` with a one-line error.

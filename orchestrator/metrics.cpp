@@ -1,10 +1,9 @@
 #include "orchestrator/metrics.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdio>
+
+#include "engine/private_file.h"
 
 namespace zsend::orchestrator {
 namespace {
@@ -78,32 +77,8 @@ std::string FormatMetrics(const std::vector<DatasetStatus>& statuses, double now
 }
 
 Status WriteFileAtomically(const std::string& path, const std::string& content) {
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("cannot create " + temporary, errno);
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status failed = ErrnoStatus("cannot write " + temporary, errno);
-      ::close(fd);
-      ::unlink(temporary.c_str());
-      return failed;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    Status failed = ErrnoStatus("cannot flush " + temporary, errno);
-    ::unlink(temporary.c_str());
-    return failed;
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    Status failed = ErrnoStatus("cannot rename " + temporary + " to " + path, errno);
-    ::unlink(temporary.c_str());
-    return failed;
-  }
-  return Status::Ok();
+  // Read by an exporter or a web server running as another user, so 0644 once complete.
+  return zsend::WriteFileAtomically(path, content, 0644);
 }
 
 }  // namespace zsend::orchestrator

@@ -20,7 +20,8 @@ namespace zsend::orchestrator {
 
 std::string FormatMetrics(const std::vector<DatasetStatus>& statuses, double now);
 
-// Writes `content` to `path` through PATH.tmp.PID + fsync + rename.
+// Writes `content` to `path` through PATH.tmp.PID (created O_EXCL|O_NOFOLLOW, so never through
+// a planted symlink; engine/private_file.h) + fsync + rename; the result is 0644.
 Status WriteFileAtomically(const std::string& path, const std::string& content);
 
 }  // namespace zsend::orchestrator

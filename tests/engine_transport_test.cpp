@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "orchestrator/far_side.h"
 #include "orchestrator/transport.h"
 #include "tests/support/files.h"
 #include "tests/support/subprocess.h"
@@ -31,6 +32,8 @@ if args[:1] == ["keygen"]:
 log.write(json.dumps(args) + "\n"); log.flush()
 if args[:1] == ["recv"]:
     s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+    if os.environ.get("FAKE_ANNOUNCE"):
+        print(os.environ["FAKE_ANNOUNCE"], flush=True); sys.exit(0)
     print(json.dumps({"event": "listening", "port": s.getsockname()[1],
                       "pubkey": "zsend1:RECEIVERKEY"}), flush=True)
     c, _ = s.accept()
@@ -72,6 +75,13 @@ class EngineTransport : public ::testing::Test {
     unsetenv("FAKE_ENGINE_LOG");
     std::filesystem::remove_all(dir_);
   }
+  // The sender's --key argument in the stand-in engine's log ("" when there is none).
+  std::string SenderKeyFromLog() const {
+    const std::string log = test::ReadFile(dir_ + "/engine.log");
+    const size_t at = log.find("\"--key\", \"");
+    if (at == std::string::npos) return "";
+    return log.substr(at + 10, log.find('"', at + 10) - at - 10);
+  }
   LocalRunner local_;
   TransportOptions options_;
   std::string dir_;
@@ -89,7 +99,8 @@ TEST_F(EngineTransport, TcpStartsTheReceiverFirstAndAuthorizesAFreshSenderKey) {
   EXPECT_EQ(r.bytes, 777777u);
   EXPECT_EQ(std::filesystem::file_size(out), 777777u);
   std::string log = test::ReadFile(dir_ + "/engine.log");
-  size_t recv = log.find("[\"recv\", \"--listen\", \"0\", \"--once\", \"--announce\"");
+  // Bound to the address the sender uses (loopback here), not to every interface.
+  size_t recv = log.find("[\"recv\", \"--listen\", \"127.0.0.1:0\", \"--once\", \"--announce\"");
   size_t send = log.find("[\"send\"");
   ASSERT_NE(recv, std::string::npos) << log;
   ASSERT_NE(send, std::string::npos) << log;
@@ -98,10 +109,86 @@ TEST_F(EngineTransport, TcpStartsTheReceiverFirstAndAuthorizesAFreshSenderKey) {
   EXPECT_NE(log.find("\"--peer\", \"zsend1:RECEIVERKEY\""), std::string::npos) << log;
   EXPECT_NE(log.find("\"--connect\", \"127.0.0.1:"), std::string::npos) << log;
   // The key's directory on the source is gone after the transfer.
-  size_t key_at = log.find("\"--key\", \"");
-  ASSERT_NE(key_at, std::string::npos);
-  std::string key = log.substr(key_at + 10, log.find('"', key_at + 10) - key_at - 10);
+  std::string key = SenderKeyFromLog();
+  ASSERT_FALSE(key.empty()) << test::ReadFile(dir_ + "/engine.log");
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(key).parent_path())) << key;
+}
+
+// A host whose shell startup file prints something (here: the path of a directory that must
+// survive) before every command's output: the transfer still works, and only the key
+// directory the keygen script made is removed.
+class NoisyRunner : public CommandRunner {
+ public:
+  NoisyRunner(CommandRunner& inner, std::string noise) : inner_(inner), noise_(std::move(noise)) {}
+  Result<CommandOutput> Run(const Command& command) override {
+    Result<CommandOutput> output = inner_.Run(command);
+    if (output.ok()) output->out = noise_ + output->out;
+    return output;
+  }
+  std::string HostLabel() const override { return inner_.HostLabel(); }
+  Result<std::vector<std::string>> StreamArgv(const std::vector<std::string>& argv) override {
+    return inner_.StreamArgv(argv);
+  }
+
+ private:
+  CommandRunner& inner_;
+  std::string noise_;
+};
+
+TEST_F(EngineTransport, NoisyStartupFileNeitherBreaksTcpNorDeletesWhatItPrinted) {
+  const std::string precious = dir_ + "/precious";
+  std::filesystem::create_directory(precious);
+  test::WriteFile(precious + "/file", "keep me");
+  NoisyRunner noisy(local_, precious + "\nWelcome to the far host\n");
+  options_.kind = TransportKind::kTcp;
+  std::unique_ptr<StreamMover> mover = MakeStreamMover(noisy, local_, options_);
+  std::string out = dir_ + "/received";
+  StreamResult r =
+      mover->Move({{"head", "-c", "5000", "/dev/urandom"}, {"sh", "-c", "cat > " + out}, "p/fs"});
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(std::filesystem::file_size(out), 5000u);
+  EXPECT_TRUE(std::filesystem::exists(precious + "/file"));
+  std::string key = SenderKeyFromLog();
+  ASSERT_FALSE(key.empty()) << test::ReadFile(dir_ + "/engine.log");
+  EXPECT_NE(key.find("/zsend-key."), std::string::npos) << key;
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(key).parent_path())) << key;
+}
+
+// The announce line is the engine's JSON contract; anything else is a clean error.
+TEST_F(EngineTransport, AMalformedAnnounceIsAnErrorNotACrash) {
+  options_.kind = TransportKind::kTcp;
+  for (const char* line : {R"({"event":"listening","port":"x","pubkey":"zsend1:R"})",
+                           R"({"event":"listening","port":70000,"pubkey":"zsend1:R"})", "hello"}) {
+    setenv("FAKE_ANNOUNCE", line, 1);
+    std::unique_ptr<StreamMover> mover = MakeStreamMover(local_, local_, options_);
+    StreamResult r =
+        mover->Move({{"head", "-c", "10", "/dev/zero"}, {"sh", "-c", "cat > /dev/null"}, "p/fs"});
+    ASSERT_FALSE(r.status.ok()) << line;
+    EXPECT_NE(r.status.message().find("announced no port"), std::string::npos)
+        << r.status.message();
+  }
+  unsetenv("FAKE_ANNOUNCE");
+}
+
+TEST(FarSide, OnlyDirectoriesTheKeygenScriptMadeAreRecognised) {
+  EXPECT_TRUE(IsOurKeyDir("/tmp/zsend-key.AbC0123456"));
+  EXPECT_TRUE(IsOurKeyDir("/var/tmp/user 1/zsend-key.AbC0123456"));
+  for (const char* bad :
+       {"", "/", "/tmp", "/home/user", "tmp/zsend-key.AbC0123456", "/tmp/zsend-key.AbC012345",
+        "/tmp/zsend-key.AbC0123456/", "/tmp/../zsend-key.AbC0123456", "/tmp/zsend-key.AbC01234/6",
+        "/tmp/./zsend-key.AbC0123456", "/tmp//zsend-key.AbC0123456", "/tmp/zsend-key.AbC01234-6"}) {
+    EXPECT_FALSE(IsOurKeyDir(bad)) << bad;
+  }
+  Result<FarKey> key = ParseKeygenOutput(
+      "/home/user\nzsend-keydir /etc\nzsend-keydir /tmp/zsend-key.AbC0123456\n"
+      "zsend-pubkey zsend1:abc+/=\n");
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  EXPECT_EQ(key->dir, "/tmp/zsend-key.AbC0123456");
+  EXPECT_EQ(key->pub, "zsend1:abc+/=");
+  EXPECT_FALSE(ParseKeygenOutput("/tmp/x\nzsend1:abc\n").ok());
+  EXPECT_FALSE(ParseKeygenOutput("zsend-keydir /home/user\nzsend-pubkey zsend1:a\n").ok());
+  EXPECT_FALSE(
+      ParseKeygenOutput("zsend-keydir /tmp/zsend-key.AbC0123456\nzsend-pubkey x;rm\n").ok());
 }
 
 TEST_F(EngineTransport, TcpReportsAFailingReceiveAsTheConsumer) {

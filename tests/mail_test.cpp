@@ -167,6 +167,63 @@ TEST_F(AiosmtpdMail, SuccessMailArrivesToo) {
   EXPECT_NE(failed["message_id"], ok["message_id"]);
 }
 
+// Credentials only travel over TLS: the real aiosmtpd offering AUTH in the clear and no
+// STARTTLS (a careless server, or someone on the path stripping STARTTLS) never sees the
+// password; with STARTTLS, or smtps://, the login arrives encrypted and the mail is stored.
+class AiosmtpdAuth : public ::testing::Test {
+ protected:
+  Status Send() {
+    MailMessage message = BuildRunMail(Summary(true), "zsend@backup1", {"ops@example.com"});
+    SmtpOptions options;
+    options.url = server_.Url();
+    options.user = "backup";
+    options.ca_file = server_.certificate();
+    options.timeout_seconds = 20;
+    setenv(kSmtpPasswordEnv, "s3cret", 1);
+    Status sent = SendViaSmtp(message, RenderMime(message, 1704369700, "backup1"), options);
+    unsetenv(kSmtpPasswordEnv);
+    return sent;
+  }
+  test::SmtpServer server_;
+};
+
+TEST_F(AiosmtpdAuth, NoStartTlsMeansNoPasswordSent) {
+  std::string problem = server_.StartWithAuth("plain");
+  ZSEND_REQUIRE(problem.empty(), problem);
+  Status sent = Send();
+  ASSERT_FALSE(sent.ok());
+  EXPECT_EQ(sent.code(), StatusCode::kFailedPrecondition) << sent.ToString();
+  EXPECT_NE(sent.message().find("--smtp-user needs TLS"), std::string::npos) << sent.message();
+  EXPECT_NE(sent.message().find("smtps://"), std::string::npos) << sent.message();
+  EXPECT_EQ(sent.message().find('\n'), std::string::npos);
+  EXPECT_TRUE(server_.Logins().empty()) << server_.Logins();
+  EXPECT_EQ(server_.Count(), 0);
+}
+
+TEST_F(AiosmtpdAuth, StartTlsCarriesTheLogin) {
+  std::string problem = server_.StartWithAuth("starttls");
+  ZSEND_REQUIRE(problem.empty(), problem);
+  Status sent = Send();
+  ASSERT_TRUE(sent.ok()) << sent.ToString();
+  nlohmann::json logins = server_.Logins();
+  ASSERT_EQ(logins.size(), 1u) << logins;
+  EXPECT_EQ(logins[0]["login"], "backup");
+  EXPECT_EQ(logins[0]["password"], "s3cret");
+  EXPECT_EQ(logins[0]["tls"], true);
+  EXPECT_FALSE(server_.Stored(1).is_null());
+}
+
+TEST_F(AiosmtpdAuth, SmtpsCarriesTheLogin) {
+  std::string problem = server_.StartWithAuth("smtps");
+  ZSEND_REQUIRE(problem.empty(), problem);
+  Status sent = Send();
+  ASSERT_TRUE(sent.ok()) << sent.ToString();
+  nlohmann::json logins = server_.Logins();
+  ASSERT_EQ(logins.size(), 1u) << logins;
+  EXPECT_EQ(logins[0]["tls"], true);
+  EXPECT_FALSE(server_.Stored(1).is_null());
+}
+
 TEST(MailSmtpUnreachable, ClearErrorNamingTheServer) {
   int port = test::FreePort();  // nothing listens there
   MailMessage message = BuildRunMail(Summary(true), "zsend@backup1", {"ops@example.com"});

@@ -1,8 +1,11 @@
 // zsend-engine send/recv as users run them, on loopback: both listen directions, byte-exact
 // output, and each failure of issue 4 point 7 with its exit code, its message and no success
 // on the far side.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,6 +14,7 @@
 #include <thread>
 
 #include "tests/support/fault_proxy.h"
+#include "tests/support/net.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/transfer_fixture.h"
 
@@ -210,30 +214,88 @@ TEST_F(TransferCli, EmptyStream) {
   EXPECT_EQ(std::filesystem::file_size(output_), 0u);
 }
 
+// An unauthorized sender fails (exit 8) before any consumer starts, and the listener goes on
+// waiting: the authorized sender that comes next gets the transfer.
 TEST_F(TransferCli, UnauthorizedKeyRejectedBeforeAnyConsumerStarts) {
   dir_.Keygen("stranger");
   const std::string marker = dir_.Path("consumer-started");
   int port = 0;
-  Side recv = Receiver({"--exec", "sh -c 'touch \"$0\"; cat > /dev/null' " + marker}, &port);
-  Side send = Sender(port, {"-i", input_}, "stranger");
+  Side recv =
+      Receiver({"--exec", "sh -c 'touch \"$0\"; cat > \"$1\"' " + marker + " " + output_}, &port);
+  Side stranger = Sender(port, {"-i", input_}, "stranger");
+  stranger.Finish();
+  EXPECT_EQ(stranger.result.exit_code, kExitAuth) << stranger.err;
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the consumer ran for an unauthorized peer";
+  Side send = Sender(port, {"-i", input_});
   send.Finish();
   recv.Finish();
-  EXPECT_EQ(send.result.exit_code, kExitAuth) << send.err;
-  EXPECT_EQ(recv.result.exit_code, kExitAuth) << recv.err;
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(recv.result.exit_code, 0) << recv.err;
   EXPECT_NE(recv.err.find("is not authorized"), std::string::npos) << recv.err;
-  EXPECT_FALSE(std::filesystem::exists(marker)) << "the consumer ran for an unauthorized peer";
+  EXPECT_TRUE(TransferDir::Read(output_) == TransferDir::Read(input_));
 }
 
 TEST_F(TransferCli, WrongPeerKeyIsAnAuthenticationFailure) {
   int port = 0;
   Side recv = Receiver({"-o", output_}, &port);
+  const std::string right = receiver_pub_;
   receiver_pub_ = sender_pub_;  // not the listener's key
+  Side wrong = Sender(port, {"-i", input_});
+  wrong.Finish();
+  EXPECT_EQ(wrong.result.exit_code, kExitAuth) << wrong.err;
+  EXPECT_TRUE(OutputAbsent());
+  receiver_pub_ = right;
   Side send = Sender(port, {"-i", input_});
   send.Finish();
   recv.Finish();
-  EXPECT_EQ(send.result.exit_code, kExitAuth) << send.err;
-  EXPECT_EQ(recv.result.exit_code, kExitAuth) << recv.err;
-  EXPECT_TRUE(OutputAbsent());
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(recv.result.exit_code, 0) << recv.err;
+  EXPECT_TRUE(TransferDir::Read(output_) == TransferDir::Read(input_));
+}
+
+// Whoever reaches the port cannot end or block a --once listener: an idle connection (held
+// open throughout), a connect-and-close and garbage come first, then the real sender succeeds.
+TEST_F(TransferCli, IdleAndGarbageConnectionsDoNotStopTheListener) {
+  int port = 0;
+  Side recv = Receiver({"-o", output_}, &port);
+  const int idle = test::ConnectFrom("127.0.0.1", port, 5);
+  ASSERT_GE(idle, 0);
+  close(test::ConnectFrom("127.0.0.1", port, 5));
+  const int garbage = test::ConnectFrom("127.0.0.1", port, 5);
+  EXPECT_TRUE(test::SendAll(garbage, std::string(4096, 'x')));
+  close(garbage);
+  Side send = Sender(port, {"-i", input_});
+  send.Finish();
+  recv.Finish();
+  close(idle);
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(recv.result.exit_code, 0) << recv.err;
+  EXPECT_TRUE(TransferDir::Read(output_) == TransferDir::Read(input_));
+}
+
+// The partial stream and the --json-stats temporary are created afresh (O_EXCL|O_NOFOLLOW,
+// 0600): symlinks planted at their names are replaced, never written through, and the
+// received stream is not readable by others.
+TEST_F(TransferCli, PlantedSymlinksAreNotFollowedAndTheStreamIsPrivate) {
+  const std::string victim = dir_.Path("victim");
+  std::ofstream(victim) << "precious";
+  std::filesystem::create_symlink(victim, output_ + ".partial");
+  const std::string stats = dir_.Path("stats.json");
+  std::filesystem::create_symlink(victim, stats + ".tmp");
+  int port = 0;
+  Side recv = Receiver({"-o", output_, "--json-stats", stats}, &port);
+  Side send = Sender(port, {"-i", input_});
+  send.Finish();
+  recv.Finish();
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_EQ(recv.result.exit_code, 0) << recv.err;
+  EXPECT_EQ(TransferDir::Read(victim), "precious");
+  EXPECT_TRUE(TransferDir::Read(output_) == TransferDir::Read(input_));
+  EXPECT_FALSE(std::filesystem::is_symlink(output_));
+  const auto others = std::filesystem::perms::group_all | std::filesystem::perms::others_all;
+  EXPECT_EQ(std::filesystem::status(output_).permissions() & others, std::filesystem::perms::none);
+  EXPECT_EQ(std::filesystem::status(stats).permissions() & others, std::filesystem::perms::none);
+  EXPECT_NE(TransferDir::Read(stats).find("\"result\": \"ok\""), std::string::npos);
 }
 
 TEST_F(TransferCli, ProducerFailureFailsBothSidesWithItsStderr) {
@@ -430,6 +492,7 @@ class TransferSshStdio : public ::testing::Test {
     const std::string bin = dir_.Path("bin");
     std::filesystem::create_directory(bin);
     std::ofstream(bin + "/ssh") << "#!/bin/sh\n"
+                                   "printf '%s\\n' \"$@\" > \"$0.argv\"\n"
                                    "while [ $# -gt 0 ]; do case \"$1\" in\n"
                                    "  -e|-o|-p) shift 2 ;;\n"
                                    "  -*) shift ;;\n"
@@ -467,6 +530,10 @@ TEST_F(TransferSshStdio, EncryptedByDefault) {
   EXPECT_EQ(TransferDir::Read(output_), TransferDir::Read(input_));
   EXPECT_EQ(TransferDir::Read(dir_.Path("stats.json")).find("\"cipher\": \"none\""),
             std::string::npos);
+  // ssh's options end before the destination, so a host like "-oProxyCommand=..." is a host.
+  EXPECT_NE(TransferDir::Read(dir_.Path("bin/ssh.argv")).find("\n--\nbackup@stand-in\n"),
+            std::string::npos)
+      << TransferDir::Read(dir_.Path("bin/ssh.argv"));
 }
 
 TEST_F(TransferSshStdio, CipherNoneKeepsChecksumsAndEndMarker) {

@@ -83,8 +83,8 @@ Result<HostPort> ParseHostPort(const std::string& text, bool port_only_ok) {
       hp.port = text.substr(colon + 1);
     }
   }
-  if (hp.port.empty() || hp.port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(hp.port) > 65535) {
+  if (hp.port.empty() || hp.port.size() > 5 ||
+      hp.port.find_first_not_of("0123456789") != std::string::npos || std::stoul(hp.port) > 65535) {
     return InvalidArgument("bad port in '" + text + "': use a number from 0 to 65535");
   }
   return hp;

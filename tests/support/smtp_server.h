@@ -25,7 +25,15 @@ class SmtpServer {
   // self-signed certificate for 127.0.0.1 and refuses mail until TLS is on (aiosmtpd's
   // default require_starttls).
   std::string Start(bool starttls = false);
-  std::string Url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
+  // A server that offers AUTH, accepts every login and records it (Logins()): `mode` "plain"
+  // offers AUTH in the clear and no STARTTLS, "starttls" offers AUTH only after STARTTLS,
+  // "smtps" speaks TLS from the first byte (Url() is then smtps://).
+  std::string StartWithAuth(const std::string& mode);
+  std::string Url() const {
+    return (smtps_ ? "smtps://127.0.0.1:" : "smtp://127.0.0.1:") + std::to_string(port_);
+  }
+  // The logins offered so far: [{login, password, tls}].
+  nlohmann::json Logins() const;
   int port() const { return port_; }
   // The certificate (PEM) the server presents, for --smtp-ca-file.
   const std::string& certificate() const { return certificate_; }
@@ -38,9 +46,12 @@ class SmtpServer {
   int Count() const;
 
  private:
+  std::string Launch(const std::string& mode);
+
   std::string dir_;
   std::string certificate_;
   int port_ = 0;
+  bool smtps_ = false;
   pid_t server_ = -1;
 };
 

@@ -196,6 +196,14 @@ int RunBench(const BenchFlags& f) {
   if (modes != 1) {
     return Fail(kExitUsage, InvalidArgument("give exactly one of --local, --listen or --connect"));
   }
+  if (!f.connect.empty()) {
+    Result<HostPort> hp = ParseHostPort(f.connect, false);
+    if (!hp.ok()) return Fail(kExitUsage, hp.status().WithContext("--connect"));
+  }
+  if (!f.listen.empty()) {
+    Result<HostPort> hp = ParseHostPort(f.listen, true);
+    if (!hp.ok()) return Fail(kExitUsage, hp.status().WithContext("--listen"));
+  }
   Result<double> seconds = ParseSeconds(f.seconds, "--seconds");
   if (!seconds.ok()) return Fail(kExitUsage, seconds.status());
   if (*seconds <= 0) return Fail(kExitUsage, InvalidArgument("--seconds must be more than 0"));

@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "engine/private_file.h"
 #include "engine/units.h"
 #include "tools/engine/exit_codes.h"
 #include "tools/engine/progress_line.h"
@@ -193,13 +194,8 @@ void WriteJsonStats(const BufferJob& job, const PipelineResult& r, int exit_code
       {"io_backend", {{"input", in_backend}, {"output", out_backend}}},
   };
   if (codec != nullptr) j["codec"] = CodecJson(codec->stats());
-  std::string tmp = job.json_stats_path + ".tmp";
-  std::ofstream f(tmp, std::ios::trunc);
-  f << j.dump(2) << "\n";
-  f.close();
-  if (!f || std::rename(tmp.c_str(), job.json_stats_path.c_str()) != 0) {
-    messages.Say("cannot write --json-stats file " + job.json_stats_path);
-  }
+  Status written = WriteFileAtomically(job.json_stats_path, j.dump(2) + "\n");
+  if (!written.ok()) messages.Say("cannot write --json-stats file: " + written.message());
 }
 
 template <typename T>

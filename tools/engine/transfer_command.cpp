@@ -85,7 +85,9 @@ Result<TransferJob> BuildJob(const TransferFlags& f) {
 void AddSharedOptions(CLI::App* cmd, TransferFlags& f) {
   cmd->add_option("--listen", f.job.listen, "Listen on [HOST:]PORT (0: any free port)");
   cmd->add_option("--connect", f.job.connect, "Connect to HOST:PORT");
-  cmd->add_flag("--once", f.job.once, "Serve one connection and exit, even if its handshake fails");
+  cmd->add_flag(
+      "--once", f.job.once,
+      "Exit after one authorized transfer (what a listener always does; kept for scripts)");
   cmd->add_flag("--announce", f.job.announce,
                 "Print {\"event\":\"listening\",\"port\":N,\"pubkey\":\"...\"} on stdout");
   cmd->add_option("--key", f.job.key_file, "This side's private key file (zsend-engine keygen)");

@@ -10,12 +10,14 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/keys.h"
+#include "engine/private_file.h"
 #include "engine/session_handshake.h"
 #include "engine/transfer_consumers.h"
 #include "engine/transfer_link.h"
 #include "engine/transfer_receiver.h"
 #include "engine/units.h"
 #include "tools/engine/exit_codes.h"
+#include "tools/engine/listener_accept.h"
 #include "tools/engine/progress_line.h"
 #include "tools/engine/signals.h"
 #include "tools/engine/transfer_link_open.h"
@@ -107,6 +109,26 @@ Status Runner::Validate() const {
       !job_.listen.empty() + !job_.connect.empty() + !job_.ssh_host.empty() + (job_.stdio ? 1 : 0);
   if (links != 1)
     return InvalidArgument("give exactly one of --listen, --connect, --ssh or --stdio");
+  // Addresses and ports are checked here, before any key is read or socket opened, so a bad
+  // one is a usage error (2) rather than a network failure.
+  if (!job_.connect.empty()) {
+    Result<HostPort> hp = ParseHostPort(job_.connect, false);
+    if (!hp.ok()) return hp.status().WithContext("--connect");
+  }
+  if (!job_.listen.empty()) {
+    Result<HostPort> hp = ParseHostPort(job_.listen, true);
+    if (!hp.ok()) return hp.status().WithContext("--listen");
+  }
+  if (!job_.ssh_port.empty()) {
+    Result<HostPort> hp = ParseHostPort(job_.ssh_port, true);
+    if (!hp.ok() || !hp->host.empty() || hp->port == "0" || hp->port[0] == '0') {
+      return InvalidArgument("--ssh-port takes a port number from 1 to 65535, got '" +
+                             job_.ssh_port + "'");
+    }
+  }
+  if (!job_.ssh_host.empty() && job_.ssh_host[0] == '-') {
+    return InvalidArgument("--ssh '" + job_.ssh_host + "': a host cannot start with '-'");
+  }
   if (!job_.remote_args.empty() && job_.ssh_host.empty()) {
     return InvalidArgument("arguments after -- are for the far side of --ssh; --ssh is missing");
   }
@@ -233,8 +255,10 @@ Result<std::unique_ptr<Channel>> Runner::Connect(Session* session, int* exit_cod
   if (job_.stdio) {
     return handshake(std::make_unique<Channel>(UniqueFd(0), UniqueFd(1), "stdio"), false);
   }
-  // A listener waits for its peer as long as it takes, in 1 s slices so SIGINT/SIGTERM end it.
-  tcp.timeout_seconds = 1;
+  // A listener waits for an authorized peer as long as it takes, polling in short slices so
+  // SIGINT/SIGTERM end it; failed handshakes (a port scanner, garbage, a wrong key) are logged
+  // and it goes on listening (listener_accept.h).
+  tcp.timeout_seconds = 0.2;
   Result<TcpListener> listener = TcpListener::Listen(job_.listen, tcp);
   if (!listener.ok()) return listener.status();
   if (job_.announce) {
@@ -246,19 +270,17 @@ Result<std::unique_ptr<Channel>> Runner::Connect(Session* session, int* exit_cod
   } else if (!job_.quiet) {
     Say("listening on port " + std::to_string(listener->port()));
   }
-  for (;;) {
-    Result<UniqueFd> fd = listener->Accept();
-    if (!fd.ok() && fd.status().code() == StatusCode::kDeadlineExceeded) {
-      if (StopSignal() == 0) continue;
-      *exit_code = 128 + StopSignal();
-      return Cancelled("stopped by a signal while waiting for a connection");
-    }
-    if (!fd.ok()) return fd.status();
-    Result<std::unique_ptr<Channel>> done =
-        handshake(std::make_unique<Channel>(std::move(*fd), "tcp peer"), false);
-    if (done.ok() || job_.once || StopSignal() != 0) return done;
-    Say(done.status().message() + " (still listening; --once stops at the first connection)");
+  SessionOptions options = MakeSessionOptions(false);
+  options.timeout_seconds = std::min(options.timeout_seconds, kHandshakeSeconds);
+  Result<AcceptedPeer> peer = AcceptAuthorized(
+      *listener, [&](Channel& channel) { return RunHandshake(channel, options); },
+      [] { return StopSignal() != 0; }, [this](const std::string& line) { Say(line); });
+  if (!peer.ok()) {
+    if (peer.status().code() == StatusCode::kCancelled) *exit_code = 128 + StopSignal();
+    return peer.status();
   }
+  *session = peer->session;
+  return std::move(peer->channel);
 }
 
 int Runner::Run() {
@@ -377,13 +399,8 @@ void Runner::WriteJsonStats(const TransferReport& r, const Session& session, int
                    {"bytes_written", r.remote.bytes_written},
                    {"stderr_tail", r.remote.stderr_tail}};
   }
-  const std::string tmp = job_.json_stats_path + ".tmp";
-  std::ofstream f(tmp, std::ios::trunc);
-  f << j.dump(2) << "\n";
-  f.close();
-  if (!f || std::rename(tmp.c_str(), job_.json_stats_path.c_str()) != 0) {
-    Say("cannot write --json-stats file " + job_.json_stats_path);
-  }
+  Status written = WriteFileAtomically(job_.json_stats_path, j.dump(2) + "\n");
+  if (!written.ok()) Say("cannot write --json-stats file: " + written.message());
 }
 
 }  // namespace

@@ -27,7 +27,8 @@ std::vector<std::string> SshCommand(const TransferJob& job) {
   std::vector<std::string> argv = {"ssh", "-e", "none", "-o", "BatchMode=yes"};
   if (!job.ssh_port.empty()) argv.insert(argv.end(), {"-p", job.ssh_port});
   for (const std::string& o : job.ssh_options) argv.insert(argv.end(), {"-o", o});
-  argv.push_back(job.ssh_host);
+  // "--": a host that looks like an option ("-oProxyCommand=...") stays a destination.
+  argv.insert(argv.end(), {"--", job.ssh_host});
   std::string remote = ShellQuote(job.remote_engine) + (job.send ? " recv" : " send") + " --stdio";
   for (const std::string& a : job.remote_args) remote += " " + ShellQuote(a);
   argv.push_back(remote);

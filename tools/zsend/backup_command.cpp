@@ -26,6 +26,7 @@
 #include "tools/zsend/exit_codes.h"
 #include "tools/zsend/history_access.h"
 #include "tools/zsend/mail_options.h"
+#include "tools/zsend/option_checks.h"
 
 namespace zsend::cli {
 namespace {
@@ -132,7 +133,11 @@ int RunBackupCommand(BackupFlags& f) {
                                         ? Result<BackupRotation>(BackupRotation{})
                                         : ParseBackupRotation(f.keep_source, f.keep_target);
   if (!rotation.ok()) return Fatal(rotation.status().message());
-  if (Result<MailOn> on = ParseMailOn(f.mail.on); !on.ok()) return Fatal(on.status().message());
+  if (Status s = CheckMailValues(f.mail); !s.ok()) return Fatal(s.message());
+  if (Status s = CheckTransferValues(f.codec, f.ssh_port); !s.ok()) return Fatal(s.message());
+  if (Status s = CheckNameValues(o.group, o.snapshot_name, f.ssh_identity); !s.ok()) {
+    return Fatal(s.message());
+  }
   Result<TransportKind> kind = ParseTransportKind(f.transport);
   if (!kind.ok()) return Fatal(kind.status().message());
   o.transport.kind = *kind;

@@ -1,0 +1,82 @@
+#include "tools/engine/listener_accept.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace zsend::tool {
+namespace {
+
+struct Attempt {
+  std::unique_ptr<Channel> channel;
+  std::optional<Result<Session>> result;  // guarded by the caller's mutex
+  std::thread thread;
+};
+
+}  // namespace
+
+Result<AcceptedPeer> AcceptAuthorized(TcpListener& listener,
+                                      const std::function<Result<Session>(Channel&)>& handshake,
+                                      const std::function<bool()>& stop,
+                                      const std::function<void(const std::string&)>& say) {
+  std::mutex mu;
+  std::condition_variable finished;
+  std::list<Attempt> attempts;  // a list: the threads hold pointers to their element
+  auto end_all = [&] {
+    for (Attempt& a : attempts) a.channel->Stop();
+    for (Attempt& a : attempts) a.thread.join();
+    attempts.clear();
+  };
+  for (;;) {
+    for (auto it = attempts.begin(); it != attempts.end();) {
+      std::optional<Result<Session>> result;
+      {
+        std::lock_guard lock(mu);
+        if (!it->result.has_value()) {
+          ++it;
+          continue;
+        }
+        result = std::move(it->result);
+      }
+      it->thread.join();
+      if (result->ok()) {
+        AcceptedPeer peer{std::move(it->channel), **result};
+        attempts.erase(it);
+        end_all();
+        return peer;
+      }
+      say(result->status().message() + " (still listening for an authorized peer)");
+      it = attempts.erase(it);
+    }
+    if (stop()) {
+      end_all();
+      return Cancelled("stopped by a signal while waiting for a connection");
+    }
+    if (attempts.size() >= kMaxHandshakes) {
+      std::unique_lock lock(mu);
+      finished.wait_for(lock, std::chrono::milliseconds(200));
+      continue;
+    }
+    Result<UniqueFd> fd = listener.Accept();
+    if (!fd.ok() && fd.status().code() == StatusCode::kDeadlineExceeded) continue;
+    if (!fd.ok()) {
+      end_all();
+      return fd.status();
+    }
+    Attempt& attempt = attempts.emplace_back();
+    attempt.channel = std::make_unique<Channel>(std::move(*fd), "tcp peer");
+    attempt.thread = std::thread([&mu, &finished, &handshake, a = &attempt] {
+      Result<Session> result = handshake(*a->channel);
+      {
+        std::lock_guard lock(mu);
+        a->result = std::move(result);
+      }
+      finished.notify_all();
+    });
+  }
+}
+
+}  // namespace zsend::tool
