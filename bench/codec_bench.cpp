@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/codec.h"
+#include "engine/codec/codec.h"
 
 namespace zsend {
 namespace {

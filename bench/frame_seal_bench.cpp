@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/frame.h"
+#include "engine/wire/frame.h"
 
 namespace zsend {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "engine/ring.h"
+#include "engine/ring/ring.h"
 
 namespace zsend {
 namespace {

@@ -4,8 +4,8 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/codec_stage.h"
-#include "engine/decompress_stage.h"
+#include "engine/codec/codec_stage.h"
+#include "engine/codec/decompress_stage.h"
 
 namespace zsend::fuzz {
 namespace {

@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "engine/codec.h"
+#include "engine/codec/codec.h"
 
 namespace zsend::fuzz {
 

@@ -1,4 +1,4 @@
-// libFuzzer target: the receiver's dedup decoder (engine/dedup.h) on hostile blocks. The input
+// libFuzzer target: the receiver's dedup decoder (engine/codec/dedup.h) on hostile blocks. The input
 // is cut into blocks by a leading length byte pair; each block is expanded against the history
 // built so far, and whatever decodes is appended, as the receiver does. Nothing may crash,
 // read outside the window or write past the block.
@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <span>
 
-#include "engine/dedup.h"
+#include "engine/codec/dedup.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zsend;

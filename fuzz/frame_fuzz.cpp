@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/frame.h"
+#include "engine/wire/frame.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zsend;

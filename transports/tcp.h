@@ -7,8 +7,8 @@
 
 #include <string>
 
-#include "engine/status.h"
-#include "engine/unique_fd.h"
+#include "base/status.h"
+#include "base/unique_fd.h"
 
 namespace zsend {
 

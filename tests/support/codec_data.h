@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "engine/byte_stream.h"
+#include "engine/ring/byte_stream.h"
 
 namespace zsend::test {
 

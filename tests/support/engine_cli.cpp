@@ -16,7 +16,7 @@
 #include <sstream>
 #include <thread>
 
-#include "engine/digest.h"
+#include "engine/ring/digest.h"
 
 namespace zsend::test {
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/digest.h"
+#include "engine/ring/digest.h"
 #include "tests/support/files.h"
 #include "tests/support/subprocess.h"
 

@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/command_runner.h"
-#include "orchestrator/zfs_types.h"
+#include "orchestrator/host/command_runner.h"
+#include "orchestrator/zfs/zfs_types.h"
 
 namespace zsend::test {
 

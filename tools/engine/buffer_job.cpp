@@ -9,8 +9,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "engine/private_file.h"
-#include "engine/units.h"
+#include "base/private_file.h"
+#include "base/units.h"
 #include "tools/engine/exit_codes.h"
 #include "tools/engine/progress_line.h"
 #include "tools/engine/signals.h"

@@ -9,9 +9,9 @@
 #include <optional>
 #include <string>
 
-#include "engine/codec_stage.h"
-#include "engine/fd_stream.h"
-#include "engine/pipeline.h"
+#include "engine/codec/codec_stage.h"
+#include "engine/ring/fd_stream.h"
+#include "engine/ring/pipeline.h"
 
 namespace zsend::tool {
 

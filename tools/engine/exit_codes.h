@@ -2,7 +2,7 @@
 // Documented in --help (kExitCodeHelp) and in the README; tests check them.
 #pragma once
 
-#include "engine/pipeline.h"
+#include "engine/ring/pipeline.h"
 
 namespace zsend::tool {
 

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/keys.h"
+#include "engine/crypto/keys.h"
 #include "tools/engine/commands.h"
 #include "tools/engine/exit_codes.h"
 

@@ -12,8 +12,8 @@
 #include <memory>
 #include <string>
 
-#include "engine/channel.h"
-#include "engine/session_handshake.h"
+#include "engine/wire/channel.h"
+#include "engine/wire/session_handshake.h"
 #include "transports/tcp.h"
 
 namespace zsend::tool {

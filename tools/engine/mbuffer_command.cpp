@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/units.h"
+#include "base/units.h"
 #include "tools/engine/buffer_job.h"
 #include "tools/engine/commands.h"
 #include "tools/engine/exit_codes.h"

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "engine/units.h"
+#include "base/units.h"
 
 namespace zsend::tool {
 

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/pipeline.h"
+#include "engine/ring/pipeline.h"
 
 namespace zsend::tool {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/fd_stream.h"
-#include "engine/transfer_sender.h"
+#include "engine/ring/fd_stream.h"
+#include "engine/transfer/transfer_sender.h"
 
 namespace zsend::tool {
 

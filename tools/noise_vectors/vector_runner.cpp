@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "engine/noise_handshake.h"
+#include "engine/crypto/noise_handshake.h"
 
 namespace zsend::noise_vectors {
 namespace {

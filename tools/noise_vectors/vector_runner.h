@@ -1,5 +1,5 @@
 // Runs one Noise test vector (noise-c JSON format, see shared/testdata/noise/README.md) through
-// engine/noise_handshake.h and the transport CipherStates, both as initiator and responder.
+// engine/crypto/noise_handshake.h and the transport CipherStates, both as initiator and responder.
 #pragma once
 
 #include <nlohmann/json.hpp>

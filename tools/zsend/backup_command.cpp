@@ -14,12 +14,12 @@
 #include <set>
 #include <sstream>
 
-#include "engine/units.h"
-#include "orchestrator/backup_report.h"
-#include "orchestrator/backup_run.h"
-#include "orchestrator/run_lock.h"
-#include "orchestrator/ssh_runner.h"
-#include "orchestrator/syslog_tee.h"
+#include "base/units.h"
+#include "orchestrator/report/backup_report.h"
+#include "orchestrator/run/backup_run.h"
+#include "orchestrator/host/run_lock.h"
+#include "orchestrator/host/ssh_runner.h"
+#include "orchestrator/report/syslog_tee.h"
 #include "tools/zsend/backup_steps.h"
 #include "tools/zsend/commands.h"
 #include "tools/zsend/common_options.h"

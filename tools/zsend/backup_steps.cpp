@@ -2,9 +2,9 @@
 
 #include <iostream>
 
-#include "orchestrator/backup_report.h"
-#include "orchestrator/selection.h"
-#include "orchestrator/snapshot_batch.h"
+#include "orchestrator/report/backup_report.h"
+#include "orchestrator/plan/selection.h"
+#include "orchestrator/zfs/snapshot_batch.h"
 #include "tools/zsend/common_options.h"
 
 namespace zsend::cli {

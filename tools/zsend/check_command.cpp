@@ -4,8 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "orchestrator/check.h"
-#include "orchestrator/metrics.h"
+#include "orchestrator/report/check.h"
+#include "orchestrator/report/metrics.h"
 #include "tools/zsend/commands.h"
 #include "tools/zsend/common_options.h"
 #include "tools/zsend/history_access.h"

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/status.h"
-#include "orchestrator/command_runner.h"
-#include "orchestrator/ssh_runner.h"
-#include "orchestrator/zfs.h"
+#include "base/status.h"
+#include "orchestrator/host/command_runner.h"
+#include "orchestrator/host/ssh_runner.h"
+#include "orchestrator/zfs/zfs.h"
 
 namespace CLI {
 class App;
@@ -41,7 +41,7 @@ void AddStateDirOption(CLI::App& app, std::string* state_dir);
 void AddHostOptions(CLI::App& app, HostOptions* options);
 void AddSelectionOptions(CLI::App& app, SelectionOptions* options);
 void AddConfigOption(CLI::App& app, ConfigOptions* options);
-// --syslog: the subcommand's output lines go to syslog too (orchestrator/syslog_tee.h).
+// --syslog: the subcommand's output lines go to syslog too (orchestrator/report/syslog_tee.h).
 void AddSyslogOption(CLI::App& app, bool* syslog);
 
 // Fills options of `app` not given on the command line from the job's config; replaces

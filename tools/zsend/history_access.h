@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "orchestrator/history.h"
+#include "orchestrator/report/history.h"
 
 namespace zsend::cli {
 

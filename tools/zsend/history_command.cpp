@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include "engine/units.h"
-#include "orchestrator/status_table.h"
+#include "base/units.h"
+#include "orchestrator/report/status_table.h"
 #include "tools/zsend/commands.h"
 #include "tools/zsend/common_options.h"
 #include "tools/zsend/exit_codes.h"

@@ -4,7 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "orchestrator/mail_send.h"
+#include "orchestrator/report/mail_send.h"
 #include "tools/zsend/common_options.h"
 
 namespace zsend::cli {

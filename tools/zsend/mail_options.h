@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/mail_message.h"
+#include "orchestrator/report/mail_message.h"
 
 namespace CLI {
 class App;

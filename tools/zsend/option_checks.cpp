@@ -5,8 +5,8 @@
 #include <cstring>
 #include <utility>
 
-#include "engine/codec.h"
-#include "orchestrator/mail_send.h"
+#include "engine/codec/codec.h"
+#include "orchestrator/report/mail_send.h"
 
 namespace zsend::cli {
 

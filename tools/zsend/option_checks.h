@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "engine/status.h"
+#include "base/status.h"
 #include "tools/zsend/mail_options.h"
 
 namespace zsend::cli {

@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <iostream>
 
-#include "orchestrator/mail_message.h"
-#include "orchestrator/mail_send.h"
-#include "orchestrator/metrics.h"
-#include "orchestrator/report_html.h"
-#include "orchestrator/status_table.h"
+#include "orchestrator/report/mail_message.h"
+#include "orchestrator/report/mail_send.h"
+#include "orchestrator/report/metrics.h"
+#include "orchestrator/report/report_html.h"
+#include "orchestrator/report/status_table.h"
 #include "tools/zsend/commands.h"
 #include "tools/zsend/common_options.h"
 #include "tools/zsend/exit_codes.h"

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "orchestrator/status_table.h"
+#include "orchestrator/report/status_table.h"
 #include "tools/zsend/commands.h"
 #include "tools/zsend/common_options.h"
 #include "tools/zsend/exit_codes.h"

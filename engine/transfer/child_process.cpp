@@ -1,0 +1,240 @@
+#include "engine/transfer/child_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "engine/ring/interrupt.h"
+
+extern char** environ;
+
+namespace zsend {
+namespace {
+
+constexpr size_t kTailBytes = 4096;
+
+}  // namespace
+
+Result<std::vector<std::string>> SplitCommandLine(const std::string& text) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) words.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+    } else if (c == '\\') {
+      if (++i == text.size()) return InvalidArgument("command ends with a backslash: " + text);
+      if (text[i] != '\n') word += text[i];
+      in_word = true;
+    } else if (c == '\'') {
+      const size_t end = text.find('\'', i + 1);
+      if (end == std::string::npos) return InvalidArgument("unterminated ' in command: " + text);
+      word += text.substr(i + 1, end - i - 1);
+      i = end;
+      in_word = true;
+    } else if (c == '"') {
+      for (++i;; ++i) {
+        if (i >= text.size()) return InvalidArgument("unterminated \" in command: " + text);
+        if (text[i] == '"') break;
+        if (text[i] == '\\' && i + 1 < text.size() &&
+            std::strchr("\"\\$`\n", text[i + 1]) != nullptr) {
+          ++i;
+          if (text[i] != '\n') word += text[i];
+        } else {
+          word += text[i];
+        }
+      }
+      in_word = true;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (in_word) words.push_back(std::move(word));
+  if (words.empty()) return InvalidArgument("empty command");
+  return words;
+}
+
+Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::vector<std::string>& argv,
+                                                          Pipe pipe, bool echo_stderr) {
+  int data[2], err[2];
+  if (pipe2(data, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
+  UniqueFd data_read(data[0]), data_write(data[1]);
+  if (pipe2(err, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
+  UniqueFd err_read(err[0]), err_write(err[1]);
+  UniqueFd null_fd(open("/dev/null", O_RDWR | O_CLOEXEC));
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (pipe == Pipe::kStdout) {
+    posix_spawn_file_actions_adddup2(&actions, null_fd.get(), 0);
+    posix_spawn_file_actions_adddup2(&actions, data_write.get(), 1);
+  } else {
+    posix_spawn_file_actions_adddup2(&actions, data_read.get(), 0);
+    posix_spawn_file_actions_adddup2(&actions, null_fd.get(), 1);
+  }
+  posix_spawn_file_actions_adddup2(&actions, err_write.get(), 2);
+  // The child starts with default signal dispositions (we ignore SIGPIPE).
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::unique_ptr<ChildProcess> child(new ChildProcess());
+  for (const std::string& a : argv) child->display_ += (child->display_.empty() ? "" : " ") + a;
+  child->display_ = "'" + child->display_ + "'";
+  int rc = posix_spawnp(&child->pid_, args[0], &actions, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    child->pid_ = -1;
+    return Status(rc == ENOENT ? StatusCode::kNotFound : StatusCode::kFailedPrecondition,
+                  "cannot run " + child->display_ + ": " + std::strerror(rc));
+  }
+  child->pipe_ = pipe == Pipe::kStdout ? std::move(data_read) : std::move(data_write);
+  err_write.reset();
+  int err_fd = err_read.release();
+  child->stderr_thread_ =
+      std::thread([c = child.get(), err_fd, echo_stderr] { c->DrainStderr(err_fd, echo_stderr); });
+  return child;
+}
+
+void ChildProcess::DrainStderr(int fd, bool echo) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (echo) (void)!::write(STDERR_FILENO, buf, static_cast<size_t>(n));
+    std::lock_guard lock(mu_);
+    tail_.append(buf, static_cast<size_t>(n));
+    if (tail_.size() > 2 * kTailBytes) tail_.erase(0, tail_.size() - kTailBytes);
+  }
+  ::close(fd);
+}
+
+ChildProcess::~ChildProcess() {
+  pipe_.reset();
+  if (pid_ > 0 && !waited_) {
+    Kill();
+    Wait();
+  }
+  if (stderr_thread_.joinable()) stderr_thread_.join();
+}
+
+void ChildProcess::Kill() {
+  std::lock_guard lock(mu_);
+  if (pid_ > 0 && !waited_ && !killed_) {
+    ::kill(pid_, SIGTERM);
+    killed_ = true;
+  }
+}
+
+int ChildProcess::Wait() {
+  if (waited_ || pid_ <= 0) return exit_code_;
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  {
+    std::lock_guard lock(mu_);
+    waited_ = true;
+  }
+  // The stderr pipe ends when the child (and anything it started) has closed it.
+  if (stderr_thread_.joinable()) stderr_thread_.join();
+  return exit_code_;
+}
+
+std::string ChildProcess::stderr_tail() const {
+  std::lock_guard lock(mu_);
+  std::string tail = tail_.size() > kTailBytes ? tail_.substr(tail_.size() - kTailBytes) : tail_;
+  while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
+  return tail;
+}
+
+std::string DescribeExit(int exit_code, const std::string& stderr_tail) {
+  std::string text = exit_code > 128 ? "was killed by signal " + std::to_string(exit_code - 128)
+                                     : "exited with " + std::to_string(exit_code);
+  if (!stderr_tail.empty()) {
+    std::string last = stderr_tail;
+    for (char& c : last) {
+      if (c == '\n') c = ' ';
+    }
+    if (last.size() > 1000) last = "..." + last.substr(last.size() - 1000);
+    text += ": " + last;
+  }
+  return text;
+}
+
+Result<size_t> ChildSource::Read(std::byte* buf, size_t len) {
+  for (;;) {
+    ssize_t n = ::read(child_->pipe_fd(), buf, len);
+    if (n > 0) return static_cast<size_t>(n);
+    if (n < 0 && errno == EINTR) {
+      if (ThisThreadInterrupted()) return Cancelled("reading from the producer was interrupted");
+      continue;
+    }
+    if (n < 0) return ErrnoStatus("reading from producer " + child_->display(), errno);
+    // End of its output: only a clean exit makes it the end of the stream.
+    const int code = child_->Wait();
+    if (code != 0) {
+      return Aborted("producer " + child_->display() + " " +
+                     DescribeExit(code, child_->stderr_tail()));
+    }
+    return size_t{0};
+  }
+}
+
+Status ChildSink::Write(const std::byte* buf, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = ::write(child_->pipe_fd(), buf + done, len - done);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      if (ThisThreadInterrupted()) return Cancelled("writing to the consumer was interrupted");
+      continue;
+    }
+    const int err = errno;
+    child_->ClosePipe();
+    const int code = child_->Wait();
+    return Aborted("consumer " + child_->display() + " " +
+                   (code == 0 ? std::string("stopped reading: ") + std::strerror(err)
+                              : DescribeExit(code, child_->stderr_tail())));
+  }
+  return Status::Ok();
+}
+
+Status ChildSink::Finish() {
+  child_->ClosePipe();
+  const int code = child_->Wait();
+  if (code != 0) {
+    return Aborted("consumer " + child_->display() + " " +
+                   DescribeExit(code, child_->stderr_tail()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace zsend

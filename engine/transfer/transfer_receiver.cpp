@@ -1,0 +1,323 @@
+#include "engine/transfer/transfer_receiver.h"
+
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "engine/codec/dedup.h"
+#include "engine/ring/digest.h"
+#include "engine/wire/frame_codec.h"
+
+namespace zsend {
+namespace {
+
+// Cuts the incoming stream at frame boundaries: each data frame becomes one block (still
+// sealed); heartbeats are consumed, an error frame fails the input, the end frame ends it.
+class FrameReader : public BlockReader {
+ public:
+  FrameReader(Channel& channel, const Session& session, double timeout, TransferOutcome& outcome)
+      : channel_(channel),
+        opener_(session.cipher, session.receive_key),
+        timeout_(timeout),
+        outcome_(outcome),
+        control_(kFrameHeaderSize + kMaxControlBody) {}
+
+  Result<bool> Fill(ByteSource& source, Block& block) override {
+    block.size = 0;
+    const uint32_t max_body = static_cast<uint32_t>(block.capacity - kFrameHeaderSize);
+    for (;;) {
+      channel_.SetDeadline(timeout_);
+      std::byte* at = block.data;
+      Status read = ReadFull(source, at, kFrameHeaderSize, "a frame header");
+      if (!read.ok()) return Explain(read);
+      Result<FrameHeader> header = DecodeFrameHeader(at, max_body);
+      if (!header.ok()) return header.status();
+      if (header->type == FrameType::kData) {
+        if (header->sequence != next_data_) return OutOfOrder(*header, next_data_);
+        ZSEND_RETURN_IF_ERROR(
+            Explain(ReadFull(source, at + kFrameHeaderSize, header->length, "a data frame")));
+        ++next_data_;
+        block.size = kFrameHeaderSize + header->length;
+        return false;
+      }
+      if (header->sequence != next_control_) return OutOfOrder(*header, next_control_);
+      std::memcpy(control_.data(), at, kFrameHeaderSize);
+      ZSEND_RETURN_IF_ERROR(Explain(
+          ReadFull(source, control_.data() + kFrameHeaderSize, header->length, "a control frame")));
+      ++next_control_;
+      Result<size_t> size = opener_.Open(control_.data(), *header);
+      if (!size.ok()) return size.status();
+      const std::string payload(reinterpret_cast<const char*>(control_.data()) + kFrameHeaderSize,
+                                *size);
+      switch (header->type) {
+        case FrameType::kHeartbeat:
+          continue;
+        case FrameType::kEnd: {
+          Result<EndPayload> end = DecodeEnd(payload);
+          if (!end.ok()) return end.status();
+          end_ = *end;
+          return true;
+        }
+        case FrameType::kError: {
+          Result<ErrorPayload> error = DecodeError(payload);
+          if (!error.ok()) return error.status();
+          Status s = Aborted("sender: " + error->message);
+          outcome_.Fail(FromErrorReason(error->reason), s);
+          return s;
+        }
+        default:
+          return DataLoss(std::string("unexpected ") + FrameTypeName(header->type) +
+                          " frame from the sender");
+      }
+    }
+  }
+
+  // Valid once Fill() returned true.
+  const EndPayload& end() const { return end_; }
+
+ private:
+  Status Explain(const Status& s) {
+    if (s.code() == StatusCode::kDeadlineExceeded) {
+      return DeadlineExceeded("the sender sent nothing for " + std::to_string(int(timeout_)) +
+                              " s (stalled or unreachable; --timeout)");
+    }
+    if (s.code() == StatusCode::kUnavailable) {
+      return DataLoss("the stream ended before its end frame (" + s.message() + ")");
+    }
+    return s;
+  }
+  static Status OutOfOrder(const FrameHeader& h, uint64_t expected) {
+    return DataLoss(std::string(FrameTypeName(h.type)) + " frame " + std::to_string(h.sequence) +
+                    " arrived where " + std::to_string(expected) +
+                    " was due (dropped, repeated or reordered frames)");
+  }
+
+  Channel& channel_;
+  FrameCipher opener_;
+  double timeout_;
+  TransferOutcome& outcome_;
+  std::vector<std::byte> control_;
+  uint64_t next_data_ = 0;
+  uint64_t next_control_ = 1;
+  EndPayload end_;
+};
+
+// Authenticates and opens each data frame in place; a compressed frame is decoded into the
+// worker's scratch buffer and copied back (the raw size never exceeds the block). A frame with
+// dedup references is marked for the ExpandTransform.
+class OpenTransform : public BlockTransform {
+ public:
+  OpenTransform(const Session& session, int workers) : dedup_(session.dedup_window > 0) {
+    for (int i = 0; i < std::max(1, workers); ++i) {
+      ciphers_.push_back(std::make_unique<FrameCipher>(session.cipher, session.receive_key));
+      decompressors_.push_back(std::make_unique<FrameDecompressor>(session.block_size));
+    }
+  }
+  Status Apply(Block& block, int worker) override {
+    Result<FrameHeader> header = DecodeFrameHeader(block.data, UINT32_MAX);
+    if (!header.ok()) return header.status();
+    Result<size_t> size = ciphers_[static_cast<size_t>(worker)]->Open(block.data, *header);
+    if (!size.ok()) return size.status();
+    size_t raw = *size;
+    if ((header->flags & kFlagCompressed) != 0) {
+      Result<size_t> decoded = decompressors_[static_cast<size_t>(worker)]->Apply(
+          block.data + kFrameHeaderSize, *size, header->codec);
+      if (!decoded.ok()) {
+        return DataLoss("data frame " + std::to_string(header->sequence) + ": " +
+                        decoded.status().message());
+      }
+      raw = *decoded;
+    }
+    if ((header->flags & kFlagDedup) != 0 && !dedup_) {
+      return DataLoss("data frame " + std::to_string(header->sequence) +
+                      " has dedup references, but the session agreed on no dedup window");
+    }
+    block.out = block.data + kFrameHeaderSize;
+    block.out_size = raw;
+    block.out_flags = header->flags;
+    return Status::Ok();
+  }
+
+ private:
+  const bool dedup_;
+  std::vector<std::unique_ptr<FrameCipher>> ciphers_;
+  std::vector<std::unique_ptr<FrameDecompressor>> decompressors_;
+};
+
+// Resolves dedup references in stream order against the window of stream already written.
+class ExpandTransform : public OrderedTransform {
+ public:
+  explicit ExpandTransform(const Session& session)
+      : history_(session.dedup_window, session.block_size) {}
+  Status Apply(Block& block) override {
+    if ((block.out_flags & kFlagDedup) != 0) {
+      Result<std::span<const std::byte>> raw = history_.Expand(block.out, block.out_size);
+      if (!raw.ok()) {
+        return DataLoss("data frame " + std::to_string(block.sequence) + ": " +
+                        raw.status().message());
+      }
+      block.out = raw->data();
+      block.out_size = raw->size();
+    }
+    history_.Append(block.out, block.out_size);
+    return Status::Ok();
+  }
+
+ private:
+  DedupHistory history_;
+};
+
+// Counts and hashes what reaches the consumer; finishes it only when the end frame agrees.
+class VerifyingSink : public ByteSink {
+ public:
+  VerifyingSink(Consumer& consumer, FrameReader& reader, std::unique_ptr<Digest> digest)
+      : consumer_(consumer), reader_(reader), digest_(std::move(digest)) {}
+  Status Write(const std::byte* buf, size_t len) override {
+    digest_->Update(buf, len);
+    ZSEND_RETURN_IF_ERROR(consumer_.Write(buf, len));
+    written_ += len;
+    return Status::Ok();
+  }
+  Status Finish() override {
+    digest_hex_ = digest_->FinishHex();
+    const EndPayload& end = reader_.end();
+    if (end.total_bytes != written_) {
+      return DataLoss("the sender sent " + std::to_string(end.total_bytes) + " bytes, " +
+                      std::to_string(written_) + " arrived");
+    }
+    if (noise::ToHex(noise::ByteSpan(reinterpret_cast<const uint8_t*>(end.digest.data()),
+                                     end.digest.size())) != digest_hex_) {
+      return DataLoss("the stream's XXH3-128 digest does not match the sender's");
+    }
+    verified_ = true;
+    Status finished = consumer_.Finish();
+    if (!finished.ok()) consumer_failed_ = true;
+    return finished;
+  }
+  std::string Describe() const override { return consumer_.Describe(); }
+  uint64_t written() const { return written_; }
+  bool verified() const { return verified_; }
+  bool consumer_failed() const { return consumer_failed_; }
+  const std::string& digest_hex() const { return digest_hex_; }
+
+ private:
+  Consumer& consumer_;
+  FrameReader& reader_;
+  std::unique_ptr<Digest> digest_;
+  uint64_t written_ = 0;
+  bool verified_ = false;
+  bool consumer_failed_ = false;
+  std::string digest_hex_;
+};
+
+TransferFailure ClassifyReceive(const PipelineResult& r, const VerifyingSink& sink) {
+  switch (r.failed_stage) {
+    case PipelineStage::kInput:
+    case PipelineStage::kTransform:
+      if (r.status.code() == StatusCode::kResourceExhausted) return TransferFailure::kInternal;
+      return ClassifyStatus(r.status);
+    case PipelineStage::kOutput:
+      if (sink.consumer_failed() || r.status.code() == StatusCode::kAborted) {
+        return TransferFailure::kConsumer;
+      }
+      return r.status.code() == StatusCode::kDataLoss ? TransferFailure::kIntegrity
+                                                      : TransferFailure::kOutput;
+    case PipelineStage::kWatchdog:
+      return TransferFailure::kTimeout;
+    case PipelineStage::kStopped:
+      return TransferFailure::kStopped;
+    default:
+      return TransferFailure::kInternal;
+  }
+}
+
+// After our last frame: half-close and read until the sender closes (bounded), so that unread
+// bytes in our socket buffer cannot turn our close into a reset that eats the last frame.
+void Drain(Channel& channel) {
+  channel.CloseWrite();
+  channel.SetDeadline(5);
+  std::byte sink[16384];
+  for (;;) {
+    Result<size_t> n = channel.ReadSome(sink, sizeof sink);
+    if (!n.ok() || *n == 0) return;
+  }
+}
+
+}  // namespace
+
+TransferReport RunReceiveTransfer(Channel& channel, const Session& session, Consumer& consumer,
+                                  const TransferOptions& options) {
+  TransferReport report;
+  TransferOutcome outcome;
+  Result<std::unique_ptr<Digest>> digest = Digest::Create(kStreamDigest);
+  if (!digest.ok()) {
+    report.failure = TransferFailure::kInternal;
+    report.status = digest.status();
+    return report;
+  }
+  FrameReader reader(channel, session, options.timeout_seconds, outcome);
+  OpenTransform opener(session, options.workers);
+  std::optional<ExpandTransform> expander;
+  if (session.dedup_window > 0) expander.emplace(session);
+  VerifyingSink sink(consumer, reader, std::move(*digest));
+  FrameWriter writer(channel, FrameCipher(session.cipher, session.send_key));
+  ChannelSource source(channel);
+
+  PipelineOptions pipeline = options.pipeline;
+  pipeline.ring.block_size = session.block_size + kFrameHeaderSize + kFrameTagSize;
+  pipeline.block_reader = &reader;
+  pipeline.transform = &opener;
+  pipeline.workers = std::max(1, options.workers);
+  if (expander) {
+    pipeline.ordered_transform = &*expander;
+    // The window and the expansion buffer come out of --memory; the handshake agreed on a
+    // window that leaves room for four blocks (DedupWindowThatFits).
+    const uint64_t held = session.dedup_window + session.block_size;
+    pipeline.ring.memory = pipeline.ring.memory > held ? pipeline.ring.memory - held : 0;
+  }
+  auto outer_stop = options.pipeline.stop_requested;
+  pipeline.stop_requested = [&] { return outer_stop && outer_stop(); };
+
+  PipelineResult result;
+  {
+    Heartbeat heartbeat(writer, options.heartbeat_seconds);
+    result = Pipeline(pipeline).Run(source, sink);
+    if (!result.status.ok()) {
+      outcome.Fail(ClassifyReceive(result, sink), result.status);
+    }
+    StatusPayload status;
+    status.bytes_written = sink.written();
+    if (!outcome.failed() || outcome.failure() == TransferFailure::kConsumer) {
+      if (outcome.failed() && !sink.consumer_failed()) consumer.Abandon();
+      status.consumer_exit = outcome.failed() ? consumer.exit_code() : 0;
+      if (outcome.failed() && status.consumer_exit == 0) status.consumer_exit = 1;
+      status.stderr_tail = consumer.stderr_tail();
+      (void)writer.SendControl(FrameType::kStatus, EncodeStatus(status));
+    } else {
+      consumer.Abandon();
+      const TransferFailure f = outcome.failure();
+      if (f != TransferFailure::kNetwork && f != TransferFailure::kTimeout &&
+          f != TransferFailure::kProducer) {
+        channel.SetDeadline(2);
+        (void)writer.SendControl(FrameType::kError,
+                                 EncodeError({ToErrorReason(f), outcome.status().message()}));
+      }
+    }
+  }
+  if (outcome.failure() != TransferFailure::kTimeout &&
+      outcome.failure() != TransferFailure::kNetwork) {
+    Drain(channel);
+  }
+  report.failure = outcome.failure();
+  report.status = outcome.status();
+  report.stream_bytes = sink.written();
+  report.wire_bytes = result.bytes_in;
+  report.seconds = result.seconds;
+  report.stream_digest_hex = sink.digest_hex();
+  report.pipeline = result;
+  return report;
+}
+
+}  // namespace zsend

@@ -1,0 +1,130 @@
+#include "engine/wire/channel.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include "engine/ring/interrupt.h"
+
+namespace zsend {
+namespace {
+
+void SetNonBlocking(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+constexpr int kTickMs = 100;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Channel::Channel(UniqueFd fd, std::string name)
+    : read_owned_(std::move(fd)),
+      read_fd_(read_owned_.get()),
+      write_fd_(read_owned_.get()),
+      socket_(true),
+      name_(std::move(name)) {
+  SetNonBlocking(read_fd_);
+}
+
+Channel::Channel(UniqueFd read_fd, UniqueFd write_fd, std::string name)
+    : read_owned_(std::move(read_fd)),
+      write_owned_(std::move(write_fd)),
+      read_fd_(read_owned_.get()),
+      write_fd_(write_owned_.get()),
+      socket_(false),
+      name_(std::move(name)) {
+  SetNonBlocking(read_fd_);
+  SetNonBlocking(write_fd_);
+}
+
+Status Channel::Wait(int fd, short events) {
+  pollfd p{fd, events, 0};
+  for (;;) {
+    if (stopped() || ThisThreadInterrupted()) return Cancelled(name_ + ": stopped");
+    const int64_t deadline = deadline_ns_.load(std::memory_order_relaxed);
+    if (deadline != 0 && NowNs() >= deadline) {
+      return DeadlineExceeded(name_ + ": the peer sent nothing in time");
+    }
+    int rc = poll(&p, 1, kTickMs);
+    if (rc > 0) return Status::Ok();
+    if (rc < 0 && errno != EINTR) return ErrnoStatus(name_ + ": poll", errno);
+  }
+}
+
+Status Channel::ReadExact(void* buf, size_t n, size_t* got) {
+  auto* p = static_cast<char*>(buf);
+  size_t done = 0;
+  if (got != nullptr) *got = 0;
+  while (done < n) {
+    ssize_t r = ::read(read_fd_, p + done, n - done);
+    if (r > 0) {
+      done += static_cast<size_t>(r);
+      if (got != nullptr) *got = done;
+      continue;
+    }
+    if (r == 0) return Unavailable(name_ + ": connection closed by the peer");
+    if (errno == EAGAIN || errno == EINTR) {
+      ZSEND_RETURN_IF_ERROR(Wait(read_fd_, POLLIN));
+      continue;
+    }
+    return Status(StatusCode::kUnavailable, ErrnoStatus(name_ + ": read", errno).message());
+  }
+  return Status::Ok();
+}
+
+Result<size_t> Channel::ReadSome(void* buf, size_t n) {
+  for (;;) {
+    ssize_t r = ::read(read_fd_, buf, n);
+    if (r >= 0) return static_cast<size_t>(r);
+    if (errno == EAGAIN || errno == EINTR) {
+      ZSEND_RETURN_IF_ERROR(Wait(read_fd_, POLLIN));
+      continue;
+    }
+    return Status(StatusCode::kUnavailable, ErrnoStatus(name_ + ": read", errno).message());
+  }
+}
+
+Status Channel::WriteAll(const void* buf, size_t n) {
+  const auto* p = static_cast<const char*>(buf);
+  size_t done = 0;
+  while (done < n) {
+    ssize_t w = socket_ ? ::send(write_fd_, p + done, n - done, MSG_NOSIGNAL)
+                        : ::write(write_fd_, p + done, n - done);
+    if (w > 0) {
+      done += static_cast<size_t>(w);
+      continue;
+    }
+    if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+      ZSEND_RETURN_IF_ERROR(Wait(write_fd_, POLLOUT));
+      continue;
+    }
+    return Status(StatusCode::kUnavailable, ErrnoStatus(name_ + ": write", errno).message());
+  }
+  return Status::Ok();
+}
+
+void Channel::SetDeadline(double seconds) {
+  deadline_ns_.store(seconds <= 0 ? 0 : NowNs() + static_cast<int64_t>(seconds * 1e9));
+}
+
+void Channel::CloseWrite() {
+  if (socket_) {
+    ::shutdown(write_fd_, SHUT_WR);
+  } else {
+    write_owned_.reset();
+    write_fd_ = -1;
+  }
+}
+
+}  // namespace zsend

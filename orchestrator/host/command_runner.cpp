@@ -1,0 +1,224 @@
+#include "orchestrator/host/command_runner.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "base/unique_fd.h"
+
+namespace zsend::orchestrator {
+namespace {
+
+int ExitCodeOf(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return -1;
+}
+
+// Reads what is available from fd into out; returns false at EOF or on an error.
+bool DrainAvailable(int fd, std::string& out) {
+  char buffer[16384];
+  for (;;) {
+    ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      out.append(buffer, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return n < 0 && errno == EAGAIN;
+  }
+}
+
+// Blocks SIGPIPE in this thread while it writes a command's stdin: a command that exits
+// without reading its input must not kill the orchestrator. A SIGPIPE raised meanwhile is
+// consumed before the old mask returns.
+class SigpipeBlock {
+ public:
+  SigpipeBlock() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeBlock() {
+    timespec zero{0, 0};
+    while (sigtimedwait(&pipe_, nullptr, &zero) > 0) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t pipe_, old_;
+};
+
+}  // namespace
+
+std::string CommandOutput::FirstErrorLine() const {
+  for (const std::string* text : {&err, &out}) {
+    size_t start = 0;
+    while (start < text->size()) {
+      size_t end = text->find('\n', start);
+      if (end == std::string::npos) end = text->size();
+      std::string line = text->substr(start, end - start);
+      if (line.find_first_not_of(" \t\r") != std::string::npos) return line;
+      start = end + 1;
+    }
+  }
+  return "";
+}
+
+Result<CommandOutput> LocalRunner::Run(const Command& command) {
+  if (command.argv.empty()) return InvalidArgument("LocalRunner: empty argv");
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
+  UniqueFd in_read(in[0]), in_write(in[1]);
+  if (pipe2(out, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
+  UniqueFd out_read(out[0]), out_write(out[1]);
+  if (pipe2(err, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
+  UniqueFd err_read(err[0]), err_write(err[1]);
+  // An exec failure is reported through this pipe (closed by a successful exec).
+  int exec_report[2];
+  if (pipe2(exec_report, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
+  UniqueFd report_read(exec_report[0]), report_write(exec_report[1]);
+
+  std::vector<char*> args;
+  for (const std::string& a : command.argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) return ErrnoStatus("fork", errno);
+  if (pid == 0) {
+    dup2(in_read.get(), 0);
+    dup2(out_write.get(), 1);
+    dup2(err_write.get(), 2);
+    signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    // No other descriptor of this process leaks into the command (or an ssh master it forks).
+    syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+    execvp(args[0], args.data());
+    int e = errno;
+    (void)!write(report_write.get(), &e, sizeof e);
+    _exit(127);
+  }
+  in_read.reset();
+  out_write.reset();
+  err_write.reset();
+  report_write.reset();
+
+  int exec_errno = 0;
+  bool exec_failed = read(report_read.get(), &exec_errno, sizeof exec_errno) ==
+                     static_cast<ssize_t>(sizeof exec_errno);
+  fcntl(out_read.get(), F_SETFL, O_NONBLOCK);
+  fcntl(err_read.get(), F_SETFL, O_NONBLOCK);
+  fcntl(in_write.get(), F_SETFL, O_NONBLOCK);
+  if (command.input.empty()) in_write.reset();
+  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+
+  CommandOutput result;
+  SigpipeBlock no_sigpipe;
+  size_t input_offset = 0;
+  int wait_status = 0;
+  bool exited = false;
+  while (!exited) {
+    pollfd fds[4];
+    int count = 0;
+    if (out_read.valid()) fds[count++] = {out_read.get(), POLLIN, 0};
+    if (err_read.valid()) fds[count++] = {err_read.get(), POLLIN, 0};
+    if (in_write.valid()) fds[count++] = {in_write.get(), POLLOUT, 0};
+    if (pidfd.valid()) fds[count++] = {pidfd.get(), POLLIN, 0};
+    // Without a pidfd (old kernels) wake up now and then to check whether the child exited.
+    int timeout = pidfd.valid() ? -1 : 50;
+    if (poll(fds, count, timeout) < 0 && errno != EINTR) break;
+    if (out_read.valid() && !DrainAvailable(out_read.get(), result.out)) out_read.reset();
+    if (err_read.valid() && !DrainAvailable(err_read.get(), result.err)) err_read.reset();
+    while (in_write.valid() && input_offset < command.input.size()) {
+      ssize_t n = write(in_write.get(), command.input.data() + input_offset,
+                        command.input.size() - input_offset);
+      if (n > 0) {
+        input_offset += static_cast<size_t>(n);
+      } else {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+        in_write.reset();  // the command closed its stdin
+      }
+    }
+    if (in_write.valid() && input_offset >= command.input.size()) in_write.reset();
+    pid_t waited = waitpid(pid, &wait_status, WNOHANG);
+    if (waited == pid) exited = true;
+  }
+  while (!exited && waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
+  }
+  // The child is gone; take whatever it wrote before exiting, then stop (a daemonised
+  // grandchild, such as an ssh control master, may keep the pipes open forever).
+  if (out_read.valid()) DrainAvailable(out_read.get(), result.out);
+  if (err_read.valid()) DrainAvailable(err_read.get(), result.err);
+  if (exec_failed) {
+    return Status(StatusCode::kNotFound,
+                  "cannot run " + command.argv[0] + ": " + std::strerror(exec_errno));
+  }
+  result.exit_code = ExitCodeOf(wait_status);
+  return result;
+}
+
+Result<std::vector<std::string>> CommandRunner::StreamArgv(const std::vector<std::string>& argv) {
+  return FailedPrecondition("the runner for " + HostLabel() + " cannot stream " +
+                            (argv.empty() ? std::string("commands") : argv[0]));
+}
+
+Result<CommandOutput> DryRunRunner::Run(const Command& command) {
+  if (command.effect == Effect::kReadOnly) return inner_.Run(command);
+  std::lock_guard<std::mutex> lock(mutex_);
+  out_ << "dry-run [" << inner_.HostLabel() << "]: " << ShellJoin(command.argv) << "\n";
+  out_.flush();
+  CommandOutput output;
+  output.exit_code = 0;
+  return output;
+}
+
+std::string ShellQuote(const std::string& word) {
+  static const char kSafe[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-";
+  if (!word.empty() && word.find_first_not_of(kSafe) == std::string::npos) return word;
+  std::string quoted = "'";
+  for (char c : word) {
+    if (c == '\'')
+      quoted += "'\\''";
+    else
+      quoted += c;
+  }
+  return quoted + "'";
+}
+
+std::string ShellJoin(const std::vector<std::string>& argv) {
+  std::string line;
+  for (const std::string& word : argv) {
+    if (!line.empty()) line += ' ';
+    line += ShellQuote(word);
+  }
+  return line;
+}
+
+Status CommandFailed(const CommandRunner& runner, const Command& command,
+                     const CommandOutput& output) {
+  std::string line = output.FirstErrorLine();
+  return Status(StatusCode::kAborted,
+                ShellJoin(command.argv) + " failed (exit " + std::to_string(output.exit_code) +
+                    ") on " + runner.HostLabel() + (line.empty() ? std::string() : ": " + line));
+}
+
+Result<CommandOutput> RunChecked(CommandRunner& runner, const Command& command) {
+  Result<CommandOutput> output = runner.Run(command);
+  if (!output.ok()) return output.status();
+  if (!output->ok()) return CommandFailed(runner, command, *output);
+  return output;
+}
+
+}  // namespace zsend::orchestrator

@@ -1,0 +1,110 @@
+// CommandRunner: the operating system behind a small interface, for the orchestrator.
+//
+// Every command the orchestrator runs (zfs, zpool, vmadm, ssh) is an argv: no shell is ever
+// involved locally, and a remote runner quotes the argv itself for the far shell. A Command
+// says whether it changes anything (Effect), so a DryRunRunner can print mutating commands
+// instead of running them while read-only queries still run. Tests substitute a fake runner
+// (an in-memory zfs) without touching the code that builds commands.
+//
+// Runners are shared by the --jobs worker threads: Run() must be safe to call concurrently.
+// LocalRunner has no state; DryRunRunner serialises its output with a mutex.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace zsend::orchestrator {
+
+enum class Effect {
+  kReadOnly,  // list, get, holds, usage probes: always run, even in --dry-run
+  kMutates,   // snapshot, destroy, hold, set, create, recv...: printed in --dry-run
+};
+
+struct Command {
+  std::vector<std::string> argv;
+  Effect effect = Effect::kMutates;
+  std::string input;  // written to the command's stdin (then closed)
+};
+
+struct CommandOutput {
+  int exit_code = -1;  // 0..255, or 128 + signal number when killed
+  std::string out;
+  std::string err;
+
+  bool ok() const { return exit_code == 0; }
+  // The first non-empty line of stderr (or of stdout), for one-line error messages.
+  std::string FirstErrorLine() const;
+};
+
+// Runs argv vectors on one host. A Result error means the command could not be run at all
+// (no such program, the ssh connection failed); a command that ran and failed returns its
+// CommandOutput with a non-zero exit_code.
+class CommandRunner {
+ public:
+  virtual ~CommandRunner() = default;
+  virtual Result<CommandOutput> Run(const Command& command) = 0;
+  // "local" or "[user@]host": used in messages and dry-run lines.
+  virtual std::string HostLabel() const = 0;
+  // The local argv that runs `argv` on this host with its stdin and stdout connected to the
+  // caller's, for streaming pipelines (zfs send | ... | zfs recv). The default says the runner
+  // cannot stream (test fakes).
+  virtual Result<std::vector<std::string>> StreamArgv(const std::vector<std::string>& argv);
+  // True when this runner reaches another machine (ssh).
+  virtual bool IsRemote() const { return false; }
+  // The runner that really reaches the host: a wrapper (dry-run, debug) returns its inner
+  // runner's, so callers can look for the SshRunner underneath.
+  virtual CommandRunner& Unwrapped() { return *this; }
+};
+
+// Runs commands on this machine with fork/exec and pipes; stdout and stderr are captured.
+// Output written after the command exits (by a daemonised grandchild holding the pipes) is
+// not waited for.
+class LocalRunner : public CommandRunner {
+ public:
+  Result<CommandOutput> Run(const Command& command) override;
+  std::string HostLabel() const override { return "local"; }
+  Result<std::vector<std::string>> StreamArgv(const std::vector<std::string>& argv) override {
+    return argv;
+  }
+};
+
+// Prints each mutating command as "dry-run [host]: argv..." on `out` and reports success
+// without running it; read-only commands go to `inner`. Does not own `inner` or `out`.
+class DryRunRunner : public CommandRunner {
+ public:
+  DryRunRunner(CommandRunner& inner, std::ostream& out) : inner_(inner), out_(out) {}
+  Result<CommandOutput> Run(const Command& command) override;
+  std::string HostLabel() const override { return inner_.HostLabel(); }
+  Result<std::vector<std::string>> StreamArgv(const std::vector<std::string>& argv) override {
+    return inner_.StreamArgv(argv);
+  }
+  bool IsRemote() const override { return inner_.IsRemote(); }
+  CommandRunner& Unwrapped() override { return inner_.Unwrapped(); }
+  CommandRunner& inner() { return inner_; }
+
+ private:
+  CommandRunner& inner_;
+  std::mutex mutex_;
+  std::ostream& out_;  // guarded by mutex_
+};
+
+// Quotes one word for a POSIX shell: bare when it holds only safe characters, else in single
+// quotes with embedded quotes written as '\''.
+std::string ShellQuote(const std::string& word);
+// The argv as one shell command line (each word quoted by ShellQuote, joined by spaces).
+std::string ShellJoin(const std::vector<std::string>& argv);
+
+// A one-line error for a command that ran and failed:
+// "zfs snapshot pool/a@x failed (exit 1) on local: cannot create snapshot: ...".
+Status CommandFailed(const CommandRunner& runner, const Command& command,
+                     const CommandOutput& output);
+
+// Runs the command and turns a non-zero exit into CommandFailed(); returns the output on success.
+Result<CommandOutput> RunChecked(CommandRunner& runner, const Command& command);
+
+}  // namespace zsend::orchestrator

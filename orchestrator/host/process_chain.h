@@ -1,0 +1,45 @@
+// ProcessChain: runs a shell-less pipeline of local programs, `a | b | c`, for moving streams.
+//
+// Each stage is an argv run with fork/exec (a remote stage is an ssh argv from
+// CommandRunner::StreamArgv). Stage i's stdout feeds stage i+1's stdin through a pipe; the first
+// stage reads /dev/null, the last one's stdout is captured like every stage's stderr (up to
+// 64 KiB each, the rest dropped), so a failing `zfs recv` can be reported with its own words.
+// A stage may instead leave stderr on the caller's terminal (the buffer's progress line).
+//
+// When a stage fails the others see EOF or EPIPE and end on their own; RunProcessChain waits for
+// all of them. No descriptor of the caller leaks into the stages.
+//
+// Thread-safety: RunProcessChain may run on several threads at once (each call owns its
+// processes and pipes).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace zsend::orchestrator {
+
+struct ChainStage {
+  std::vector<std::string> argv;
+  bool stderr_to_terminal = false;  // inherit the caller's stderr instead of capturing it
+};
+
+struct StageResult {
+  int exit_code = -1;  // 0..255, 128 + signal, or 127 when the program could not be run
+  std::string err;     // captured stderr (empty with stderr_to_terminal)
+};
+
+struct ChainResult {
+  std::vector<StageResult> stages;
+  std::string out;  // the last stage's stdout
+  double seconds = 0;
+  // The first failed stage by position, or -1 when every stage exited 0.
+  int FirstFailed() const;
+};
+
+// Runs the stages and waits for all of them; an error only when the chain could not be started
+// (no pipes, fork failed).
+Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages);
+
+}  // namespace zsend::orchestrator

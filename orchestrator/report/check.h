@@ -1,0 +1,55 @@
+// Check: `zsend check` as a Nagios/Icinga plugin: one status line with performance data, then
+// detail lines, and the plugin exit code.
+//
+//   OK        every dataset of the job succeeded last time, within --max-age
+//   WARNING   a dataset's last success is older than --warn-age (when given), a pool is
+//             DEGRADED or fuller than --pool-warn (75%), or `zpool status -x` reports trouble
+//   CRITICAL  a dataset's last run failed, or its last success is older than --max-age (or it
+//             never succeeded); a pool is FAULTED/UNAVAIL or fuller than --pool-critical (90%)
+//   UNKNOWN   nothing recorded for the job, or the history/pools could not be read
+//
+// Performance data (Nagios format, 'label'=value[UOM];warn;crit): per dataset the age of the
+// last success in seconds and the bytes of the last transfer; per pool the capacity in %.
+// Pure functions, thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "orchestrator/zfs/pool_health.h"
+#include "orchestrator/report/status_table.h"
+
+namespace zsend::orchestrator {
+
+enum class NagiosCode { kOk = 0, kWarning = 1, kCritical = 2, kUnknown = 3 };
+const char* NagiosCodeName(NagiosCode code);
+
+struct CheckOptions {
+  std::string backup_name;
+  double max_age_seconds = 0;   // CRITICAL beyond this
+  double warn_age_seconds = 0;  // WARNING beyond this (0: no warning level)
+  double pool_warn_percent = 75;
+  double pool_critical_percent = 90;
+};
+
+struct CheckResult {
+  NagiosCode code = NagiosCode::kUnknown;
+  std::string summary;               // after "ZSEND <CODE> - "
+  std::vector<std::string> details;  // one per problem or dataset
+  std::vector<std::string> perfdata;
+
+  // "ZSEND CRITICAL - summary | perf perf\ndetail\n..." (one trailing newline).
+  std::string Format() const;
+  int exit_code() const { return static_cast<int>(code); }
+};
+
+// `pools` is nullopt when --pools was not asked for.
+CheckResult EvaluateCheck(const std::vector<DatasetStatus>& statuses,
+                          const std::optional<PoolReport>& pools, const CheckOptions& options,
+                          double now);
+
+// An UNKNOWN result for an error that prevented the check.
+CheckResult UnknownCheck(const std::string& why);
+
+}  // namespace zsend::orchestrator

@@ -1,0 +1,301 @@
+#include "orchestrator/report/history.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <functional>
+
+namespace zsend::orchestrator {
+namespace {
+
+constexpr int kBusyTimeoutMs = 10000;
+
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  backup_name TEXT NOT NULL,
+  command TEXT NOT NULL DEFAULT 'backup',
+  host TEXT NOT NULL DEFAULT '',
+  source_host TEXT NOT NULL DEFAULT '',
+  target_host TEXT NOT NULL DEFAULT '',
+  started REAL NOT NULL,
+  ended REAL NOT NULL DEFAULT 0,
+  result TEXT NOT NULL DEFAULT 'running',
+  datasets_ok INTEGER NOT NULL DEFAULT 0,
+  datasets_failed INTEGER NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS runs_by_name ON runs(backup_name, started);
+CREATE TABLE IF NOT EXISTS transfers (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id INTEGER NOT NULL DEFAULT 0,
+  backup_name TEXT NOT NULL,
+  source_host TEXT NOT NULL DEFAULT '',
+  target_host TEXT NOT NULL DEFAULT '',
+  source_dataset TEXT NOT NULL,
+  target_dataset TEXT NOT NULL DEFAULT '',
+  from_snapshot TEXT NOT NULL DEFAULT '',
+  to_snapshot TEXT NOT NULL DEFAULT '',
+  kind TEXT NOT NULL DEFAULT '',
+  started REAL NOT NULL,
+  ended REAL NOT NULL DEFAULT 0,
+  wire_bytes INTEGER NOT NULL DEFAULT 0,
+  stream_bytes INTEGER NOT NULL DEFAULT 0,
+  seconds REAL NOT NULL DEFAULT 0,
+  transport TEXT NOT NULL DEFAULT '',
+  result TEXT NOT NULL,
+  error TEXT NOT NULL DEFAULT '',
+  source_snapshots INTEGER NOT NULL DEFAULT -1,
+  target_snapshots INTEGER NOT NULL DEFAULT -1,
+  oldest_snapshot TEXT NOT NULL DEFAULT '',
+  newest_snapshot TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS transfers_by_name ON transfers(backup_name, source_dataset, started);
+)sql";
+
+// A prepared statement that finalizes itself.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  bool ok() const { return rc_ == SQLITE_OK; }
+  Statement& Bind(const std::string& value) {
+    sqlite3_bind_text(stmt_, ++index_, value.c_str(), static_cast<int>(value.size()),
+                      SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& Bind(double value) {
+    sqlite3_bind_double(stmt_, ++index_, value);
+    return *this;
+  }
+  Statement& Bind(int64_t value) {
+    sqlite3_bind_int64(stmt_, ++index_, value);
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+  std::string Text(int column) const {
+    const unsigned char* text = sqlite3_column_text(stmt_, column);
+    return text != nullptr ? reinterpret_cast<const char*>(text) : "";
+  }
+  double Real(int column) const { return sqlite3_column_double(stmt_, column); }
+  int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+  Status Error(const std::string& what) const {
+    return Unavailable("history database: " + what + ": " + sqlite3_errmsg(db_));
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_ = SQLITE_ERROR;
+  int index_ = 0;
+};
+
+constexpr const char* kRunColumns =
+    "id, backup_name, command, host, source_host, target_host, started, ended, result, "
+    "datasets_ok, datasets_failed, error";
+constexpr const char* kTransferColumns =
+    "id, run_id, backup_name, source_host, target_host, source_dataset, target_dataset, "
+    "from_snapshot, to_snapshot, kind, started, ended, wire_bytes, stream_bytes, seconds, "
+    "transport, result, error, source_snapshots, target_snapshots, oldest_snapshot, "
+    "newest_snapshot";
+
+RunRecord ReadRun(const Statement& s) {
+  RunRecord r;
+  r.id = s.Int(0);
+  r.backup_name = s.Text(1);
+  r.command = s.Text(2);
+  r.host = s.Text(3);
+  r.source_host = s.Text(4);
+  r.target_host = s.Text(5);
+  r.started = s.Real(6);
+  r.ended = s.Real(7);
+  r.result = s.Text(8);
+  r.datasets_ok = static_cast<int>(s.Int(9));
+  r.datasets_failed = static_cast<int>(s.Int(10));
+  r.error = s.Text(11);
+  return r;
+}
+
+TransferRecord ReadTransfer(const Statement& s) {
+  TransferRecord t;
+  t.id = s.Int(0);
+  t.run_id = s.Int(1);
+  t.backup_name = s.Text(2);
+  t.source_host = s.Text(3);
+  t.target_host = s.Text(4);
+  t.source_dataset = s.Text(5);
+  t.target_dataset = s.Text(6);
+  t.from_snapshot = s.Text(7);
+  t.to_snapshot = s.Text(8);
+  t.kind = s.Text(9);
+  t.started = s.Real(10);
+  t.ended = s.Real(11);
+  t.wire_bytes = static_cast<uint64_t>(s.Int(12));
+  t.stream_bytes = static_cast<uint64_t>(s.Int(13));
+  t.seconds = s.Real(14);
+  t.transport = s.Text(15);
+  t.result = s.Text(16);
+  t.error = s.Text(17);
+  t.source_snapshots = s.Int(18);
+  t.target_snapshots = s.Int(19);
+  t.oldest_snapshot = s.Text(20);
+  t.newest_snapshot = s.Text(21);
+  return t;
+}
+
+}  // namespace
+
+History::~History() {
+  sqlite3_close(db_);
+}
+
+std::string History::DatabasePath(const std::string& state_dir) {
+  return state_dir + "/history.sqlite";
+}
+
+Result<std::unique_ptr<History>> History::Open(const std::string& state_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) {
+    return FailedPrecondition("cannot create the state directory " + state_dir + ": " +
+                              ec.message() + "; pass --state-dir DIR to use another");
+  }
+  const std::string path = DatabasePath(state_dir);
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  std::unique_ptr<History> history(new History(db));
+  if (rc != SQLITE_OK) {
+    return FailedPrecondition("cannot open the history database " + path + ": " +
+                              (db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
+  }
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  Status status = history->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  if (status.ok()) status = history->Migrate();
+  if (!status.ok()) return status.WithContext(path);
+  return history;
+}
+
+Status History::Exec(const std::string& sql) {
+  char* error = nullptr;
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
+  if (rc == SQLITE_OK) return Status::Ok();
+  std::string message = error != nullptr ? error : sqlite3_errstr(rc);
+  sqlite3_free(error);
+  return Unavailable("history database: " + message);
+}
+
+Status History::Migrate() {
+  ZSEND_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Statement version(db_, "PRAGMA user_version");
+  int current = version.Step() == SQLITE_ROW ? static_cast<int>(version.Int(0)) : 0;
+  Status status;
+  if (current > kHistorySchemaVersion) {
+    status = FailedPrecondition("history schema version " + std::to_string(current) +
+                                " is newer than this zsend knows (" +
+                                std::to_string(kHistorySchemaVersion) + "); upgrade zsend");
+  } else if (current < 1) {
+    status = Exec(kSchemaV1);
+    if (status.ok()) status = Exec("PRAGMA user_version = 1");
+    current = 1;
+  }
+  if (!status.ok()) {
+    (void)Exec("ROLLBACK");
+    return status;
+  }
+  schema_version_ = current;
+  return Exec("COMMIT");
+}
+
+Result<int64_t> History::BeginRun(const RunRecord& run) {
+  Statement s(db_,
+              "INSERT INTO runs (backup_name, command, host, source_host, target_host, started, "
+              "ended, result, datasets_ok, datasets_failed, error) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+  if (!s.ok()) return s.Error("prepare");
+  s.Bind(run.backup_name).Bind(run.command.empty() ? std::string("backup") : run.command);
+  s.Bind(run.host).Bind(run.source_host).Bind(run.target_host).Bind(run.started).Bind(run.ended);
+  s.Bind(run.result.empty() ? std::string("running") : run.result);
+  s.Bind(static_cast<int64_t>(run.datasets_ok)).Bind(static_cast<int64_t>(run.datasets_failed));
+  s.Bind(run.error);
+  if (s.Step() != SQLITE_DONE) return s.Error("recording a run");
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+}
+
+Status History::EndRun(int64_t run_id, double ended, const std::string& result, int datasets_ok,
+                       int datasets_failed, const std::string& error) {
+  Statement s(db_,
+              "UPDATE runs SET ended = ?, result = ?, datasets_ok = ?, datasets_failed = ?, "
+              "error = ? WHERE id = ?");
+  if (!s.ok()) return s.Error("prepare");
+  s.Bind(ended).Bind(result).Bind(static_cast<int64_t>(datasets_ok));
+  s.Bind(static_cast<int64_t>(datasets_failed)).Bind(error).Bind(run_id);
+  if (s.Step() != SQLITE_DONE) return s.Error("finishing a run");
+  return Status::Ok();
+}
+
+Result<int64_t> History::AddTransfer(const TransferRecord& t) {
+  Statement s(db_,
+              "INSERT INTO transfers (run_id, backup_name, source_host, target_host, "
+              "source_dataset, target_dataset, from_snapshot, to_snapshot, kind, started, ended, "
+              "wire_bytes, stream_bytes, seconds, transport, result, error, source_snapshots, "
+              "target_snapshots, oldest_snapshot, newest_snapshot) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  if (!s.ok()) return s.Error("prepare");
+  s.Bind(t.run_id).Bind(t.backup_name).Bind(t.source_host).Bind(t.target_host);
+  s.Bind(t.source_dataset).Bind(t.target_dataset).Bind(t.from_snapshot).Bind(t.to_snapshot);
+  s.Bind(t.kind).Bind(t.started).Bind(t.ended).Bind(static_cast<int64_t>(t.wire_bytes));
+  s.Bind(static_cast<int64_t>(t.stream_bytes)).Bind(t.seconds).Bind(t.transport).Bind(t.result);
+  s.Bind(t.error).Bind(t.source_snapshots).Bind(t.target_snapshots).Bind(t.oldest_snapshot);
+  s.Bind(t.newest_snapshot);
+  if (s.Step() != SQLITE_DONE) return s.Error("recording a transfer");
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+}
+
+Result<std::vector<RunRecord>> History::Runs(const std::string& backup_name, double since,
+                                             int limit) {
+  std::string sql = std::string("SELECT ") + kRunColumns +
+                    " FROM runs WHERE (? = '' OR backup_name = ?) AND started >= ? "
+                    "ORDER BY started DESC, id DESC";
+  if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+  Statement s(db_, sql.c_str());
+  if (!s.ok()) return s.Error("prepare");
+  s.Bind(backup_name).Bind(backup_name).Bind(since);
+  std::vector<RunRecord> runs;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) runs.push_back(ReadRun(s));
+  if (rc != SQLITE_DONE) return s.Error("reading runs");
+  return runs;
+}
+
+Result<std::vector<TransferRecord>> History::Transfers(const std::string& backup_name, double since,
+                                                       int64_t run_id) {
+  std::string sql = std::string("SELECT ") + kTransferColumns +
+                    " FROM transfers WHERE (? = '' OR backup_name = ?) AND started >= ? "
+                    "AND (? = 0 OR run_id = ?) ORDER BY started, id";
+  Statement s(db_, sql.c_str());
+  if (!s.ok()) return s.Error("prepare");
+  s.Bind(backup_name).Bind(backup_name).Bind(since).Bind(run_id).Bind(run_id);
+  std::vector<TransferRecord> transfers;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) transfers.push_back(ReadTransfer(s));
+  if (rc != SQLITE_DONE) return s.Error("reading transfers");
+  return transfers;
+}
+
+Result<std::vector<std::string>> History::BackupNames() {
+  Statement s(db_,
+              "SELECT backup_name FROM runs UNION SELECT backup_name FROM transfers ORDER BY 1");
+  if (!s.ok()) return s.Error("prepare");
+  std::vector<std::string> names;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) names.push_back(s.Text(0));
+  if (rc != SQLITE_DONE) return s.Error("reading backup names");
+  return names;
+}
+
+}  // namespace zsend::orchestrator

@@ -1,0 +1,220 @@
+#include "orchestrator/retention/prune_datasets.h"
+
+#include <unordered_set>
+
+namespace zsend::orchestrator {
+namespace {
+
+// RetentionSnapshots with times: from the name where it carries one, else `creation`.
+// Only the group's snapshots need a time; the others are kept whatever their age.
+Result<std::vector<RetentionSnapshot>> WithTimes(Zfs& zfs, const std::string& dataset,
+                                                 const std::string& group,
+                                                 const std::vector<SnapshotInfo>& snapshots) {
+  std::vector<RetentionSnapshot> out;
+  std::optional<std::map<std::string, int64_t>> creation;
+  for (const SnapshotInfo& s : snapshots) {
+    RetentionSnapshot r{s.name, 0, s.userrefs};
+    if (!IsGroupSnapshot(group, s.name)) {
+      r.time = 0;
+    } else if (std::optional<int64_t> t = TimeFromSnapshotName(s.name)) {
+      r.time = *t;
+    } else {
+      if (!creation) {
+        Result<std::map<std::string, int64_t>> times = SnapshotCreationTimes(zfs, dataset);
+        if (!times.ok()) return times.status();
+        creation = std::move(*times);
+      }
+      auto it = creation->find(s.name);
+      r.time = it == creation->end() ? 0 : it->second;
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void Decide(Zfs& zfs, SidePrune& side, const RetentionSpec& spec, RetentionInput input,
+            const std::vector<SnapshotInfo>& snapshots) {
+  Result<std::vector<RetentionSnapshot>> timed =
+      WithTimes(zfs, side.dataset, input.group, snapshots);
+  if (!timed.ok()) {
+    side.error = timed.status();
+    return;
+  }
+  input.snapshots = std::move(*timed);
+  side.decisions = DecideRetention(spec, input);
+  for (const RetentionDecision& d : side.decisions) {
+    if (d.destroy) side.destroy.push_back(d.name);
+  }
+}
+
+}  // namespace
+
+Result<std::map<std::string, int64_t>> SnapshotCreationTimes(Zfs& zfs, const std::string& dataset) {
+  Result<CommandOutput> output = RunChecked(
+      zfs.runner(), {{"zfs", "get", "-H", "-p", "-d", "1", "-o", "name,value", "creation", dataset},
+                     Effect::kReadOnly,
+                     ""});
+  if (!output.ok()) return output.status();
+  std::map<std::string, int64_t> times;
+  for (const std::vector<std::string>& row : ParseTabRows(output->out)) {
+    if (row.size() != 2) continue;
+    Result<std::pair<std::string, std::string>> name = SplitSnapshotName(row[0]);
+    if (!name.ok() || name->first != dataset) continue;
+    times[name->second] = static_cast<int64_t>(ParseZfsNumber(row[1]).value_or(0));
+  }
+  return times;
+}
+
+DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_dataset,
+                       const std::string& target_dataset, const PruneOptions& options,
+                       const Status& target_error) {
+  DatasetPrune prune;
+  prune.source_dataset = source_dataset;
+  prune.target_dataset = target_dataset;
+  prune.source.host = source.runner().HostLabel();
+  prune.target.host = target != nullptr ? target->runner().HostLabel() : "unreachable";
+
+  Result<std::vector<SnapshotInfo>> src = source.ListSnapshots(source_dataset);
+  if (!src.ok()) {
+    prune.source.error = src.status();
+    prune.target.note = "not pruned: the source could not be read";
+    return prune;
+  }
+  // The target's snapshots; `target_known` false when the target could not be read.
+  std::vector<SnapshotInfo> tgt;
+  bool target_known = target != nullptr;
+  bool target_exists = false;
+  std::string why_unknown = target_error.ok() ? "" : target_error.message();
+  if (target != nullptr) {
+    Result<std::vector<SnapshotInfo>> listed = target->ListSnapshots(target_dataset);
+    if (listed.ok()) {
+      tgt = std::move(*listed);
+      target_exists = true;
+    } else if (listed.status().code() != StatusCode::kNotFound) {
+      target_known = false;
+      why_unknown = listed.status().message();
+    } else {
+      // "does not exist" means absent only when the parent is listed; otherwise the pool is
+      // not imported or TARGET_PATH is wrong, and the target's state is unknown.
+      std::string parent = ParentDataset(target_dataset);
+      Result<bool> parent_exists = parent.empty() ? Result<bool>(false) : target->Exists(parent);
+      if (!parent_exists.ok() || !*parent_exists) {
+        target_known = false;
+        why_unknown = !parent_exists.ok() ? parent_exists.status().message()
+                                          : "neither " + target_dataset +
+                                                " nor its parent exists "
+                                                "on the target (pool not imported, or a wrong "
+                                                "TARGET_PATH?)";
+      }
+    }
+  }
+
+  std::string target_common;
+  if (target_known) {
+    std::unordered_set<uint64_t> target_guids;
+    for (const SnapshotInfo& s : tgt) target_guids.insert(s.guid);
+    for (const SnapshotInfo& s : *src) {
+      if (target_guids.count(s.guid) != 0) prune.common = s.name;
+    }
+    for (const SnapshotInfo& s : tgt) {
+      for (const SnapshotInfo& own : *src) {
+        if (own.name == prune.common && own.guid == s.guid) target_common = s.name;
+      }
+    }
+  }
+  // The history's newest common snapshot stays unless the target positively shows a common
+  // snapshot at least as new (an absent or unreadable target shows none).
+  std::string history_common;
+  if (auto it = options.known_common.find(source_dataset); it != options.known_common.end()) {
+    const SnapshotInfo* known = nullptr;
+    const SnapshotInfo* seen = nullptr;
+    for (const SnapshotInfo& s : *src) {
+      if (s.name == it->second) known = &s;
+      if (s.name == prune.common) seen = &s;
+    }
+    if (!target_known && prune.common.empty()) {
+      prune.common = it->second;
+    } else if (known != nullptr && (seen == nullptr || seen->createtxg < known->createtxg)) {
+      history_common = it->second;
+    }
+  }
+
+  if (options.keep_source) {
+    prune.source.dataset = source_dataset;
+    RetentionInput input;
+    input.group = options.group;
+    input.now = options.now;
+    if (!prune.common.empty()) input.common.insert(prune.common);
+    if (!history_common.empty()) input.common.insert(history_common);
+    if (auto it = options.needed.find(source_dataset); it != options.needed.end()) {
+      input.needed = it->second;
+    }
+    input.base_unknown = !target_known && prune.common.empty();
+    if (input.base_unknown) {
+      prune.source.note = "the target could not be read (" + why_unknown +
+                          ") and no earlier transfer is recorded: nothing destroyed on the source";
+    }
+    Decide(source, prune.source, *options.keep_source, std::move(input), *src);
+  }
+
+  if (options.keep_target) {
+    if (!target_known) {
+      prune.target.note = "not pruned: the target could not be read (" + why_unknown + ")";
+    } else if (!target_exists) {
+      prune.target.note = "not pruned: " + target_dataset + " does not exist on the target";
+    } else {
+      prune.target.dataset = target_dataset;
+      RetentionInput input;
+      input.group = options.group;
+      input.now = options.now;
+      if (!target_common.empty()) input.common.insert(target_common);
+      Decide(*target, prune.target, *options.keep_target, std::move(input), tgt);
+    }
+  }
+  return prune;
+}
+
+std::map<std::string, std::set<std::string>> NeededByUnfinishedTransfers(
+    const SendPlan& plan, const std::vector<DatasetOutcome>& outcomes) {
+  std::map<std::string, std::set<std::string>> needed;
+  for (size_t i = 0; i < plan.datasets.size(); ++i) {
+    const DatasetPlan& dataset = plan.datasets[i];
+    const bool succeeded = i < outcomes.size() && outcomes[i].outcome == Outcome::kSucceeded;
+    if (succeeded || dataset.needed_source_snapshots.empty()) continue;
+    needed[dataset.source].insert(dataset.needed_source_snapshots.begin(),
+                                  dataset.needed_source_snapshots.end());
+  }
+  return needed;
+}
+
+Status ApplyPrune(Zfs& zfs, SidePrune& side) {
+  if (side.dataset.empty() || side.destroy.empty() || !side.error.ok()) return side.error;
+  for (const std::vector<std::string>& argv :
+       DestroyCommands(zfs.dialect(), side.dataset, side.destroy)) {
+    Result<CommandOutput> output = RunChecked(zfs.runner(), {argv, Effect::kMutates, ""});
+    if (!output.ok()) {
+      side.error = output.status();
+      return side.error;
+    }
+  }
+  return Status::Ok();
+}
+
+void PrintPruneDecisions(const DatasetPrune& prune, std::ostream& out) {
+  for (const SidePrune* side : {&prune.source, &prune.target}) {
+    const char* role = side == &prune.source ? "source" : "target";
+    const std::string& dataset =
+        side == &prune.source ? prune.source_dataset : prune.target_dataset;
+    if (!side->error.ok())
+      out << role << " " << side->host << " " << dataset << ": error: " << side->error.message()
+          << "\n";
+    if (!side->note.empty())
+      out << role << " " << side->host << " " << dataset << ": " << side->note << "\n";
+    for (const RetentionDecision& d : side->decisions) {
+      out << role << " " << side->host << " " << dataset << "@" << d.name << ": " << d.detail
+          << "\n";
+    }
+  }
+}
+
+}  // namespace zsend::orchestrator

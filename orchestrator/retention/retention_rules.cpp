@@ -1,0 +1,147 @@
+#include "orchestrator/retention/retention_rules.h"
+
+#include <cctype>
+
+namespace zsend::orchestrator {
+namespace {
+
+struct Unit {
+  const char* name;
+  double seconds;
+  const char* word;
+};
+
+// zfs_autobackup's table: a month is 30 days, a year 365.25 days.
+constexpr Unit kUnits[] = {
+    {"y", 3600 * 24 * 365.25, "year"},
+    {"m", 3600 * 24 * 30, "month"},
+    {"w", 3600 * 24 * 7, "week"},
+    {"d", 3600 * 24, "day"},
+    {"h", 3600, "hour"},
+    {"min", 60, "minute"},
+    {"s", 1, "second"},
+};
+
+const Unit* FindUnit(const std::string& name) {
+  for (const Unit& unit : kUnits) {
+    if (name == unit.name) return &unit;
+  }
+  return nullptr;
+}
+
+bool AllDigits(const std::string& text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+std::string Lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// Splits "12d" -> {12, "d"} starting at *pos; advances *pos past the unit letters.
+bool ReadAmountAndUnit(const std::string& text, size_t* pos, long* amount, std::string* unit) {
+  size_t start = *pos;
+  while (*pos < text.size() && std::isdigit(static_cast<unsigned char>(text[*pos]))) ++*pos;
+  if (*pos == start || *pos - start > 9) return false;
+  *amount = std::stol(text.substr(start, *pos - start));
+  size_t unit_start = *pos;
+  while (*pos < text.size() && std::isalpha(static_cast<unsigned char>(text[*pos]))) ++*pos;
+  *unit = text.substr(unit_start, *pos - unit_start);
+  return !unit->empty();
+}
+
+std::string Amount(long amount, const Unit& unit) {
+  return std::to_string(amount) + " " + unit.word + (amount == 1 ? "" : "s");
+}
+
+Result<RetentionRule> ParseRule(const std::string& text, const std::string& what) {
+  const std::string usage = what + ": bad thinning rule '" + text +
+                            "'; write <period><ttl> like 1d1w (units s, min, h, d, w, m, y)";
+  size_t pos = 0;
+  long period_amount = 0, ttl_amount = 0;
+  std::string period_unit, ttl_unit;
+  if (!ReadAmountAndUnit(text, &pos, &period_amount, &period_unit) ||
+      !ReadAmountAndUnit(text, &pos, &ttl_amount, &ttl_unit) || pos != text.size()) {
+    return InvalidArgument(usage);
+  }
+  const Unit* period = FindUnit(period_unit);
+  const Unit* ttl = FindUnit(ttl_unit);
+  if (period == nullptr || ttl == nullptr) return InvalidArgument(usage);
+  if (period_amount <= 0) {
+    return InvalidArgument(what + ": the period of '" + text + "' must be at least 1");
+  }
+  RetentionRule rule;
+  rule.period_seconds = static_cast<double>(period_amount) * period->seconds;
+  rule.ttl_seconds = static_cast<double>(ttl_amount) * ttl->seconds;
+  rule.text = text;
+  if (rule.period_seconds > rule.ttl_seconds) {
+    return InvalidArgument(what + ": the period of '" + text +
+                           "' is longer than its ttl; write the period first, e.g. 1d1w");
+  }
+  return rule;
+}
+
+}  // namespace
+
+std::string RetentionRule::Describe() const {
+  size_t pos = 0;
+  long period_amount = 0, ttl_amount = 0;
+  std::string period_unit, ttl_unit;
+  if (!ReadAmountAndUnit(text, &pos, &period_amount, &period_unit) ||
+      !ReadAmountAndUnit(text, &pos, &ttl_amount, &ttl_unit)) {
+    return "rule " + text;
+  }
+  return "keep one per " + Amount(period_amount, *FindUnit(period_unit)) + " for " +
+         Amount(ttl_amount, *FindUnit(ttl_unit));
+}
+
+std::vector<std::string> RetentionSpec::Describe() const {
+  std::vector<std::string> lines;
+  if (keep_newest > 0) lines.push_back("keep the newest " + std::to_string(keep_newest));
+  for (const RetentionRule& rule : rules) lines.push_back(rule.Describe());
+  if (lines.empty()) lines.push_back("keep only what is protected");
+  return lines;
+}
+
+Result<double> ParseThinningDuration(const std::string& text) {
+  size_t pos = 0;
+  long amount = 0;
+  std::string unit;
+  std::string lower = Lower(text);
+  if (!ReadAmountAndUnit(lower, &pos, &amount, &unit) || pos != lower.size() ||
+      FindUnit(unit) == nullptr) {
+    return InvalidArgument("bad duration '" + text + "'; write e.g. 30min, 12h, 7d, 2w, 1m, 1y");
+  }
+  return static_cast<double>(amount) * FindUnit(unit)->seconds;
+}
+
+Result<RetentionSpec> ParseRetentionSpec(const std::string& text, const std::string& what) {
+  RetentionSpec spec;
+  spec.text = text;
+  if (text.empty())
+    return InvalidArgument(what + ": empty retention spec; write e.g. 5 or 10,1d1w");
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string part =
+        Lower(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (part.empty()) return InvalidArgument(what + ": empty part in '" + text + "'");
+    if (AllDigits(part)) {
+      if (part.size() > 9) return InvalidArgument(what + ": count '" + part + "' is too large");
+      spec.keep_newest = std::stoi(part);
+    } else {
+      Result<RetentionRule> rule = ParseRule(part, what);
+      if (!rule.ok()) return rule.status();
+      spec.rules.push_back(*rule);
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return spec;
+}
+
+}  // namespace zsend::orchestrator

@@ -1,0 +1,69 @@
+// RunBackup: one `zsend backup` run from start to end, over the libraries of this directory.
+//
+//   1. probe both hosts' zfs (a failure here is fatal: exit 255); with --no-send only the
+//      source (the target is not needed to snapshot)
+//   2. select: --dataset, --vm (vmadm get on the source), or the zsend:NAME property
+//   3. snapshot the selection as one batch (unless --no-snapshot); without --allow-empty,
+//      datasets whose `written` is 0 since their last snapshot of the group are left out where
+//      the zfs has `written` (zfs-fuse has not: every selected dataset is snapshotted)
+//   4. gather both sides, plan (planner.h), and unless --no-send execute (executor.h)
+// In --dry-run the runners print mutating commands, the planner sees the snapshot that would
+// have been taken, and the transports print their pipelines: nothing changes on either host.
+//
+// The runners are not owned (the CLI makes local / ssh / dry-run ones). Call from one thread.
+#pragma once
+
+#include <map>
+#include <ostream>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "orchestrator/run/executor.h"
+#include "orchestrator/run/transport.h"
+
+namespace zsend::orchestrator {
+
+struct BackupOptions {
+  std::string backup_name;
+  std::string target_path;
+  std::vector<std::string> datasets;  // --dataset
+  std::vector<std::string> vms;       // --vm
+  std::string group;                  // default: backup_name
+  std::string snapshot_name;          // --snapshot-name
+  bool no_snapshot = false, no_send = false, allow_empty = false;
+  TransportOptions transport;
+  int jobs = 1;
+  int strip_path = 0;
+  bool clear_refreservation = false, clear_mountpoint = false, readonly = false;
+  std::vector<std::string> filter_properties;
+  std::vector<std::pair<std::string, std::string>> set_properties;
+  bool rollback = false, no_holds = false, no_resume = false;
+  bool force_rollback = false;  // --force: --rollback may destroy snapshots zsend did not make
+  bool ignore_transfer_errors = false;
+  bool dry_run = false;
+  bool verbose = false;
+  std::set<std::string> force;  // source datasets whose unrelated target may be replaced
+};
+
+struct BackupResult {
+  Status fatal;               // not OK: nothing was transferred (exit 255)
+  std::string snapshot_name;  // "" with --no-snapshot
+  bool snapshot_atomic = true;
+  std::vector<std::string> selected;    // the job's source datasets (also with --no-send)
+  std::vector<DatasetReport> datasets;  // plan order
+  int failed = 0;                       // failed + skipped datasets
+  double seconds = 0;
+  // Source dataset -> snapshots (short names) a transfer that did not succeed still needs:
+  // the rotation step must keep them (NeededByUnfinishedTransfers).
+  std::map<std::string, std::set<std::string>> needed_source_snapshots;
+  int ExitCode() const;  // 255 fatal, else min(failed, 254)
+};
+
+// `log` gets progress lines (always the important ones: fallbacks, stale tokens, a snapshot
+// batch that is not atomic; everything with options.verbose); dry-run lines go to `dry_run_out`.
+BackupResult RunBackup(const BackupOptions& options, CommandRunner& source, CommandRunner& target,
+                       std::ostream& log, std::ostream& dry_run_out);
+
+}  // namespace zsend::orchestrator

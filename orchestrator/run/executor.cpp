@@ -1,0 +1,203 @@
+#include "orchestrator/run/executor.h"
+
+#include <chrono>
+
+#include "orchestrator/zfs/holds.h"
+
+namespace zsend::orchestrator {
+namespace {
+
+bool HasSnapshot(Zfs& zfs, const std::string& dataset, const std::string& name) {
+  Result<std::vector<SnapshotInfo>> snapshots = zfs.ListSnapshots(dataset);
+  if (!snapshots.ok()) return false;
+  for (const SnapshotInfo& s : *snapshots) {
+    if (s.name == name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool ResumeTokenIsStale(const std::string& text) {
+  auto has = [&text](const char* part) { return text.find(part) != std::string::npos; };
+  if (has("resume token is corrupt") || has("used in the initial send no longer exists") ||
+      has("is no longer the same snapshot used in the initial send") ||
+      has("incompatible embedded data stream feature with encrypted receive")) {
+    return true;
+  }
+  if (has("incremental source ") && has(" no longer exists") && has("cannot resume send")) {
+    return true;
+  }
+  // libzfs's EINVAL on a resumable receive; also what a stream cut by a failing sender
+  // ("warning: cannot send '...': Input/output error") can produce, which is not stale.
+  return has("kernel modules must be upgraded to receive this stream") &&
+         !has("warning: cannot send");
+}
+
+void Executor::Log(const std::string& line) {
+  if (!options_.log) return;
+  std::lock_guard<std::mutex> lock(log_mutex_);
+  options_.log(line);
+}
+
+std::vector<DatasetReport> Executor::Run(const SendPlan& plan) {
+  std::vector<DatasetReport> reports(plan.datasets.size());
+  for (size_t i = 0; i < plan.datasets.size(); ++i) {
+    const DatasetPlan& d = plan.datasets[i];
+    reports[i].source = d.source;
+    reports[i].target = d.target;
+    reports[i].selected = d.selected;
+    reports[i].action = d.action;
+    reports[i].final_snapshot = d.final_snapshot;
+    if (d.action == DatasetAction::kFailed) reports[i].error = d.error;
+    if (!d.reason.empty()) reports[i].reason = d.reason;
+  }
+  std::vector<DatasetOutcome> outcomes =
+      RunScheduled(plan, options_.jobs, [&](const DatasetPlan& dataset) {
+        size_t index = static_cast<size_t>(&dataset - plan.datasets.data());
+        auto wall = [] {
+          return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
+        };
+        reports[index].started = wall();
+        Status done = TransferDataset(dataset, reports[index]);
+        reports[index].ended = wall();
+        return done;
+      });
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    reports[i].outcome = outcomes[i].outcome;
+    if (outcomes[i].outcome == Outcome::kFailed) reports[i].error = outcomes[i].error;
+    if (outcomes[i].outcome == Outcome::kSkipped) reports[i].reason = outcomes[i].reason;
+  }
+  return reports;
+}
+
+Status Executor::TransferDataset(const DatasetPlan& dataset, DatasetReport& report) {
+  if (dataset.abort_resume_first) {
+    ZSEND_RETURN_IF_ERROR(target_.AbortResume(dataset.target));
+    std::string line = dataset.target +
+                       ": stale resume token aborted (zfs receive -A), its snapshot is gone "
+                       "from the source; restarting the transfer";
+    report.notes.push_back(line);
+    Log(line);
+  }
+  if (dataset.create_target_parent) {
+    std::string parent = ParentDataset(dataset.target);
+    if (!parent.empty()) {
+      Result<bool> exists = target_.Exists(parent);
+      if (!exists.ok()) return exists.status();
+      if (!*exists) ZSEND_RETURN_IF_ERROR(target_.CreateWithParents(parent));
+    }
+  }
+  ZSEND_RETURN_IF_ERROR(RunSteps(dataset, report, true));
+  if (options_.holds && dataset.selected && !dataset.final_snapshot.empty()) {
+    if (options_.dry_run) {
+      *options_.dry_run_out << "dry-run [" << source_.runner().HostLabel() << "]: zfs hold "
+                            << options_.hold_tag << " " << dataset.source << "@"
+                            << dataset.final_snapshot << " (and release the previous hold)\n";
+    } else {
+      Status held = MoveHold(source_, dataset.source, options_.hold_tag, dataset.final_snapshot);
+      if (!held.ok()) return held;
+      report.notes.push_back("held " + dataset.source + "@" + dataset.final_snapshot);
+    }
+  }
+  return Status::Ok();
+}
+
+Status Executor::RunSteps(const DatasetPlan& dataset, DatasetReport& report, bool may_replan) {
+  for (const TransferStep& step : dataset.steps) {
+    Status status = RunStep(step, report);
+    if (status.ok()) continue;
+    const StreamResult& stream = report.steps.back().stream;
+    if (step.kind == TransferKind::kResume && may_replan &&
+        ResumeTokenIsStale(stream.failed_stderr + "\n" + status.message())) {
+      ZSEND_RETURN_IF_ERROR(target_.AbortResume(dataset.target));
+      std::string line = dataset.target + ": the resume token no longer applies (" +
+                         status.message() +
+                         "); aborted it (zfs receive -A) and restarting the transfer";
+      report.notes.push_back(line);
+      Log(line);
+      return Replan(dataset, report);
+    }
+    report.failed_command = stream.failed_command;
+    report.failed_stderr = stream.failed_stderr;
+    if (step.kind == TransferKind::kResume) {
+      std::string line = dataset.target +
+                         ": resume failed; the resume token and the partial receive are kept "
+                         "for the next run";
+      report.notes.push_back(line);
+      Log(line);
+    }
+    if (stream.failed_stderr.find("has been modified") != std::string::npos) {
+      return Status(status.code(),
+                    status.message() +
+                        " (the target changed after its newest snapshot: reading it with atime on, "
+                        "or on zfs-fuse mounting a received child, is enough; receive with "
+                        "--readonly, or discard such changes with --rollback)");
+    }
+    return status;
+  }
+  return Status::Ok();
+}
+
+Status Executor::Replan(const DatasetPlan& dataset, DatasetReport& report) {
+  Result<std::vector<DatasetState>> states =
+      GatherStates(source_, target_, {dataset.source}, options_.gather);
+  if (!states.ok()) return states.status();
+  SendPlan plan = PlanTransfers(*states, options_.plan);
+  std::optional<size_t> index = plan.Find(dataset.source);
+  if (!index) return Internal("re-planning lost " + dataset.source);
+  const DatasetPlan& fresh = plan.datasets[*index];
+  if (fresh.action == DatasetAction::kFailed) return fresh.error;
+  report.final_snapshot = fresh.final_snapshot;
+  return RunSteps(fresh, report, false);
+}
+
+Status Executor::RunStep(const TransferStep& step, DatasetReport& report) {
+  StepReport step_report;
+  step_report.kind = step.kind;
+  step_report.from = step.from;
+  step_report.to = step.to;
+  SendSpec send = step.ToSendSpec();
+  send.properties = options_.properties;
+  Result<std::vector<std::string>> send_argv = BuildSendArgv(source_.dialect(), send);
+  if (!send_argv.ok()) return send_argv.status();
+  RecvSpec recv = options_.recv;
+  recv.target = step.target_dataset;
+  recv.force = step.force;
+  RecvCommand recv_command = BuildRecvCommand(target_.dialect(), recv);
+
+  std::string verb = TransferKindName(step.kind);
+  Log(step.source_dataset + ": " + verb + " " + (step.from.empty() ? "" : step.from + " -> ") +
+      (step.to.empty() ? "(resume token)" : step.to) + " into " + step.target_dataset);
+  step_report.stream = mover_.Move({*send_argv, recv_command.argv, step.source_dataset});
+  Status status = step_report.stream.status;
+  if (!step_report.stream.fallback.empty()) {
+    bool first;
+    {
+      std::lock_guard<std::mutex> lock(log_mutex_);
+      first = logged_fallbacks_.insert(step_report.stream.fallback).second;
+    }
+    if (first) Log("fallback: " + step_report.stream.fallback);
+  }
+  report.steps.push_back(step_report);
+  if (!status.ok() && options_.ignore_transfer_errors && !step.to.empty()) {
+    Result<std::pair<std::string, std::string>> to = SplitSnapshotName(step.to);
+    if (to.ok() && HasSnapshot(target_, step.target_dataset, to->second)) {
+      report.notes.push_back("ignored a transfer error (" + status.message() +
+                             "): " + step.target_dataset + "@" + to->second + " arrived");
+      status = Status::Ok();
+    }
+  }
+  if (!status.ok()) return status;
+  // What the target's zfs could not take on the receive command line.
+  if (!recv_command.set_after.empty()) {
+    ZSEND_RETURN_IF_ERROR(target_.SetProperties(step.target_dataset, recv_command.set_after));
+  }
+  for (const std::string& property : recv_command.inherit_after) {
+    ZSEND_RETURN_IF_ERROR(target_.InheritProperty(step.target_dataset, property));
+  }
+  return Status::Ok();
+}
+
+}  // namespace zsend::orchestrator

@@ -1,0 +1,99 @@
+// Executor: carries out a SendPlan. For each dataset (on --jobs worker threads, in the order
+// the scheduler allows) it aborts a stale resume token, creates the target's missing parents,
+// moves each TransferStep's stream with the StreamMover, applies what the target's zfs could
+// not set on the receive command line, and moves the backup's hold to the new common snapshot.
+//
+// A failed dataset is reported with the failing command, its stderr and the reason; datasets
+// that depend on it are skipped with a reason; the others go on. A resume step that fails
+// because its token no longer applies (ResumeTokenIsStale: only zfs's own messages saying so)
+// is aborted (`zfs recv -A`), logged, and the dataset is gathered and planned again from
+// scratch, once. Any other resume failure (out of space, I/O error, a lost connection) keeps
+// the partial receive and fails the dataset, so the next run resumes where this one stopped.
+//
+// Ownership: the Zfs layers, the mover and the log callback are not owned. Thread-safety: Run()
+// is called once; it runs workers internally (the Zfs layers and the mover are thread-safe, the
+// log callback is serialised by the executor).
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "orchestrator/plan/gather.h"
+#include "orchestrator/plan/planner.h"
+#include "orchestrator/run/scheduler.h"
+#include "orchestrator/run/transport.h"
+#include "orchestrator/zfs/zfs.h"
+
+namespace zsend::orchestrator {
+
+// True when a failed resume's stderr says the token can never be used again (OpenZFS's
+// libzfs_sendrecv.c): "resume token is corrupt", "'SNAP' used in the initial send no longer
+// exists", "'SNAP' is no longer the same snapshot used in the initial send", "incremental
+// source 0x... no longer exists", "cannot receive resume stream: kernel modules must be
+// upgraded to receive this stream" (unless the sender failed too: then the stream was cut),
+// "cannot receive resume stream: incompatible embedded data stream feature with encrypted
+// receive". False for everything else, "cannot receive resume stream: out of space" included.
+bool ResumeTokenIsStale(const std::string& stderr_text);
+
+struct ExecutorOptions {
+  std::string hold_tag;    // zsend:BACKUP_NAME
+  bool holds = true;       // --no-holds turns this off
+  RecvSpec recv;           // receive settings; target and force are set per step
+  bool properties = true;  // zfs send -p
+  PlanOptions plan;        // for re-planning after an aborted resume
+  GatherOptions gather;    // likewise
+  int jobs = 1;
+  bool ignore_transfer_errors = false;  // a failed stream is fine when the snapshot arrived
+  bool dry_run = false;
+  std::ostream* dry_run_out = nullptr;
+  std::function<void(const std::string&)> log;  // one line, no newline; may be empty
+};
+
+struct StepReport {
+  TransferKind kind = TransferKind::kFull;
+  std::string from, to;
+  StreamResult stream;
+};
+
+struct DatasetReport {
+  std::string source, target;
+  bool selected = true;
+  DatasetAction action = DatasetAction::kTransfer;  // what the planner decided
+  Outcome outcome = Outcome::kPending;
+  std::vector<StepReport> steps;   // the streams moved (or tried), in order
+  Status error;                    // kFailed: the reason
+  std::string failed_command;      // kFailed: the command that failed, when one did
+  std::string failed_stderr;       // and its stderr
+  std::string reason;              // kSkipped / up to date / not needed
+  std::vector<std::string> notes;  // resume aborted, hold moved, settings applied...
+  std::string final_snapshot;
+  double started = 0, ended = 0;  // wall clock (epoch seconds) of the transfer; 0: not run
+};
+
+class Executor {
+ public:
+  Executor(Zfs& source, Zfs& target, StreamMover& mover, ExecutorOptions options)
+      : source_(source), target_(target), mover_(mover), options_(std::move(options)) {}
+
+  // One report per plan dataset, in plan order.
+  std::vector<DatasetReport> Run(const SendPlan& plan);
+
+ private:
+  Status TransferDataset(const DatasetPlan& dataset, DatasetReport& report);
+  Status RunSteps(const DatasetPlan& dataset, DatasetReport& report, bool may_replan);
+  Status RunStep(const TransferStep& step, DatasetReport& report);
+  Status Replan(const DatasetPlan& dataset, DatasetReport& report);
+  void Log(const std::string& line);
+
+  Zfs& source_;
+  Zfs& target_;
+  StreamMover& mover_;
+  ExecutorOptions options_;
+  std::mutex log_mutex_;
+  std::set<std::string> logged_fallbacks_;  // guarded by log_mutex_: each is logged once
+};
+
+}  // namespace zsend::orchestrator

@@ -1,0 +1,84 @@
+#include "orchestrator/run/far_side.h"
+
+#include <cctype>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace zsend::orchestrator {
+namespace {
+
+constexpr const char kDirMarker[] = "zsend-keydir ";
+constexpr const char kPubMarker[] = "zsend-pubkey ";
+constexpr const char kDirPrefix[] = "zsend-key.";
+constexpr size_t kRandomChars = 10;
+
+bool IsPublicKey(const std::string& text) {
+  if (text.rfind("zsend1:", 0) != 0 || text.size() > 100) return false;
+  for (char c : text) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != ':' && c != '+' && c != '/' &&
+        c != '=') {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool IsOurKeyDir(const std::string& dir) {
+  if (dir.size() < 2 || dir[0] != '/' || dir.back() == '/') return false;
+  std::stringstream parts(dir.substr(1));
+  std::string part, last;
+  while (std::getline(parts, part, '/')) {
+    if (part.empty() || part == "." || part == "..") return false;
+    for (char c : part) {
+      if (std::iscntrl(static_cast<unsigned char>(c))) return false;
+    }
+    last = part;
+  }
+  const size_t prefix = sizeof(kDirPrefix) - 1;
+  if (last.size() != prefix + kRandomChars || last.compare(0, prefix, kDirPrefix) != 0) {
+    return false;
+  }
+  for (size_t i = prefix; i < last.size(); ++i) {
+    if (!std::isalnum(static_cast<unsigned char>(last[i]))) return false;
+  }
+  return true;
+}
+
+Result<FarKey> ParseKeygenOutput(const std::string& out) {
+  FarKey key;
+  std::stringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(kDirMarker, 0) == 0) key.dir = line.substr(sizeof(kDirMarker) - 1);
+    if (line.rfind(kPubMarker, 0) == 0) key.pub = line.substr(sizeof(kPubMarker) - 1);
+  }
+  if (!IsOurKeyDir(key.dir)) {
+    return Unavailable("keygen on the source printed no key directory of the form " +
+                       std::string("$TMPDIR/") + kDirPrefix + "XXXXXXXXXX (got '" +
+                       key.dir.substr(0, 200) + "')");
+  }
+  if (!IsPublicKey(key.pub)) {
+    return Unavailable("keygen on the source printed no public key (got '" +
+                       key.pub.substr(0, 200) + "')");
+  }
+  return key;
+}
+
+Result<Announce> ParseAnnounce(const std::string& line) {
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+  const bool valid = j.is_object() && j.value("event", nlohmann::json()).is_string() &&
+                     j["event"] == "listening" && j.contains("port") &&
+                     j["port"].is_number_unsigned() && j["port"].get<uint64_t>() >= 1 &&
+                     j["port"].get<uint64_t>() <= 65535 && j.contains("pubkey") &&
+                     j["pubkey"].is_string() && IsPublicKey(j["pubkey"].get<std::string>());
+  if (!valid) {
+    return Unavailable(
+        "announced no port: expected {\"event\":\"listening\",\"port\":1..65535,"
+        "\"pubkey\":\"zsend1:...\"}, got '" +
+        line.substr(0, 200) + "'");
+  }
+  return Announce{static_cast<int>(j["port"].get<uint64_t>()), j["pubkey"].get<std::string>()};
+}
+
+}  // namespace zsend::orchestrator

@@ -1,0 +1,43 @@
+// What the orchestrator reads from a far host's stdout, framed and validated: never "the first
+// line", which a shell startup file that prints something would have supplied.
+//
+// The tcp transport makes a fresh sender key on the source with kKeygenScript, which prints
+// two marker lines, "zsend-keydir DIR" and "zsend-pubkey KEY", after anything a startup file
+// printed. DIR must be a directory mktemp made for us: an absolute path whose last component
+// is "zsend-key." and ten letters or digits, with no "." or ".." component. Only such a path is
+// ever removed (rm -rf) afterwards. The receiver's announce line is the engine's JSON contract:
+// {"event":"listening","port":1..65535,"pubkey":"zsend1:..."}; anything else is an error,
+// never an exception.
+#pragma once
+
+#include <string>
+
+#include "base/status.h"
+
+namespace zsend::orchestrator {
+
+// sh -c kKeygenScript sh ENGINE
+inline constexpr const char* kKeygenScript =
+    "umask 077; d=$(mktemp -d \"${TMPDIR:-/tmp}/zsend-key.XXXXXXXXXX\") && "
+    "\"$1\" keygen -o \"$d/key\" >/dev/null && "
+    "printf 'zsend-keydir %s\\nzsend-pubkey %s\\n' \"$d\" \"$(cat \"$d/key.pub\")\"";
+
+struct FarKey {
+  std::string dir;  // passed IsOurKeyDir
+  std::string pub;  // "zsend1:..."
+};
+
+// The last marker lines of `out`; an error naming what was missing or malformed.
+Result<FarKey> ParseKeygenOutput(const std::string& out);
+
+// True for a directory kKeygenScript made (see above).
+bool IsOurKeyDir(const std::string& dir);
+
+struct Announce {
+  int port = 0;
+  std::string pubkey;
+};
+
+Result<Announce> ParseAnnounce(const std::string& line);
+
+}  // namespace zsend::orchestrator

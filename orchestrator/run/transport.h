@@ -1,0 +1,83 @@
+// Transports: how one `zfs send` stream gets from the source host into `zfs recv` on the target.
+//
+//   pipe  zfs send | zsend-engine buffer | zfs recv, each end run through its host's runner
+//         (ssh over the run's control connection when remote); the local engine buffers and
+//         counts. Needs nothing but zfs (and sshd) on the far hosts.
+//   tcp   zsend-engine recv --listen 0 --once --announce on the target, zsend-engine send
+//         --connect on the source, a fresh key pair per transfer (encrypted, direct).
+//   ssh   zsend-engine send --ssh TARGET: the engine protocol over ssh's stdio.
+//   auto  tcp, then ssh when the direct connection fails, then pipe when a host has no
+//         zsend-engine with send/recv; each fallback is recorded in StreamResult::fallback.
+//
+// A StreamMover is made once per run (MakeStreamMover) and shared by the --jobs workers: Move()
+// is thread-safe (each call owns its processes and temporary files; probes are cached under a
+// mutex). The runners are not owned and must outlive the mover.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "orchestrator/host/command_runner.h"
+
+namespace zsend::orchestrator {
+
+enum class TransportKind { kAuto, kTcp, kSsh, kPipe };
+Result<TransportKind> ParseTransportKind(const std::string& text);
+const char* TransportKindName(TransportKind kind);
+
+// One stream to move: the argv of both ends, without any host wrapping.
+struct StreamCommand {
+  std::vector<std::string> send_argv;  // zfs send ... (run on the source)
+  std::vector<std::string> recv_argv;  // zfs receive ... (run on the target)
+  std::string label;                   // the dataset, for messages
+};
+
+struct StreamResult {
+  Status status;               // OK, or why the stream failed (names the command)
+  uint64_t bytes = 0;          // stream bytes moved
+  uint64_t wire_bytes = 0;     // bytes on the network (engine frames; the stream for pipes)
+  double seconds = 0;          // wall time of the transfer
+  std::string transport;       // the transport that moved (or tried to move) it: pipe, tcp, ssh
+  std::string fallback;        // "" or what was tried first and why it was left
+  std::string failed_command;  // the command line that failed, "" when none did
+  std::string failed_stderr;   // its stderr
+};
+
+struct TransportOptions {
+  TransportKind kind = TransportKind::kAuto;
+  std::string local_engine = "zsend-engine";  // the engine program on this machine
+  std::string remote_engine;                  // --remote-engine PATH ("" : zsend-engine)
+  std::string memory = "256M";                // buffer size of the local engine
+  std::string rate_limit;                     // bytes/s limit, "" for none
+  std::string codec;                          // engine --codec, "" for its default
+  bool progress = false;                      // show the buffer's progress line on stderr
+  bool dry_run = false;                       // print the commands instead of running them
+  std::ostream* dry_run_out = nullptr;        // where dry-run lines go (required in dry-run)
+  std::string temp_dir;                       // private 0700 directory for stats and keys
+};
+
+class StreamMover {
+ public:
+  virtual ~StreamMover() = default;
+  virtual StreamResult Move(const StreamCommand& command) = 0;
+};
+
+// The mover for `options.kind` between the two hosts.
+std::unique_ptr<StreamMover> MakeStreamMover(CommandRunner& source, CommandRunner& target,
+                                             const TransportOptions& options);
+
+// The pipe transport's stages (exposed for tests and dry-run lines): the source argv, the local
+// engine buffer, the target argv, each already wrapped for its host.
+Result<std::vector<std::vector<std::string>>> PipeStages(CommandRunner& source,
+                                                         CommandRunner& target,
+                                                         const StreamCommand& command,
+                                                         const TransportOptions& options,
+                                                         const std::string& stats_file);
+
+}  // namespace zsend::orchestrator

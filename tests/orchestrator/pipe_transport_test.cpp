@@ -1,0 +1,95 @@
+// The pipe transport with stand-in commands for zfs send and zfs receive (sh scripts) and the
+// real zsend-engine buffer in the middle: bytes counted, the failing stage found at its source,
+// its stderr kept; and RunProcessChain on its own.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "orchestrator/host/process_chain.h"
+#include "orchestrator/run/transport.h"
+#include "tests/support/subprocess.h"
+
+namespace zsend::orchestrator {
+namespace {
+
+class PipeTransport : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/zsend-pipe-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    options_.kind = TransportKind::kPipe;
+    options_.local_engine = test::BinPath("zsend-engine");
+    options_.memory = "4M";
+    options_.temp_dir = dir_;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  StreamResult Move(const std::string& send, const std::string& recv) {
+    std::unique_ptr<StreamMover> mover = MakeStreamMover(local_, local_, options_);
+    return mover->Move({{"sh", "-c", send}, {"sh", "-c", recv}, "pool/fs"});
+  }
+  LocalRunner local_;
+  TransportOptions options_;
+  std::string dir_;
+};
+
+TEST_F(PipeTransport, MovesTheStreamAndCountsItsBytes) {
+  std::string out = dir_ + "/received";
+  StreamResult r = Move("head -c 1234567 /dev/urandom", "cat > " + out);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.transport, "pipe");
+  EXPECT_EQ(r.bytes, 1234567u);
+  EXPECT_EQ(std::filesystem::file_size(out), 1234567u);
+}
+
+TEST_F(PipeTransport, AFailingReceiveIsReportedWithItsStderr) {
+  StreamResult r = Move("head -c 5000000 /dev/zero",
+                        "head -c 10 >/dev/null; echo 'cannot receive: out of space' >&2; exit 1");
+  ASSERT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("zfs receive failed (exit 1) on local"), std::string::npos)
+      << r.status.message();
+  EXPECT_EQ(r.failed_stderr, "cannot receive: out of space");
+  EXPECT_NE(r.failed_command.find("cannot receive"), std::string::npos);
+}
+
+TEST_F(PipeTransport, AFailingSendIsBlamedNotTheStarvedReceive) {
+  StreamResult r = Move("echo 'cannot open snapshot' >&2; exit 2",
+                        "cat >/dev/null; echo 'cannot receive: failed to read stream' >&2; exit 1");
+  ASSERT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("zfs send failed (exit 2)"), std::string::npos)
+      << r.status.message();
+  EXPECT_EQ(r.failed_stderr, "cannot open snapshot");
+}
+
+TEST_F(PipeTransport, DryRunPrintsThePipelineAndRunsNothing) {
+  std::ostringstream printed;
+  options_.dry_run = true;
+  options_.dry_run_out = &printed;
+  std::string marker = dir_ + "/ran";
+  StreamResult r = Move("touch " + marker, "touch " + marker);
+  EXPECT_TRUE(r.status.ok());
+  EXPECT_FALSE(std::filesystem::exists(marker));
+  EXPECT_NE(printed.str().find("dry-run [pipe]: sh -c 'touch "), std::string::npos)
+      << printed.str();
+  EXPECT_NE(printed.str().find(" buffer -m 4M -q"), std::string::npos) << printed.str();
+}
+
+TEST(ProcessChain, ConnectsStagesAndKeepsEachStderr) {
+  Result<ChainResult> r = RunProcessChain({{{"sh", "-c", "echo one; echo e0 >&2"}, false},
+                                           {{"sh", "-c", "tr a-z A-Z; echo e1 >&2; exit 3"}, false},
+                                           {{"cat"}, false}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->out, "ONE\n");
+  EXPECT_EQ(r->stages[0].err, "e0\n");
+  EXPECT_EQ(r->stages[1].err, "e1\n");
+  EXPECT_EQ(r->stages[1].exit_code, 3);
+  EXPECT_EQ(r->FirstFailed(), 1);
+  Result<ChainResult> missing = RunProcessChain({{{"/nonexistent/program"}, false}});
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->stages[0].exit_code, 127);
+  EXPECT_NE(missing->stages[0].err.find("cannot run /nonexistent/program"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace zsend::orchestrator
