@@ -2,8 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
+
+#include "engine/wire/session_handshake.h"
 
 namespace zsend {
+
+double CpuFigures::SealRate() const {
+  return CpuHasAes() && seal_aes_rate > 0 ? seal_aes_rate : seal_chacha_rate;
+}
 namespace {
 
 const CodecFigure* FindCodec(const CpuFigures& cpu, const std::string& spec) {
@@ -78,6 +85,47 @@ Advice Recommend(const CpuFigures& sender, const CpuFigures& receiver, double li
                                 8.0 * static_cast<double>(advice.block_size), 16.0 * (1 << 20)});
   advice.memory = std::min<uint64_t>(RoundUpMiB(want), 1ull << 30);
   return advice;
+}
+
+std::string EncodeCpuFigures(const CpuFigures& cpu) {
+  std::ostringstream out;
+  out.precision(17);
+  out << "cores " << cpu.cores << "\npipe " << cpu.pipe_read_rate << "\naes " << cpu.seal_aes_rate
+      << "\nchacha " << cpu.seal_chacha_rate << "\n";
+  for (const CodecFigure& c : cpu.codecs) {
+    out << "codec " << c.spec << " " << c.ratio << " " << c.compress_rate << " "
+        << c.decompress_rate << "\n";
+  }
+  return out.str();
+}
+
+Result<CpuFigures> DecodeCpuFigures(const std::string& text) {
+  CpuFigures cpu;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string key;
+    fields >> key;
+    if (key == "cores") {
+      fields >> cpu.cores;
+    } else if (key == "pipe") {
+      fields >> cpu.pipe_read_rate;
+    } else if (key == "aes") {
+      fields >> cpu.seal_aes_rate;
+    } else if (key == "chacha") {
+      fields >> cpu.seal_chacha_rate;
+    } else if (key == "codec") {
+      CodecFigure c;
+      fields >> c.spec >> c.ratio >> c.compress_rate >> c.decompress_rate;
+      cpu.codecs.push_back(c);
+    } else {
+      continue;  // a later version's figure
+    }
+    if (fields.fail()) return DataLoss("bench: malformed CPU figures from the peer: " + line);
+  }
+  if (cpu.cores < 1 || cpu.codecs.empty()) return DataLoss("bench: the peer sent no CPU figures");
+  return cpu;
 }
 
 }  // namespace zsend

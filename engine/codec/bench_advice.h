@@ -13,9 +13,28 @@
 #include <string>
 #include <vector>
 
-#include "tools/engine/bench/stage_bench.h"
+#include "base/status.h"
 
 namespace zsend {
+
+// What `zsend-engine bench` measured on one host (tools/engine/bench/stage_bench.h).
+struct CodecFigure {
+  std::string spec;            // "zstd:3"
+  double ratio = 1;            // stream bytes / compressed bytes on the sample
+  double compress_rate = 0;    // stream bytes/s, one thread
+  double decompress_rate = 0;  // stream bytes/s, one thread
+};
+
+struct CpuFigures {
+  int cores = 1;
+  double pipe_read_rate = 0;  // bytes/s through a pipe (writer thread -> reader thread)
+  double seal_aes_rate = 0;   // bytes/s sealing 1 MiB frames, one thread; 0 without AES-NI
+  double seal_chacha_rate = 0;
+  std::vector<CodecFigure> codecs;
+  // The bulk cipher a session would pick here and its sealing rate.
+  double SealRate() const;
+};
+
 
 struct CodecExpectation {
   std::string spec;
@@ -33,6 +52,10 @@ struct Advice {
   std::string limit;
   std::vector<CodecExpectation> choices;  // one per codec the sender measured
 };
+
+// Text forms of the CPU figures ("key value" lines), for the exchange and for tests.
+std::string EncodeCpuFigures(const CpuFigures& cpu);
+Result<CpuFigures> DecodeCpuFigures(const std::string& text);
 
 // `link_rate` in bytes/s (wire bytes), `rtt` in seconds.
 Advice Recommend(const CpuFigures& sender, const CpuFigures& receiver, double link_rate,

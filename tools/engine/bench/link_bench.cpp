@@ -113,47 +113,6 @@ Result<double> ParseRate(const std::string& text) {
 
 }  // namespace
 
-std::string EncodeCpuFigures(const CpuFigures& cpu) {
-  std::ostringstream out;
-  out.precision(17);
-  out << "cores " << cpu.cores << "\npipe " << cpu.pipe_read_rate << "\naes " << cpu.seal_aes_rate
-      << "\nchacha " << cpu.seal_chacha_rate << "\n";
-  for (const CodecFigure& c : cpu.codecs) {
-    out << "codec " << c.spec << " " << c.ratio << " " << c.compress_rate << " "
-        << c.decompress_rate << "\n";
-  }
-  return out.str();
-}
-
-Result<CpuFigures> DecodeCpuFigures(const std::string& text) {
-  CpuFigures cpu;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string key;
-    fields >> key;
-    if (key == "cores") {
-      fields >> cpu.cores;
-    } else if (key == "pipe") {
-      fields >> cpu.pipe_read_rate;
-    } else if (key == "aes") {
-      fields >> cpu.seal_aes_rate;
-    } else if (key == "chacha") {
-      fields >> cpu.seal_chacha_rate;
-    } else if (key == "codec") {
-      CodecFigure c;
-      fields >> c.spec >> c.ratio >> c.compress_rate >> c.decompress_rate;
-      cpu.codecs.push_back(c);
-    } else {
-      continue;  // a later version's figure
-    }
-    if (fields.fail()) return DataLoss("bench: malformed CPU figures from the peer: " + line);
-  }
-  if (cpu.cores < 1 || cpu.codecs.empty()) return DataLoss("bench: the peer sent no CPU figures");
-  return cpu;
-}
-
 Result<LinkBenchResult> RunLinkBench(Channel& channel, const Session& session, bool initiator,
                                      const CpuFigures& local, double seconds,
                                      const std::function<void(const std::string&)>& progress) {

@@ -39,8 +39,4 @@ Result<LinkBenchResult> RunLinkBench(Channel& channel, const Session& session, b
                                      const CpuFigures& local, double seconds,
                                      const std::function<void(const std::string&)>& progress);
 
-// Text forms of the CPU figures ("key value" lines), for the exchange and for tests.
-std::string EncodeCpuFigures(const CpuFigures& cpu);
-Result<CpuFigures> DecodeCpuFigures(const std::string& text);
-
 }  // namespace zsend

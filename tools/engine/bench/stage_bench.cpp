@@ -23,10 +23,6 @@ double Since(Clock::time_point start) {
 
 }  // namespace
 
-double CpuFigures::SealRate() const {
-  return CpuHasAes() && seal_aes_rate > 0 ? seal_aes_rate : seal_chacha_rate;
-}
-
 std::vector<std::byte> MakeSyntheticSample(size_t size) {
   static constexpr const char* kWords[] = {"dataset", "snapshot", "block",    "record",   "tank",
                                            "pool",    "object",   "dnode",    "indirect", "0x1f",

@@ -16,25 +16,9 @@
 #include "engine/codec/codec.h"
 #include "engine/wire/frame.h"
 #include "base/status.h"
+#include "engine/codec/bench_advice.h"
 
 namespace zsend {
-
-struct CodecFigure {
-  std::string spec;            // "zstd:3"
-  double ratio = 1;            // stream bytes / compressed bytes on the sample
-  double compress_rate = 0;    // stream bytes/s, one thread
-  double decompress_rate = 0;  // stream bytes/s, one thread
-};
-
-struct CpuFigures {
-  int cores = 1;
-  double pipe_read_rate = 0;  // bytes/s through a pipe (writer thread -> reader thread)
-  double seal_aes_rate = 0;   // bytes/s sealing 1 MiB frames, one thread; 0 without AES-NI
-  double seal_chacha_rate = 0;
-  std::vector<CodecFigure> codecs;
-  // The bulk cipher a session would pick here and its sealing rate.
-  double SealRate() const;
-};
 
 // A mixed sample standing in for a zfs send stream: text-like compressible records, runs of
 // zeros and incompressible random bytes, in about equal parts, interleaved per 64 KiB.
