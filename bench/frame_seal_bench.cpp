@@ -21,18 +21,21 @@ void SealFrames(benchmark::State& state, BulkCipher cipher) {
   std::vector<std::byte> frame(kFrameHeaderSize + kPayload + kFrameTagSize, std::byte{1});
   uint64_t sequence = 0;
   for (auto _ : state) {
-    EncodeFrameHeader({FrameType::kData, 0, 0, kPayload + kFrameTagSize, sequence++},
-                      frame.data());
+    EncodeFrameHeader({FrameType::kData, 0, 0, kPayload + kFrameTagSize, sequence++}, frame.data());
     benchmark::DoNotOptimize(sealer.Seal(frame.data(), kPayload));
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kPayload));
 }
 
-void BM_SealAesGcmOpenSsl(benchmark::State& state) { SealFrames(state, BulkCipher::kAesGcm); }
+void BM_SealAesGcmOpenSsl(benchmark::State& state) {
+  SealFrames(state, BulkCipher::kAesGcm);
+}
 void BM_SealChaChaPolySodium(benchmark::State& state) {
   SealFrames(state, BulkCipher::kChaChaPoly);
 }
-void BM_SealChecksumOnly(benchmark::State& state) { SealFrames(state, BulkCipher::kNone); }
+void BM_SealChecksumOnly(benchmark::State& state) {
+  SealFrames(state, BulkCipher::kNone);
+}
 
 void BM_SealAesGcmSodium(benchmark::State& state) {
   noise::EnsureSodiumInitialized();

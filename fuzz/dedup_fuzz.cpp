@@ -1,6 +1,6 @@
-// libFuzzer target: the receiver's dedup decoder (engine/codec/dedup.h) on hostile blocks. The input
-// is cut into blocks by a leading length byte pair; each block is expanded against the history
-// built so far, and whatever decodes is appended, as the receiver does. Nothing may crash,
+// libFuzzer target: the receiver's dedup decoder (engine/codec/dedup.h) on hostile blocks. The
+// input is cut into blocks by a leading length byte pair; each block is expanded against the
+// history built so far, and whatever decodes is appended, as the receiver does. Nothing may crash,
 // read outside the window or write past the block.
 #include <algorithm>
 #include <cstddef>

@@ -35,7 +35,6 @@ struct CpuFigures {
   double SealRate() const;
 };
 
-
 struct CodecExpectation {
   std::string spec;
   double ratio = 1;

@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <thread>
 
+#include "base/units.h"
 #include "engine/codec/compress_stage.h"
 #include "engine/codec/decompress_stage.h"
-#include "base/units.h"
 
 namespace zsend {
 

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "base/big_endian.h"
-#include "engine/wire/frame.h"
 #include "engine/ring/xxhash_fast.h"
+#include "engine/wire/frame.h"
 
 namespace zsend {
 namespace {

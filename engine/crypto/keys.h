@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/crypto/noise_crypto.h"
 #include "base/status.h"
+#include "engine/crypto/noise_crypto.h"
 
 namespace zsend {
 

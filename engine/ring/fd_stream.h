@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
-#include "engine/ring/byte_stream.h"
 #include "base/unique_fd.h"
+#include "engine/ring/byte_stream.h"
 
 namespace zsend {
 

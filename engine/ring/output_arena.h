@@ -13,8 +13,8 @@
 #include <cstddef>
 #include <memory>
 
-#include "engine/ring/ring.h"
 #include "base/status.h"
+#include "engine/ring/ring.h"
 
 namespace zsend {
 

@@ -7,10 +7,10 @@
 #include <thread>
 #include <vector>
 
+#include "base/units.h"
 #include "engine/ring/digest.h"
 #include "engine/ring/interrupt.h"
 #include "engine/ring/rate_limiter.h"
-#include "base/units.h"
 
 namespace zsend {
 

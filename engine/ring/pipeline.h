@@ -20,9 +20,9 @@
 #include <memory>
 #include <string>
 
+#include "base/status.h"
 #include "engine/ring/byte_stream.h"
 #include "engine/ring/ring.h"
-#include "base/status.h"
 
 namespace zsend {
 

@@ -22,9 +22,9 @@
 #include <thread>
 #include <vector>
 
-#include "engine/ring/byte_stream.h"
 #include "base/status.h"
 #include "base/unique_fd.h"
+#include "engine/ring/byte_stream.h"
 
 namespace zsend {
 

@@ -10,8 +10,8 @@
 #include <memory>
 #include <string>
 
-#include "engine/transfer/child_process.h"
 #include "engine/ring/fd_stream.h"
+#include "engine/transfer/child_process.h"
 #include "engine/transfer/transfer_receiver.h"
 
 namespace zsend {

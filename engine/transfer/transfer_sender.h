@@ -15,11 +15,11 @@
 
 #include <functional>
 
-#include "engine/transfer/child_process.h"
 #include "engine/codec/codec.h"
 #include "engine/ring/pipeline.h"
-#include "engine/wire/session_handshake.h"
+#include "engine/transfer/child_process.h"
 #include "engine/transfer/transfer_link.h"
+#include "engine/wire/session_handshake.h"
 
 namespace zsend {
 

@@ -29,8 +29,8 @@
 #include <optional>
 #include <string>
 
-#include "engine/crypto/noise_crypto.h"
 #include "base/status.h"
+#include "engine/crypto/noise_crypto.h"
 
 namespace zsend {
 

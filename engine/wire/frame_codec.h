@@ -14,8 +14,8 @@
 #include <memory>
 #include <vector>
 
-#include "engine/codec/codec.h"
 #include "base/status.h"
+#include "engine/codec/codec.h"
 
 namespace zsend {
 

@@ -12,10 +12,10 @@
 #include <optional>
 #include <vector>
 
-#include "engine/wire/channel.h"
-#include "engine/wire/frame.h"
 #include "engine/crypto/keys.h"
 #include "engine/crypto/noise_crypto.h"
+#include "engine/wire/channel.h"
+#include "engine/wire/frame.h"
 
 namespace zsend {
 

@@ -13,8 +13,8 @@
 
 #include <string>
 
-#include "orchestrator/run/backup_run.h"
 #include "orchestrator/report/history.h"
+#include "orchestrator/run/backup_run.h"
 
 namespace zsend::orchestrator {
 

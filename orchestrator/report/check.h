@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/zfs/pool_health.h"
 #include "orchestrator/report/status_table.h"
+#include "orchestrator/zfs/pool_health.h"
 
 namespace zsend::orchestrator {
 

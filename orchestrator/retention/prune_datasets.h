@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "orchestrator/plan/send_plan.h"
 #include "orchestrator/retention/retention_decision.h"
 #include "orchestrator/run/scheduler.h"
-#include "orchestrator/plan/send_plan.h"
 #include "orchestrator/zfs/zfs.h"
 
 namespace zsend::orchestrator {

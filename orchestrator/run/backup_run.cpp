@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <map>
 
-#include "orchestrator/zfs/holds.h"
-#include "orchestrator/retention/prune_datasets.h"
 #include "orchestrator/plan/selection.h"
+#include "orchestrator/retention/prune_datasets.h"
+#include "orchestrator/zfs/holds.h"
 #include "orchestrator/zfs/snapshot_batch.h"
 
 namespace zsend::orchestrator {

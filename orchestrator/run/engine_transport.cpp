@@ -13,9 +13,9 @@
 #include <sstream>
 
 #include "base/unique_fd.h"
-#include "orchestrator/run/far_side.h"
 #include "orchestrator/host/process_chain.h"
 #include "orchestrator/host/ssh_runner.h"
+#include "orchestrator/run/far_side.h"
 
 namespace zsend::orchestrator {
 namespace {

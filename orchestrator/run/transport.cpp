@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "orchestrator/run/engine_transport.h"
 #include "orchestrator/host/process_chain.h"
+#include "orchestrator/run/engine_transport.h"
 
 namespace zsend::orchestrator {
 namespace {

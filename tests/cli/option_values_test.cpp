@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/codec/codec.h"
 #include "base/units.h"
+#include "engine/codec/codec.h"
 #include "orchestrator/retention/retention_rules.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/transfer_fixture.h"

@@ -10,9 +10,9 @@
 #include <sstream>
 
 #include "orchestrator/host/command_runner.h"
-#include "orchestrator/zfs/holds.h"
 #include "orchestrator/plan/planner.h"
 #include "orchestrator/plan/selection.h"
+#include "orchestrator/zfs/holds.h"
 #include "orchestrator/zfs/snapshot_batch.h"
 #include "orchestrator/zfs/zfs.h"
 #include "tests/support/subprocess.h"

@@ -4,9 +4,9 @@
 #include <memory>
 #include <string>
 
+#include "base/units.h"
 #include "engine/codec/codec.h"
 #include "engine/ring/digest.h"
-#include "base/units.h"
 #include "tools/engine/buffer_job.h"
 #include "tools/engine/commands.h"
 #include "tools/engine/exit_codes.h"

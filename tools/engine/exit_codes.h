@@ -8,19 +8,19 @@ namespace zsend::tool {
 
 enum ExitCode : int {
   kExitOk = 0,
-  kExitInternal = 1,       // a bug, or a failure with no better code
-  kExitUsage = 2,          // bad option or value
-  kExitInput = 3,          // reading the input failed (missing file, read error)
-  kExitOutput = 4,         // writing the output failed (broken pipe, disk full)
-  kExitNetwork = 5,        // connect/listen failed or the network peer went away
-  kExitTimeout = 6,        // the watchdog expired, or the peer sent nothing for --timeout
-  kExitCorrupt = 7,        // --decompress: the compressed input is corrupt or truncated
+  kExitInternal = 1,        // a bug, or a failure with no better code
+  kExitUsage = 2,           // bad option or value
+  kExitInput = 3,           // reading the input failed (missing file, read error)
+  kExitOutput = 4,          // writing the output failed (broken pipe, disk full)
+  kExitNetwork = 5,         // connect/listen failed or the network peer went away
+  kExitTimeout = 6,         // the watchdog expired, or the peer sent nothing for --timeout
+  kExitCorrupt = 7,         // --decompress: the compressed input is corrupt or truncated
   kExitAuthentication = 8,  // send/recv: wrong or unauthorized key, tampered handshake
   kExitIntegrity = 9,       // send/recv: tampered, truncated or reordered stream, digest mismatch
-  kExitResources = 10,     // memory could not be reserved or locked
-  kExitConsumer = 11,      // send/recv: the consumer (zfs recv) failed, here or on the far side
-  kExitProducer = 12,      // send/recv: the producer (zfs send) failed, here or on the far side
-  kExitInterrupted = 130,  // SIGINT (143 for SIGTERM: 128 + signal number)
+  kExitResources = 10,      // memory could not be reserved or locked
+  kExitConsumer = 11,       // send/recv: the consumer (zfs recv) failed, here or on the far side
+  kExitProducer = 12,       // send/recv: the producer (zfs send) failed, here or on the far side
+  kExitInterrupted = 130,   // SIGINT (143 for SIGTERM: 128 + signal number)
 };
 
 inline constexpr const char* kExitCodeHelp =

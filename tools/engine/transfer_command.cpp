@@ -5,9 +5,9 @@
 #include <string>
 #include <thread>
 
+#include "base/units.h"
 #include "engine/codec/codec.h"
 #include "engine/codec/dedup.h"
-#include "base/units.h"
 #include "tools/engine/commands.h"
 #include "tools/engine/exit_codes.h"
 #include "tools/engine/transfer_job.h"

@@ -9,13 +9,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "engine/crypto/keys.h"
 #include "base/private_file.h"
-#include "engine/wire/session_handshake.h"
+#include "base/units.h"
+#include "engine/crypto/keys.h"
 #include "engine/transfer/transfer_consumers.h"
 #include "engine/transfer/transfer_link.h"
 #include "engine/transfer/transfer_receiver.h"
-#include "base/units.h"
+#include "engine/wire/session_handshake.h"
 #include "tools/engine/exit_codes.h"
 #include "tools/engine/listener_accept.h"
 #include "tools/engine/progress_line.h"

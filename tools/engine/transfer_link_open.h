@@ -4,8 +4,8 @@
 #include <memory>
 #include <string>
 
-#include "engine/wire/channel.h"
 #include "engine/transfer/child_process.h"
+#include "engine/wire/channel.h"
 #include "tools/engine/transfer_job.h"
 #include "transports/tcp.h"
 

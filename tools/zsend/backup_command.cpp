@@ -15,11 +15,11 @@
 #include <sstream>
 
 #include "base/units.h"
-#include "orchestrator/report/backup_report.h"
-#include "orchestrator/run/backup_run.h"
 #include "orchestrator/host/run_lock.h"
 #include "orchestrator/host/ssh_runner.h"
+#include "orchestrator/report/backup_report.h"
 #include "orchestrator/report/syslog_tee.h"
+#include "orchestrator/run/backup_run.h"
 #include "tools/zsend/backup_steps.h"
 #include "tools/zsend/commands.h"
 #include "tools/zsend/common_options.h"

@@ -2,8 +2,8 @@
 
 #include <iostream>
 
-#include "orchestrator/report/backup_report.h"
 #include "orchestrator/plan/selection.h"
+#include "orchestrator/report/backup_report.h"
 #include "orchestrator/zfs/snapshot_batch.h"
 #include "tools/zsend/common_options.h"
 

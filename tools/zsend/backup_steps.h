@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/run/backup_run.h"
 #include "orchestrator/report/history.h"
 #include "orchestrator/report/mail_message.h"
 #include "orchestrator/retention/job_rotation.h"
+#include "orchestrator/run/backup_run.h"
 #include "tools/zsend/mail_options.h"
 
 namespace zsend::cli {

@@ -3,10 +3,10 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 
-#include "orchestrator/report/history.h"
-#include "orchestrator/run/job_config.h"
-#include "orchestrator/retention/retention_rules.h"
 #include "orchestrator/plan/selection.h"
+#include "orchestrator/report/history.h"
+#include "orchestrator/retention/retention_rules.h"
+#include "orchestrator/run/job_config.h"
 
 namespace zsend::cli {
 

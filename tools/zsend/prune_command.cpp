@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <iostream>
 
-#include "orchestrator/report/history.h"
-#include "orchestrator/retention/job_rotation.h"
 #include "orchestrator/host/run_lock.h"
 #include "orchestrator/plan/selection.h"
+#include "orchestrator/report/history.h"
 #include "orchestrator/report/syslog_tee.h"
+#include "orchestrator/retention/job_rotation.h"
 #include "tools/zsend/backup_steps.h"
 #include "tools/zsend/commands.h"
 #include "tools/zsend/common_options.h"

@@ -8,10 +8,10 @@
 #include <memory>
 #include <string>
 
-#include "engine/crypto/keys.h"
-#include "engine/wire/session_handshake.h"
-#include "engine/transfer/transfer_link.h"
 #include "base/units.h"
+#include "engine/crypto/keys.h"
+#include "engine/transfer/transfer_link.h"
+#include "engine/wire/session_handshake.h"
 #include "tools/engine/bench/bench_report.h"
 #include "tools/engine/commands.h"
 #include "tools/engine/exit_codes.h"

@@ -7,10 +7,10 @@
 #include <random>
 #include <thread>
 
-#include "engine/wire/channel.h"
-#include "tools/engine/bench/stage_bench.h"
 #include "engine/transfer/transfer_receiver.h"
 #include "engine/transfer/transfer_sender.h"
+#include "engine/wire/channel.h"
+#include "tools/engine/bench/stage_bench.h"
 
 namespace zsend {
 namespace {

@@ -9,8 +9,8 @@
 #include <random>
 #include <thread>
 
-#include "engine/wire/session_handshake.h"
 #include "base/unique_fd.h"
+#include "engine/wire/session_handshake.h"
 
 namespace zsend {
 namespace {

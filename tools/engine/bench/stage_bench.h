@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/codec/codec.h"
-#include "engine/wire/frame.h"
 #include "base/status.h"
 #include "engine/codec/bench_advice.h"
+#include "engine/codec/codec.h"
+#include "engine/wire/frame.h"
 
 namespace zsend {
 
