@@ -5,7 +5,7 @@
 #include <cstring>
 #include <utility>
 
-#include "engine/codec/codec.h"
+#include "base/codec_spec.h"
 #include "orchestrator/report/mail_send.h"
 
 namespace zsend::cli {
