@@ -72,7 +72,7 @@ TEST_F(PipeTransport, DryRunPrintsThePipelineAndRunsNothing) {
   EXPECT_FALSE(std::filesystem::exists(marker));
   EXPECT_NE(printed.str().find("dry-run [pipe]: sh -c 'touch "), std::string::npos)
       << printed.str();
-  EXPECT_NE(printed.str().find(" buffer -m 4M -q"), std::string::npos) << printed.str();
+  EXPECT_NE(printed.str().find(" buffer -m 4M -W 300 -q"), std::string::npos) << printed.str();
 }
 
 TEST(ProcessChain, ConnectsStagesAndKeepsEachStderr) {
