@@ -6,6 +6,7 @@
 // a run names the test's pools, which are unique), no temporary file or key remains (zsend runs
 // with a private TMPDIR), the lock is free, and the next plain run completes a correct backup.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <thread>
 
+#include "engine/unique_fd.h"
 #include "orchestrator/history.h"
 #include "tests/support/backup_fixture.h"
 
@@ -49,10 +51,21 @@ class ZfsFuseBackupInterrupt : public BackupFixture {
     return {BinPath("zsend"), "backup",  job_,          dst_,       "--dataset",    src_ + "/data",
             "--transport",    transport, "--state-dir", state_dir_, "--no-rotation"};
   }
+  // Starts zsend with the private TMPDIR; its stdout and stderr go to files that Finish reads.
   pid_t Start(std::vector<std::string> argv) {
     SpawnOptions options;
     options.env["TMPDIR"] = tmp_;
+    UniqueFd out(open((state_dir_ + "/out.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    UniqueFd err(open((state_dir_ + "/err.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    options.stdout_fd = out.get();
+    options.stderr_fd = err.get();
     return Spawn(argv, options);
+  }
+  RunResult Finish(pid_t pid) {
+    RunResult r = test::Wait(pid);
+    r.out = Out("cat " + state_dir_ + "/out.txt");
+    r.err = Out("cat " + state_dir_ + "/err.txt");
+    return r;
   }
   // Pids of processes whose command line matches `pattern` (pgrep -f), "" when none.
   std::string Pids(const std::string& pattern) { return test::Run({"pgrep", "-f", pattern}).out; }
@@ -111,7 +124,7 @@ class ZfsFuseBackupInterrupt : public BackupFixture {
     EXPECT_TRUE(WaitFor("receive.*" + dst_, 30)) << "the receive never started";
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     kill(pid, signal);
-    return Wait(pid);
+    return Finish(pid);
   }
 
   std::string tmp_;
@@ -165,9 +178,9 @@ TEST_F(ZfsFuseBackupInterrupt, StalledReceivingEngineFailsWithinTheTimeout) {
   ASSERT_TRUE(WaitFor(receiver, 30));
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   test::Run({"pkill", "-STOP", "-f", receiver});
-  RunResult r = Wait(pid);
+  RunResult r = Finish(pid);
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_TRUE(Contains(r.out, "FAILED")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "FAILED")) << r.out << r.err;
   EXPECT_TRUE(Contains(r.out, "--timeout") || Contains(r.out, "in time")) << r.out << r.err;
   ExpectNoProcessLeft();
   ExpectNoTempFiles();
