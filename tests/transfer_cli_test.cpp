@@ -488,3 +488,40 @@ TEST_F(TransferSshStdio, RemoteConsumerFailureReachesTheSender) {
 
 }  // namespace
 }  // namespace zsend
+
+namespace zsend {
+namespace {
+
+// --timeout is an idle timeout (issue 11, finding 7): over a link slower than one frame per
+// --timeout, the transfer succeeds while bytes keep moving. The stand-in `ssh` pipes the data
+// direction through `zsend-engine buffer -R 32k` (4 KiB every 1/8 s), so each 64 KiB frame takes
+// 2 s to cross, twice the 1 s --timeout of both ends.
+TEST(TransferSlowLink, FramesSlowerThanTheTimeoutSucceedWhileBytesMove) {
+  TransferDir dir;
+  const std::string bin = dir.Path("bin");
+  std::filesystem::create_directory(bin);
+  std::ofstream(bin + "/ssh") << "#!/bin/sh\n"
+                                 "while [ $# -gt 0 ]; do case \"$1\" in\n"
+                                 "  -e|-o|-p) shift 2 ;;\n"
+                                 "  -*) shift ;;\n"
+                                 "  *) break ;;\n"
+                                 "esac; done\n"
+                                 "shift\n"
+                                 "'"
+                              << test::BinPath("zsend-engine")
+                              << "' buffer -q -m 1M -s 64k -R 32k | sh -c \"$*\"\n";
+  std::filesystem::permissions(bin + "/ssh", std::filesystem::perms::owner_all);
+  dir.SetEnv("PATH", bin + ":" + std::string(getenv("PATH")));
+  const std::string input = dir.MakeFile("in.bin", 128 * 1024 + 5);
+  const std::string output = dir.Path("out.bin");
+  Side send = dir.Start("send", {"send", "--ssh", "stand-in", "--remote-engine",
+                                 test::BinPath("zsend-engine"), "-q", "-i", input, "-s", "64k",
+                                 "--timeout", "1", "--cipher", "none", "--", "-o", output, "-q",
+                                 "--timeout", "1"});
+  send.Finish();
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_TRUE(TransferDir::Read(output) == TransferDir::Read(input));
+}
+
+}  // namespace
+}  // namespace zsend
