@@ -5,8 +5,8 @@
 // say what happened (never ok, never running), no process of the run is left (every process of
 // a run names the test's pools, which are unique), no temporary file or key remains (zsend runs
 // with a private TMPDIR), the lock is free, and the next plain run completes a correct backup.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
