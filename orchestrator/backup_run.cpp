@@ -75,7 +75,7 @@ std::vector<std::string> ChangedOnly(Zfs& source, const std::vector<std::string>
     Result<std::vector<SnapshotInfo>> snapshots = source.ListSnapshots(dataset);
     if (snapshots.ok()) {
       for (const SnapshotInfo& s : *snapshots) {
-        has_group_snapshot = has_group_snapshot || s.name.rfind(group + "-", 0) == 0;
+        has_group_snapshot = has_group_snapshot || IsGroupSnapshot(group, s.name);
       }
     }
     if (!has_group_snapshot || written[dataset] != "0") changed.push_back(dataset);
@@ -95,6 +95,12 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runne
   auto started = std::chrono::steady_clock::now();
   BackupResult result;
   const std::string group = options.group.empty() ? options.backup_name : options.group;
+  if (!options.snapshot_name.empty() && !IsValidSnapshotNamePart(options.snapshot_name)) {
+    result.fatal = InvalidArgument("--snapshot-name " + options.snapshot_name +
+                                   ": use letters, digits, '_', '.' and ':' only (no '-', so "
+                                   "the name cannot be taken for another group's snapshot)");
+    return result;
+  }
   Zfs source(source_runner), target(target_runner);
   result.fatal = source.Probe();
   if (result.fatal.ok() && !options.no_send) result.fatal = target.Probe();
@@ -182,8 +188,17 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runne
           {state.source, result.snapshot_name, fake_guid++, txg + 1, 0});
     }
   }
-  PlanOptions plan_options{group, options.force, options.rollback};
+  PlanOptions plan_options{group, options.force, options.rollback, options.force_rollback};
   SendPlan plan = PlanTransfers(*states, plan_options);
+  for (const DatasetPlan& dataset : plan.datasets) {
+    if (dataset.rollback_destroys.empty() || dataset.action != DatasetAction::kTransfer) continue;
+    std::string names;
+    for (const std::string& name : dataset.rollback_destroys) {
+      names += (names.empty() ? "" : ", ") + dataset.target + "@" + name;
+    }
+    log << dataset.target << ": --rollback " << (options.dry_run ? "would destroy" : "destroys")
+        << " on the target: " << names << "\n";
+  }
 
   TempDir temp;
   if (temp.path().empty()) {

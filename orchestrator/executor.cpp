@@ -8,16 +8,6 @@
 namespace zsend::orchestrator {
 namespace {
 
-// A resume that failed because the token no longer applies (its snapshot is gone, the target
-// changed, the token is damaged): the partial state is aborted and the transfer restarted.
-bool TokenNoLongerApplies(const std::string& text) {
-  for (const char* sign : {"no longer exists", "resume", "token", "does not match",
-                           "destination has been modified", "incremental source"}) {
-    if (text.find(sign) != std::string::npos) return true;
-  }
-  return false;
-}
-
 bool HasSnapshot(Zfs& zfs, const std::string& dataset, const std::string& name) {
   Result<std::vector<SnapshotInfo>> snapshots = zfs.ListSnapshots(dataset);
   if (!snapshots.ok()) return false;
@@ -28,6 +18,22 @@ bool HasSnapshot(Zfs& zfs, const std::string& dataset, const std::string& name) 
 }
 
 }  // namespace
+
+bool ResumeTokenIsStale(const std::string& text) {
+  auto has = [&text](const char* part) { return text.find(part) != std::string::npos; };
+  if (has("resume token is corrupt") || has("used in the initial send no longer exists") ||
+      has("is no longer the same snapshot used in the initial send") ||
+      has("incompatible embedded data stream feature with encrypted receive")) {
+    return true;
+  }
+  if (has("incremental source ") && has(" no longer exists") && has("cannot resume send")) {
+    return true;
+  }
+  // libzfs's EINVAL on a resumable receive; also what a stream cut by a failing sender
+  // ("warning: cannot send '...': Input/output error") can produce, which is not stale.
+  return has("kernel modules must be upgraded to receive this stream") &&
+         !has("warning: cannot send");
+}
 
 void Executor::Log(const std::string& line) {
   if (!options_.log) return;
@@ -121,7 +127,7 @@ Status Executor::RunSteps(const DatasetPlan& dataset, DatasetReport& report, boo
       if (may_replan) return ResumeAfterCut(dataset, report, status);
     }
     if (step.kind == TransferKind::kResume && may_replan &&
-        TokenNoLongerApplies(stream.failed_stderr + status.message())) {
+        ResumeTokenIsStale(stream.failed_stderr + "\n" + status.message())) {
       ZSEND_RETURN_IF_ERROR(target_.AbortResume(dataset.target));
       std::string line = dataset.target + ": the resume token no longer applies (" +
                          status.message() +
@@ -132,6 +138,13 @@ Status Executor::RunSteps(const DatasetPlan& dataset, DatasetReport& report, boo
     }
     report.failed_command = stream.failed_command;
     report.failed_stderr = stream.failed_stderr;
+    if (step.kind == TransferKind::kResume) {
+      std::string line = dataset.target +
+                         ": resume failed; the resume token and the partial receive are kept "
+                         "for the next run";
+      report.notes.push_back(line);
+      Log(line);
+    }
     if (stream.failed_stderr.find("has been modified") != std::string::npos) {
       return Status(status.code(),
                     status.message() +

@@ -11,8 +11,10 @@
 //
 // A failed dataset is reported with the failing command, its stderr and the reason; datasets
 // that depend on it are skipped with a reason; the others go on. A resume step that fails
-// because its token no longer applies is aborted (`zfs recv -A`), logged, and the dataset is
-// gathered and planned again from scratch, once.
+// because its token no longer applies (ResumeTokenIsStale: only zfs's own messages saying so)
+// is aborted (`zfs recv -A`), logged, and the dataset is gathered and planned again from
+// scratch, once. Any other resume failure (out of space, I/O error, a lost connection) keeps
+// the partial receive and fails the dataset, so the next run resumes where this one stopped.
 //
 // Ownership: the Zfs layers, the mover and the log callback are not owned. Thread-safety: Run()
 // is called once; it runs workers internally (the Zfs layers and the mover are thread-safe, the
@@ -32,6 +34,15 @@
 #include "orchestrator/zfs.h"
 
 namespace zsend::orchestrator {
+
+// True when a failed resume's stderr says the token can never be used again (OpenZFS's
+// libzfs_sendrecv.c): "resume token is corrupt", "'SNAP' used in the initial send no longer
+// exists", "'SNAP' is no longer the same snapshot used in the initial send", "incremental
+// source 0x... no longer exists", "cannot receive resume stream: kernel modules must be
+// upgraded to receive this stream" (unless the sender failed too: then the stream was cut),
+// "cannot receive resume stream: incompatible embedded data stream feature with encrypted
+// receive". False for everything else, "cannot receive resume stream: out of space" included.
+bool ResumeTokenIsStale(const std::string& stderr_text);
 
 struct ExecutorOptions {
   std::string hold_tag;    // zsend:BACKUP_NAME

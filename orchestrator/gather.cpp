@@ -57,6 +57,16 @@ Result<std::vector<DatasetState>> GatherStates(Zfs& source, Zfs& target,
                                                const std::vector<std::string>& selected,
                                                const GatherOptions& options) {
   std::vector<DatasetState> states;
+  Result<bool> root = target.Exists(options.target_path);
+  if (!root.ok()) return root.status();
+  std::string target_error;
+  if (!*root) {
+    target_error = "TARGET_PATH " + options.target_path + " does not exist on " +
+                   target.runner().HostLabel() +
+                   " (pool not imported, or a wrong TARGET_PATH?); nothing is sent or destroyed "
+                   "for it: create it first (zfs create -p " +
+                   options.target_path + ")";
+  }
   std::set<std::string> seen;
   std::vector<std::pair<std::string, bool>> todo;  // (dataset, selected)
   for (const std::string& name : selected) todo.push_back({name, true});
@@ -81,6 +91,11 @@ Result<std::vector<DatasetState>> GatherStates(Zfs& source, Zfs& target,
     Result<std::vector<SnapshotInfo>> snapshots = source.ListSnapshots(name);
     if (!snapshots.ok()) return snapshots.status();
     state.source_snapshots = std::move(*snapshots);
+    if (!target_error.empty()) {
+      state.target_error = target_error;
+      states.push_back(std::move(state));
+      continue;
+    }
     Result<bool> exists = target.Exists(state.target);
     if (!exists.ok()) return exists.status();
     state.target_exists = *exists;

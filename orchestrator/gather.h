@@ -1,5 +1,11 @@
 // Gathering: the planner's inputs (DatasetState) read from the source and target hosts.
 //
+// TARGET_PATH must exist on the target (zfs_autobackup's rule): a target dataset is taken as
+// absent (a first, full send) only below a TARGET_PATH the target lists. When TARGET_PATH is
+// not there (pool not imported, a typo), every dataset gets DatasetState::target_error and
+// fails, instead of being planned against an "empty" target; when the target cannot be asked
+// at all (ssh, zfs failing), GatherStates fails.
+//
 // For each selected dataset: its clone origin, its snapshots on the source, whether its target
 // exists and the target's snapshots, and the target's receive_resume_token decoded on the
 // source (`zfs send -nvt TOKEN`: which snapshot it was receiving). Clone origins outside the

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "orchestrator/snapshot_batch.h"
+
 namespace zsend::orchestrator {
 namespace {
 
@@ -23,6 +25,12 @@ void Need(DatasetPlan& plan, const std::string& name) {
       plan.needed_source_snapshots.end()) {
     plan.needed_source_snapshots.push_back(name);
   }
+}
+
+std::string Joined(const std::vector<std::string>& names) {
+  std::string joined;
+  for (const std::string& name : names) joined += (joined.empty() ? "" : ", ") + name;
+  return joined;
 }
 
 void Fail(DatasetPlan& plan, const std::string& message) {
@@ -59,6 +67,11 @@ DatasetPlan PlanDataset(const DatasetState& state, const std::set<std::string>& 
     return plan;
   }
 
+  if (!state.target_error.empty()) {
+    Fail(plan, state.target_error);
+    return plan;
+  }
+
   std::vector<SnapshotInfo> source = state.source_snapshots;
   std::sort(source.begin(), source.end(), ByTxg);
   std::vector<SnapshotInfo> target = state.target_snapshots;
@@ -66,10 +79,9 @@ DatasetPlan PlanDataset(const DatasetState& state, const std::set<std::string>& 
 
   // What should reach the target: this group's snapshots (selected datasets only) and the
   // snapshots clones are based on.
-  const std::string prefix = options.group + "-";
   std::vector<SnapshotInfo> wanted;
   for (const SnapshotInfo& s : source) {
-    bool in_group = state.selected && s.name.rfind(prefix, 0) == 0;
+    bool in_group = state.selected && IsGroupSnapshot(options.group, s.name);
     if (in_group || required.count(s.name)) wanted.push_back(s);
   }
   for (const std::string& name : required) Need(plan, name);
@@ -150,9 +162,26 @@ DatasetPlan PlanDataset(const DatasetState& state, const std::set<std::string>& 
   bool force = options.rollback || forced;
   if (!newer_on_target.empty() && !force) {
     Fail(plan, "the target " + state.target + " has " + std::to_string(newer_on_target.size()) +
-                   " snapshot(s) newer than the common one " + common->name +
-                   " (first: " + newer_on_target.front() + "); use --rollback to discard them");
+                   " snapshot(s) newer than the common one " + common->name + " (" +
+                   Joined(newer_on_target) +
+                   "); they are kept and nothing is sent. --rollback would destroy them (zfs "
+                   "receive -F); keep them by moving the copy aside instead");
     return plan;
+  }
+  if (!newer_on_target.empty() && !forced) {
+    std::vector<std::string> foreign;
+    for (const std::string& name : newer_on_target) {
+      if (!IsGroupSnapshot(options.group, name)) foreign.push_back(name);
+    }
+    if (!foreign.empty() && !options.rollback_foreign) {
+      Fail(plan, "--rollback would destroy " + std::to_string(foreign.size()) +
+                     " snapshot(s) on the target " + state.target +
+                     " that zsend did not make for group " + options.group + " (" +
+                     Joined(foreign) +
+                     "); they are kept and nothing is sent. Add --force to "
+                     "destroy them too");
+      return plan;
+    }
   }
   for (const SnapshotInfo& s : wanted) {
     if (s.createtxg < common->createtxg && required.count(s.name) && !FindGuid(target, s.guid)) {
@@ -173,6 +202,7 @@ DatasetPlan PlanDataset(const DatasetState& state, const std::set<std::string>& 
     return plan;
   }
   plan.steps.push_back(Step(state, TransferKind::kIncremental, common->full_name(), newest, force));
+  plan.rollback_destroys = newer_on_target;  // what this receive -F destroys
   Need(plan, newest.name);
   plan.final_snapshot = newest.name;
   return plan;

@@ -5,7 +5,8 @@
 // without any zfs at all.
 //
 // For each dataset:
-// 1. The snapshots that matter are this group's ("GROUP-..."), plus any snapshot a clone of
+// 1. The snapshots that matter are this group's (IsGroupSnapshot: "GROUP-" and a name without
+//    '-', never another group's `GROUP-hourly-...`), plus any snapshot a clone of
 //    this dataset is based on (its origin snapshot must reach the target first).
 // 2. The newest snapshot both sides share is found by GUID, never by name.
 // 3. No target: a full send of the oldest wanted snapshot, then one -I stream up to the newest
@@ -13,7 +14,10 @@
 //    `send -i ORIGIN@SNAP CLONE@FIRST`, then -I to the newest.
 // 4. A target sharing a snapshot: one -I stream from the common snapshot to the newest, or
 //    nothing when the target is up to date. Target snapshots newer than the common one (the
-//    target diverged) fail the dataset unless --rollback (recv -F).
+//    target diverged) fail the dataset, naming them. With --rollback the incremental is
+//    received with -F, which destroys them: the plan names them (rollback_destroys), and when
+//    one of them is not this group's (IsGroupSnapshot: not made by zsend for this job) the
+//    dataset fails instead, unless PlanOptions::rollback_foreign (--force).
 // 5. A target sharing nothing is an error for that dataset; it is never destroyed to make
 //    room, unless the user named the dataset in PlanOptions::force (full send with recv -F).
 // 6. A resume token on the target resumes first (`send -t`) when its snapshot still exists on
@@ -44,15 +48,19 @@ struct DatasetState {
   bool selected = true;
   std::vector<SnapshotInfo> source_snapshots;  // any order
   bool target_exists = false;
+  // Why the target could not be seen ("" when it could): the dataset fails with it, rather
+  // than being planned as a target that shares nothing (gather.h: TARGET_PATH must exist).
+  std::string target_error;
   std::vector<SnapshotInfo> target_snapshots;  // any order
   std::string resume_token;                    // the target's receive_resume_token, "" for none
   uint64_t resume_toguid = 0;                  // the snapshot the token is for (0: not known)
 };
 
 struct PlanOptions {
-  std::string group;            // snapshot prefix: "GROUP-" snapshots are this backup's
-  std::set<std::string> force;  // source datasets whose unrelated target may be replaced
-  bool rollback = false;        // recv -F on incrementals (target changes are discarded)
+  std::string group;              // IsGroupSnapshot(group, name): this backup's snapshots
+  std::set<std::string> force;    // source datasets whose unrelated target may be replaced
+  bool rollback = false;          // recv -F on incrementals (target changes are discarded)
+  bool rollback_foreign = false;  // --force: --rollback may destroy snapshots zsend did not make
 };
 
 SendPlan PlanTransfers(const std::vector<DatasetState>& states, const PlanOptions& options);

@@ -38,11 +38,6 @@ std::optional<RetentionDecision> Protection(const RetentionInput& input,
 
 }  // namespace
 
-bool IsGroupSnapshot(const std::string& group, const std::string& name) {
-  return name.size() > group.size() + 1 && name.compare(0, group.size(), group) == 0 &&
-         name[group.size()] == '-';
-}
-
 std::optional<int64_t> TimeFromSnapshotName(const std::string& name) {
   if (name.size() < 14) return std::nullopt;
   const std::string stamp = name.substr(name.size() - 14);

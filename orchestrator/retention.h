@@ -1,8 +1,9 @@
 // Retention: which snapshots of one dataset (on one side) to destroy, and why each one stays.
 //
 // The thinning follows zfs_autobackup's documented thinner exactly:
-// - Only this group's snapshots ("GROUP-...") are considered; every other snapshot stays
-//   ("another group or not made by zsend").
+// - Only this group's snapshots (IsGroupSnapshot in snapshot_batch.h: "GROUP-" and a name
+//   without '-', exactly what zsend makes) are considered; every other snapshot stays
+//   ("another group or not made by zsend"), `db-hourly-...` for group `db` included.
 // - When the group has no more snapshots than the spec's plain number, all stay. Otherwise the
 //   newest `keep_newest` stay.
 // - Each <period><ttl> rule walks the group's snapshots oldest first. A snapshot younger than
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "orchestrator/retention_spec.h"
+#include "orchestrator/snapshot_batch.h"
 #include "orchestrator/zfs_dialect.h"
 
 namespace zsend::orchestrator {
@@ -56,7 +58,7 @@ struct RetentionSnapshot {
 };
 
 struct RetentionInput {
-  std::string group;                         // snapshot prefix ("GROUP-")
+  std::string group;                         // IsGroupSnapshot(group, name): ours
   std::vector<RetentionSnapshot> snapshots;  // every snapshot of the dataset, oldest first
   std::set<std::string> common;              // newest shared snapshot (short names)
   std::set<std::string> needed;              // needed by a pending or failed transfer
@@ -77,9 +79,6 @@ std::vector<RetentionDecision> DecideRetention(const RetentionSpec& spec,
 
 // True for a destroy reason, false for the protected and spec keep reasons.
 bool IsProtectedReason(RetentionReason reason);
-
-// True when `name` is this group's ("GROUP-" followed by anything).
-bool IsGroupSnapshot(const std::string& group, const std::string& name);
 
 // The UTC time in a name ending in "yyyymmddhhmmss"; nullopt when it does not.
 std::optional<int64_t> TimeFromSnapshotName(const std::string& name);

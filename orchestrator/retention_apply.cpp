@@ -93,6 +93,19 @@ DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_datas
     } else if (listed.status().code() != StatusCode::kNotFound) {
       target_known = false;
       why_unknown = listed.status().message();
+    } else {
+      // "does not exist" means absent only when the parent is listed; otherwise the pool is
+      // not imported or TARGET_PATH is wrong, and the target's state is unknown.
+      std::string parent = ParentDataset(target_dataset);
+      Result<bool> parent_exists = parent.empty() ? Result<bool>(false) : target->Exists(parent);
+      if (!parent_exists.ok() || !*parent_exists) {
+        target_known = false;
+        why_unknown = !parent_exists.ok() ? parent_exists.status().message()
+                                          : "neither " + target_dataset +
+                                                " nor its parent exists "
+                                                "on the target (pool not imported, or a wrong "
+                                                "TARGET_PATH?)";
+      }
     }
   }
 
@@ -108,9 +121,22 @@ DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_datas
         if (own.name == prune.common && own.guid == s.guid) target_common = s.name;
       }
     }
-  } else if (auto it = options.known_common.find(source_dataset);
-             it != options.known_common.end()) {
-    prune.common = it->second;
+  }
+  // The history's newest common snapshot stays unless the target positively shows a common
+  // snapshot at least as new (an absent or unreadable target shows none).
+  std::string history_common;
+  if (auto it = options.known_common.find(source_dataset); it != options.known_common.end()) {
+    const SnapshotInfo* known = nullptr;
+    const SnapshotInfo* seen = nullptr;
+    for (const SnapshotInfo& s : *src) {
+      if (s.name == it->second) known = &s;
+      if (s.name == prune.common) seen = &s;
+    }
+    if (!target_known && prune.common.empty()) {
+      prune.common = it->second;
+    } else if (known != nullptr && (seen == nullptr || seen->createtxg < known->createtxg)) {
+      history_common = it->second;
+    }
   }
 
   if (options.keep_source) {
@@ -119,6 +145,7 @@ DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_datas
     input.group = options.group;
     input.now = options.now;
     if (!prune.common.empty()) input.common.insert(prune.common);
+    if (!history_common.empty()) input.common.insert(history_common);
     if (auto it = options.needed.find(source_dataset); it != options.needed.end()) {
       input.needed = it->second;
     }

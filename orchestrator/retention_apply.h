@@ -3,11 +3,15 @@
 //
 // For each source dataset and its target, PlanPrune() reads both snapshot lists, finds the
 // newest snapshot they share (by guid), and asks DecideRetention() (retention.h) for each side.
-// When the target cannot be read (host unreachable, an error other than "does not exist"), the
-// common snapshot is taken from `known_common` (the history's last good transfer); without one
-// nothing is destroyed on the source, because the snapshot the next incremental needs is
-// unknown. ApplyPrune() then destroys what was decided, batched as the host's zfs allows,
-// through the host's runner (a DryRunRunner prints the commands instead).
+// When the target cannot be read (host unreachable, an error other than "does not exist", or
+// "does not exist" while the target's parent is not there either: pool not imported, a wrong
+// TARGET_PATH), the common snapshot is taken from `known_common` (the history's last good
+// transfer); without one nothing is destroyed on the source, because the snapshot the next
+// incremental needs is unknown. Even when the target can be read, the history's common
+// snapshot stays unless the target shows a common snapshot at least as new (a target that was
+// emptied or replaced does not cost the source its last known base). ApplyPrune() then destroys
+// what was decided, batched as the host's zfs allows, through the host's runner (a DryRunRunner
+// prints the commands instead).
 //
 // Thread-safety: as Zfs; call from one thread per dataset.
 #pragma once

@@ -17,9 +17,21 @@ RotationResult Rotate(Zfs& source, Zfs* target, const Status& target_error,
                       const std::vector<RotationPair>& pairs, const PruneOptions& options,
                       std::ostream& out) {
   RotationResult result;
+  std::set<std::string> warned;  // other groups already warned about
   for (const RotationPair& pair : pairs) {
     ++result.datasets;
     DatasetPrune prune = PlanPrune(source, target, pair.source, pair.target, options, target_error);
+    std::vector<std::string> names;
+    for (const SidePrune* side : {&prune.source, &prune.target}) {
+      for (const RetentionDecision& d : side->decisions) names.push_back(d.name);
+    }
+    for (const std::string& other : GroupsExtendingPrefix(options.group, names)) {
+      if (!warned.insert(other).second) continue;
+      out << "warning: group " << options.group << " is a prefix of group " << other << " (on "
+          << pair.source << "); " << other << "-... snapshots are not " << options.group
+          << "'s and are never rotated by it; prefer group names that are not prefixes of "
+             "each other\n";
+    }
     PrintPruneDecisions(prune, out);
     Status source_done = ApplyPrune(source, prune.source);
     Status target_done = target != nullptr ? ApplyPrune(*target, prune.target) : prune.target.error;

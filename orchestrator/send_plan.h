@@ -60,6 +60,10 @@ struct DatasetPlan {
   bool abort_resume_first = false;    // a stale receive_resume_token: `zfs recv -A` first
   bool create_target_parent = false;  // `zfs create -p` the target's parent before receiving
 
+  // --rollback: the target snapshots newer than the common one that `zfs receive -F` destroys
+  // (short names, oldest first); printed before the run, in --dry-run too.
+  std::vector<std::string> rollback_destroys;
+
   std::optional<SnapshotInfo> common;  // newest snapshot both sides shared before the run
   std::string final_snapshot;          // short name both sides share after a good run
   // Source snapshots (short names) the run needs: the incremental base, the origin snapshot

@@ -15,6 +15,39 @@ std::string BackupSnapshotName(const std::string& group, const std::string& name
   return group + "-" + stamp;
 }
 
+bool IsValidSnapshotNamePart(const std::string& name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool IsGroupSnapshot(const std::string& group, const std::string& name) {
+  if (name.size() <= group.size() + 1 || name.compare(0, group.size(), group) != 0 ||
+      name[group.size()] != '-') {
+    return false;
+  }
+  return IsValidSnapshotNamePart(name.substr(group.size() + 1));
+}
+
+std::set<std::string> GroupsExtendingPrefix(const std::string& group,
+                                            const std::vector<std::string>& names) {
+  std::set<std::string> groups;
+  const std::string prefix = group + "-";
+  for (const std::string& name : names) {
+    if (name.rfind(prefix, 0) != 0 || IsGroupSnapshot(group, name)) continue;
+    size_t dash = name.rfind('-');
+    if (dash == std::string::npos || dash <= prefix.size()) continue;
+    std::string stamp = name.substr(dash + 1);
+    bool digits = stamp.size() == 14 && stamp.find_first_not_of("0123456789") == std::string::npos;
+    if (digits) groups.insert(name.substr(0, dash));
+  }
+  return groups;
+}
+
 SnapshotBatch PlanSnapshots(const ZfsDialect& dialect, const std::vector<std::string>& selected,
                             const std::vector<std::string>& all_datasets,
                             const std::string& snapshot_name) {

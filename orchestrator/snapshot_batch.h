@@ -14,6 +14,7 @@
 #pragma once
 
 #include <ctime>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,21 @@ struct SnapshotBatch {
 // The snapshot name of one run: GROUP-NAME with --snapshot-name, else GROUP-yyyymmddhhmmss in
 // UTC (smartcopy's and zfs_autobackup's form). Names sort by time within a group.
 std::string BackupSnapshotName(const std::string& group, const std::string& name, std::time_t now);
+
+// Whether NAME may follow "GROUP-" as a --snapshot-name: letters, digits, '_', '.' and ':',
+// never '-'. Without '-', GROUP-NAME cannot be read as another group's snapshot (`db-hourly`'s
+// `db-hourly-20260101000000` is not job `db`'s).
+bool IsValidSnapshotNamePart(const std::string& name);
+
+// Group membership: true exactly for the names BackupSnapshotName makes for `group`:
+// "GROUP-" followed by a name without '-' (a yyyymmddhhmmss stamp or a --snapshot-name).
+// A plain prefix test would take `db-hourly-...` for job `db`'s and rotate it away.
+bool IsGroupSnapshot(const std::string& group, const std::string& name);
+
+// The other groups whose snapshots (OTHER-yyyymmddhhmmss, OTHER starting with "GROUP-") are
+// among `names`: the groups `group` is a prefix of, which its rotation must leave alone.
+std::set<std::string> GroupsExtendingPrefix(const std::string& group,
+                                            const std::vector<std::string>& names);
 
 // `selected`: the datasets to snapshot. `all_datasets`: every filesystem and volume of the
 // pools involved (selected or not), so that `-r` is used only where it reaches no other.

@@ -150,7 +150,7 @@ class ExecutorModel : public ::testing::Test {
     EXPECT_TRUE(target_zfs_->Probe().ok());
     ExecutorOptions options;
     options.hold_tag = "zsend:g";
-    options.plan = PlanOptions{"g", {}, false};
+    options.plan = PlanOptions{"g", {}, false, false};
     options.gather = GatherOptions{"backup", 1};
     options.jobs = jobs;
     options.recv.readonly = true;
@@ -176,6 +176,17 @@ class ExecutorModel : public ::testing::Test {
     std::vector<std::string> names;
     for (const SnapshotInfo& s : target_->Snapshots(dataset)) names.push_back(s.name);
     return names;
+  }
+  // zones/fs with g-1 and g-2; backup/fs has g-1 and the token "1-tok" of an interrupted
+  // receive of g-2.
+  void InterruptedReceiveOfG2() {
+    source_->AddDataset("zones/fs");
+    SnapshotInfo g1 = source_->AddSnapshot("zones/fs", "g-1");
+    SnapshotInfo g2 = source_->AddSnapshot("zones/fs", "g-2");
+    target_->AddDataset("backup/fs");
+    target_->AddSnapshot("backup/fs", "g-1", g1.guid);
+    target_->SetResumeToken("backup/fs", "1-tok");
+    source_->RegisterResumeToken("1-tok", g1.guid, g2.guid, "zones/fs@g-2");
   }
   bool LogMentions(const std::string& text) {
     return std::any_of(log_.begin(), log_.end(),
@@ -256,14 +267,9 @@ TEST_F(ExecutorModel, StaleTokenIsAbortedLoggedAndTheTransferRestarted) {
 }
 
 TEST_F(ExecutorModel, ResumeRefusedAtRunTimeIsAbortedAndReplanned) {
-  source_->AddDataset("zones/fs");
-  SnapshotInfo g1 = source_->AddSnapshot("zones/fs", "g-1");
-  SnapshotInfo g2 = source_->AddSnapshot("zones/fs", "g-2");
-  target_->AddDataset("backup/fs");
-  target_->AddSnapshot("backup/fs", "g-1", g1.guid);
-  target_->SetResumeToken("backup/fs", "1-tok");
-  source_->RegisterResumeToken("1-tok", g1.guid, g2.guid, "zones/fs@g-2");
-  mover_->fail_resume = "cannot resume send: kernel refused the token: does not match";
+  InterruptedReceiveOfG2();
+  mover_->fail_resume =
+      "cannot resume send: 'zones/fs@g-2' is no longer the same snapshot used in the initial send";
   std::vector<DatasetReport> reports = Backup({"zones/fs"});
   const DatasetReport& fs = Report(reports, "zones/fs");
   ASSERT_EQ(fs.outcome, Outcome::kSucceeded) << fs.error.ToString();
@@ -273,6 +279,55 @@ TEST_F(ExecutorModel, ResumeRefusedAtRunTimeIsAbortedAndReplanned) {
   ASSERT_EQ(sends.size(), 2u);  // the refused resume, then a fresh incremental
   EXPECT_EQ(sends[1].back(), "zones/fs@g-2");
   EXPECT_EQ(TargetSnapshots("backup/fs"), (std::vector<std::string>{"g-1", "g-2"}));
+}
+
+TEST_F(ExecutorModel, ResumeFailingForAnotherReasonKeepsThePartialReceive) {
+  InterruptedReceiveOfG2();
+  mover_->fail_resume = "cannot receive resume stream: out of space";
+  std::vector<DatasetReport> reports = Backup({"zones/fs"});
+  const DatasetReport& fs = Report(reports, "zones/fs");
+  EXPECT_EQ(fs.outcome, Outcome::kFailed);
+  EXPECT_EQ(target_->ResumeToken("backup/fs"), "1-tok");  // no `zfs receive -A`
+  EXPECT_EQ(mover_->Sends().size(), 1u);                  // no fresh transfer from zero
+  EXPECT_TRUE(LogMentions("partial receive are kept")) << testing::PrintToString(log_);
+}
+
+// Real OpenZFS messages (libzfs_sendrecv.c) and whether they mean the token is stale.
+TEST(ResumeTokenIsStale, OnlyZfsMessagesSayingTheTokenNoLongerApplies) {
+  struct Case {
+    const char* stderr_text;
+    bool stale;
+  };
+  const Case cases[] = {
+      {"cannot resume send: resume token is corrupt (invalid format)", true},
+      {"cannot resume send: resume token is corrupt (invalid version 2)", true},
+      {"cannot resume send: 'tank/fs@g-2' used in the initial send no longer exists", true},
+      {"cannot resume send: 'tank/fs@g-2' is no longer the same snapshot used in the initial "
+       "send",
+       true},
+      {"cannot resume send: incremental source 0x9c1a0b2e4f5d6a7b no longer exists", true},
+      {"cannot receive resume stream: kernel modules must be upgraded to receive this stream.",
+       true},
+      {"cannot receive resume stream: incompatible embedded data stream feature with encrypted "
+       "receive.",
+       true},
+      {"cannot receive resume stream: out of space", false},
+      {"cannot receive resume stream: checksum mismatch or incomplete stream.\nPartially "
+       "received snapshot is saved.\nA resuming stream can be generated on the sending system "
+       "by running:\n    zfs send -t 1-abc",
+       false},
+      {"warning: cannot send 'tank/fs@g-2': Input/output error\ncannot receive resume stream: "
+       "kernel modules must be upgraded to receive this stream.",
+       false},
+      {"warning: cannot send 'tank/fs@g-2': Broken pipe", false},
+      {"cannot receive resume stream: I/O error", false},
+      {"client_loop: send disconnect: Broken pipe", false},
+      {"ssh: connect to host nas port 22: Connection refused", false},
+      {"cannot open 'backup/fs': dataset does not exist", false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(ResumeTokenIsStale(c.stderr_text), c.stale) << c.stderr_text;
+  }
 }
 
 TEST_F(ExecutorModel, FailureReportsCommandAndStderrSkipsDependantsOthersGoOn) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "orchestrator/planner.h"
 #include "tests/support/fake_zfs.h"
 
 namespace zsend::orchestrator {
@@ -63,7 +64,7 @@ TEST_F(Gathering, ClonesPullInTheirOriginAndTokensAreDecoded) {
 TEST_F(Gathering, PlanResumesThenSendsTheRestAndPullsTheOriginFirst) {
   Result<std::vector<DatasetState>> states = Gather();
   ASSERT_TRUE(states.ok());
-  SendPlan plan = PlanTransfers(*states, PlanOptions{"g", {}, false});
+  SendPlan plan = PlanTransfers(*states, PlanOptions{"g", {}, false, false});
   ASSERT_EQ(plan.datasets.size(), 3u);
   EXPECT_EQ(plan.datasets[0].source, "zones/fs");
   EXPECT_EQ(plan.datasets[1].source, "zones/image");
@@ -87,7 +88,7 @@ TEST_F(Gathering, StaleTokenIsAbortedAndTheTransferRestarted) {
   Result<std::vector<DatasetState>> states = Gather();
   ASSERT_TRUE(states.ok()) << states.status().ToString();
   EXPECT_EQ((*states)[1].resume_toguid, g2_.guid);  // decoded although zfs send failed
-  SendPlan plan = PlanTransfers(*states, PlanOptions{"g", {}, false});
+  SendPlan plan = PlanTransfers(*states, PlanOptions{"g", {}, false, false});
   const DatasetPlan& fs = plan.datasets[*plan.Find("zones/fs")];
   EXPECT_TRUE(fs.abort_resume_first);
   ASSERT_EQ(fs.steps.size(), 1u);
@@ -97,6 +98,23 @@ TEST_F(Gathering, StaleTokenIsAbortedAndTheTransferRestarted) {
   // What the executor does for it: drop the partial receive on the target.
   ASSERT_TRUE(target_zfs_.AbortResume(fs.target).ok());
   EXPECT_EQ(target_.ResumeToken("backup/fs"), "");
+}
+
+TEST_F(Gathering, MissingTargetPathFailsEveryDatasetInsteadOfPlanningAFullSend) {
+  // A typo in TARGET_PATH (or its pool not imported): nothing there is "a target sharing
+  // nothing"; each dataset fails, naming the path and the fix.
+  Result<std::vector<DatasetState>> states =
+      GatherStates(source_zfs_, target_zfs_, {"zones/fs"}, {"bakcup", 1});
+  ASSERT_TRUE(states.ok()) << states.status().ToString();
+  ASSERT_EQ(states->size(), 1u);
+  EXPECT_NE((*states)[0].target_error.find("TARGET_PATH bakcup does not exist"), std::string::npos)
+      << (*states)[0].target_error;
+  PlanOptions options;
+  options.group = "g";
+  SendPlan plan = PlanTransfers(*states, options);
+  EXPECT_EQ(plan.datasets[0].action, DatasetAction::kFailed);
+  EXPECT_TRUE(plan.datasets[0].steps.empty());
+  EXPECT_NE(plan.datasets[0].error.message().find("zfs create -p bakcup"), std::string::npos);
 }
 
 TEST(ResumeToken, ParsesOpenZfsContents) {

@@ -63,6 +63,16 @@ TEST(Planner, FirstRunIsFullOfOldestThenOneIncrementalToNewest) {
   EXPECT_EQ(d.needed_source_snapshots, (std::vector<std::string>{"g-1", "g-3"}));
 }
 
+TEST(Planner, AnotherGroupWhoseNameStartsWithOursIsNotSent) {
+  DatasetState state = State(
+      "tank/fs", {"db-hourly-20260101000000", "db-20260101000500", "db-hourly-20260102000000"});
+  SendPlan plan = PlanTransfers({state}, Group("db"));
+  ASSERT_EQ(plan.datasets[0].steps.size(), 1u);
+  EXPECT_EQ(plan.datasets[0].steps[0].to, "tank/fs@db-20260101000500");
+  plan = PlanTransfers({State("tank/fs", {"db-hourly-20260101000000"})}, Group("db"));
+  EXPECT_EQ(plan.datasets[0].action, DatasetAction::kFailed);
+}
+
 TEST(Planner, SingleSnapshotIsOneFullSend) {
   SendPlan plan = PlanTransfers({State("tank/fs", {"g-1"})}, Group("g"));
   ASSERT_EQ(plan.datasets[0].steps.size(), 1u);
@@ -128,12 +138,40 @@ TEST(Planner, TargetSnapshotsAfterCommonNeedRollback) {
   state.target_snapshots.push_back({state.target, "made-on-target", 999, ++next_txg, 0});
   SendPlan plan = PlanTransfers({state}, Group("g"));
   EXPECT_EQ(plan.datasets[0].action, DatasetAction::kFailed);
-  EXPECT_NE(plan.datasets[0].error.message().find("--rollback"), std::string::npos);
+  EXPECT_NE(plan.datasets[0].error.message().find("--rollback would destroy them"),
+            std::string::npos)
+      << plan.datasets[0].error.message();
+  EXPECT_NE(plan.datasets[0].error.message().find("made-on-target"), std::string::npos);
+  // --rollback alone refuses to destroy a snapshot zsend did not make, naming it and --force.
   PlanOptions rollback = Group("g");
   rollback.rollback = true;
+  SendPlan refused = PlanTransfers({state}, rollback);
+  EXPECT_EQ(refused.datasets[0].action, DatasetAction::kFailed);
+  EXPECT_TRUE(refused.datasets[0].steps.empty());
+  EXPECT_NE(refused.datasets[0].error.message().find("made-on-target"), std::string::npos);
+  EXPECT_NE(refused.datasets[0].error.message().find("--force"), std::string::npos);
+  // With --force it goes on, and the plan names what -F destroys.
+  rollback.rollback_foreign = true;
   SendPlan rolled = PlanTransfers({state}, rollback);
   ASSERT_EQ(rolled.datasets[0].steps.size(), 1u);
   EXPECT_TRUE(rolled.datasets[0].steps[0].force);
+  EXPECT_EQ(rolled.datasets[0].rollback_destroys, (std::vector<std::string>{"made-on-target"}));
+}
+
+TEST(Planner, RollbackOverTheGroupsOwnSnapshotsNamesThemWithoutForce) {
+  DatasetState state = State("tank/fs", {"g-1", "g-2"});
+  Replicate(state, {"g-1"});
+  state.target_snapshots.push_back({state.target, "g-20260101000000", 998, ++next_txg, 0});
+  PlanOptions rollback = Group("g");
+  rollback.rollback = true;
+  SendPlan rolled = PlanTransfers({state}, rollback);
+  ASSERT_EQ(rolled.datasets[0].action, DatasetAction::kTransfer)
+      << rolled.datasets[0].error.message();
+  EXPECT_EQ(rolled.datasets[0].rollback_destroys, (std::vector<std::string>{"g-20260101000000"}));
+  // Without anything newer on the target, --rollback destroys no snapshot.
+  DatasetState clean = State("tank/fs", {"g-1", "g-2"});
+  Replicate(clean, {"g-1"});
+  EXPECT_TRUE(PlanTransfers({clean}, rollback).datasets[0].rollback_destroys.empty());
 }
 
 TEST(Planner, NoGroupSnapshotIsAnError) {

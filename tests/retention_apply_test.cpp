@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 
+#include "orchestrator/rotation.h"
 #include "tests/support/fake_zfs.h"
 
 namespace zsend::orchestrator {
@@ -87,6 +89,70 @@ TEST_P(PruningOnFakeZfs, UnreadableTargetLeavesTheSourceAloneWithoutAHistoryReco
                                "sides share"),
             std::string::npos)
       << printed.str();
+}
+
+TEST_P(PruningOnFakeZfs, AnotherGroupWhoseNameStartsWithOursIsNeverDestroyed) {
+  source_runner_.AddDataset("tank/fs2");
+  for (const char* fs : {"tank/fs", "tank/fs2"}) {
+    for (int day = 1; day <= 3; ++day) {
+      source_runner_.AddSnapshot(fs, "job-hourly-2024010" + std::to_string(day) + "000000");
+    }
+  }
+  options_.keep_source = *ParseRetentionSpec("1", "--keep-source");
+  std::ostringstream out;
+  RotationResult result =
+      Rotate(source_, &target_, Status::Ok(),
+             {{"tank/fs", "backup/fs"}, {"tank/fs2", "backup/fs2"}}, options_, out);
+  EXPECT_TRUE(result.failed.empty()) << out.str();
+  for (const char* fs : {"tank/fs", "tank/fs2"}) {
+    std::vector<std::string> left = Names(source_runner_.Snapshots(fs));
+    for (int day = 1; day <= 3; ++day) {
+      std::string name = "job-hourly-2024010" + std::to_string(day) + "000000";
+      EXPECT_NE(std::find(left.begin(), left.end(), name), left.end()) << fs << "@" << name;
+    }
+  }
+  const std::string warning = "warning: group job is a prefix of group job-hourly";
+  size_t first = out.str().find(warning);
+  ASSERT_NE(first, std::string::npos) << out.str();
+  EXPECT_EQ(out.str().find(warning, first + 1), std::string::npos) << "warned twice";
+  EXPECT_NE(out.str().find("tank/fs@job-hourly-20240101000000: keep: another group"),
+            std::string::npos)
+      << out.str();
+}
+
+TEST_P(PruningOnFakeZfs, TargetWhoseParentIsMissingIsUnknownNotEmpty) {
+  // "does not exist" for backup2/fs while backup2 is not there either: the pool is not
+  // imported or TARGET_PATH is wrong, so the common snapshot is unknown, not "none".
+  options_.keep_source = *ParseRetentionSpec("1", "--keep-source");
+  options_.keep_target = *ParseRetentionSpec("1", "--keep-target");
+  DatasetPrune prune = PlanPrune(source_, &target_, "tank/fs", "backup2/fs", options_);
+  EXPECT_TRUE(prune.source.destroy.empty());
+  EXPECT_NE(prune.source.note.find("nothing destroyed on the source"), std::string::npos)
+      << prune.source.note;
+  EXPECT_NE(prune.target.note.find("pool not imported"), std::string::npos) << prune.target.note;
+  // With a history record, that snapshot is the one kept.
+  options_.known_common["tank/fs"] = "job-20240102120000";
+  prune = PlanPrune(source_, &target_, "tank/fs", "backup2/fs", options_);
+  for (const std::string& name : prune.source.destroy) EXPECT_NE(name, "job-20240102120000");
+  EXPECT_FALSE(prune.source.destroy.empty());
+}
+
+TEST_P(PruningOnFakeZfs, HistorysCommonSnapshotStaysUntilTheTargetShowsANewerOne) {
+  options_.keep_source = *ParseRetentionSpec("1", "--keep-source");
+  options_.known_common["tank/fs"] = "job-20240104120000";
+  // The target dataset is absent (its parent is listed): no common snapshot on it, yet the
+  // history's one stays.
+  DatasetPrune prune = PlanPrune(source_, &target_, "tank/fs", "backup/gone", options_);
+  for (const std::string& name : prune.source.destroy) EXPECT_NE(name, "job-20240104120000");
+  // The target shows job-20240103120000 in common, older than the history's: still kept.
+  prune = PlanPrune(source_, &target_, "tank/fs", "backup/fs", options_);
+  for (const std::string& name : prune.source.destroy) EXPECT_NE(name, "job-20240104120000");
+  // A target showing a newer common snapshot releases it.
+  options_.known_common["tank/fs"] = "job-20240102120000";
+  prune = PlanPrune(source_, &target_, "tank/fs", "backup/fs", options_);
+  EXPECT_NE(
+      std::find(prune.source.destroy.begin(), prune.source.destroy.end(), "job-20240102120000"),
+      prune.source.destroy.end());
 }
 
 TEST_P(PruningOnFakeZfs, NeededSnapshotsOfAFailedTransferSurvive) {

@@ -99,6 +99,14 @@ TEST(RetentionNames, GroupPrefixAndNameTimestamps) {
   EXPECT_FALSE(IsGroupSnapshot("daily", "daily"));
   EXPECT_FALSE(IsGroupSnapshot("daily", "dailyx-1"));
   EXPECT_FALSE(IsGroupSnapshot("daily", "hourly-20240104120000"));
+  // Another group whose name starts with ours ("db-hourly" for "db") is not ours.
+  EXPECT_FALSE(IsGroupSnapshot("db", "db-hourly-20260101000000"));
+  EXPECT_TRUE(IsGroupSnapshot("db-hourly", "db-hourly-20260101000000"));
+  EXPECT_FALSE(IsGroupSnapshot("db", "db-"));
+  EXPECT_FALSE(IsGroupSnapshot("db", "db-a b"));
+  EXPECT_EQ(GroupsExtendingPrefix("db", {"db-1", "db-hourly-20260101000000", "db-x-2",
+                                         "db-weekly-20260101000000", "other-20260101000000"}),
+            (std::set<std::string>{"db-hourly", "db-weekly"}));
   // 2024-01-04 12:00:00 UTC
   EXPECT_EQ(TimeFromSnapshotName("daily-20240104120000"), std::optional<int64_t>(1704369600));
   EXPECT_EQ(TimeFromSnapshotName("daily-snap22"), std::nullopt);
@@ -260,7 +268,7 @@ TEST(RetentionProperty, NoScheduleEverSelectsAProtectedSnapshot) {
     for (int i = 0; i < count; ++i) {
       t += static_cast<int64_t>(rng() % (3 * kDay));
       std::string prefix = rng() % 5 == 0 ? "other-" : (rng() % 9 == 0 ? "jobx" : "job-");
-      RetentionSnapshot s{prefix + Stamp(t) + "-" + std::to_string(i), t, rng() % 7 == 0 ? 1u : 0u};
+      RetentionSnapshot s{prefix + Stamp(t) + "_" + std::to_string(i), t, rng() % 7 == 0 ? 1u : 0u};
       if (rng() % 11 == 0) input.common.insert(s.name);
       if (rng() % 13 == 0) input.needed.insert(s.name);
       input.snapshots.push_back(s);

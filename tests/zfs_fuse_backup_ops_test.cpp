@@ -295,25 +295,25 @@ TEST_F(ZfsFuseBackupOps, UnreachableTargetForSeveralRunsKeepsTheCommonSnapshotOn
 }
 
 TEST_F(ZfsFuseBackupOps, ConfigJobSuppliesOptionsAndTheCommandLineOverrides) {
-  Sh("zfs create " + src_ + "/data");
+  Sh("zfs create " + src_ + "/data && zfs create " + dst_ + "/b");
   const std::string config = state_dir_ + "/zsend.json";
   std::ofstream(config) << R"({"defaults": {"transport": "pipe", "state-dir": ")" << state_dir_
                         << R"("},
     "jobs": {"nightly": {"backup-name": ")"
                         << job_ << R"(", "target": ")" << dst_ << R"(/b", "dataset": [")" << src_
                         << R"(/data"], "strip-path": 1, "readonly": true, "keep-source": "1",
-                        "snapshot-name": "from-config", "no-holds": true}}})";
+                        "snapshot-name": "fromconfig", "no-holds": true}}})";
   RunResult r = test::Run({BinPath("zsend"), "backup", "--config", config, "nightly"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_TRUE(Contains(r.out, src_ + "/data -> " + dst_ + "/b/data: full")) << r.out;
   // A flag from the job: no hold on the sent snapshot (a backup holds it otherwise).
-  EXPECT_EQ(Property(src_ + "/data@" + job_ + "-from-config", "userrefs"), "0") << r.out;
-  EXPECT_EQ(SnapshotNames(dst_ + "/b/data"), Snaps({"from-config"}));
+  EXPECT_EQ(Property(src_ + "/data@" + job_ + "-fromconfig", "userrefs"), "0") << r.out;
+  EXPECT_EQ(SnapshotNames(dst_ + "/b/data"), Snaps({"fromconfig"}));
   // The command line wins over the job.
   RunResult over = test::Run({BinPath("zsend"), "backup", "--config", config, "nightly",
                               "--snapshot-name", "cli", "--keep-source", "2"});
   ASSERT_EQ(over.exit_code, 0) << over.out << over.err;
-  EXPECT_EQ(SnapshotNames(src_ + "/data"), Snaps({"from-config", "cli"}));
+  EXPECT_EQ(SnapshotNames(src_ + "/data"), Snaps({"fromconfig", "cli"}));
   EXPECT_EQ(Runs().size(), 2u);  // the job's state-dir
   RunResult missing = test::Run({BinPath("zsend"), "backup", "--config", config, "weekly"});
   EXPECT_EQ(missing.exit_code, 255);

@@ -58,6 +58,7 @@ TEST_F(ZfsFuseBackup, PropertySelectionTrueChildParentFalseWithInheritance) {
   Sh("zfs set zsend:" + job_ + "=false " + src_ + "/t/off");
   Sh("zfs set zsend:" + job_ + "=child " + src_ + "/c");
   Sh("zfs set zsend:" + job_ + "=parent " + src_ + "/p");
+  Sh("zfs create " + dst_ + "/b");
   RunResult r = Zsend({job_, dst_ + "/b", "--strip-path", "1", "--transport", "pipe", "-v"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   for (const char* yes : {"t", "t/in", "c/kid", "p"}) {

@@ -380,7 +380,11 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
   cmd->add_option("--set-properties", f->set_properties,
                   "Properties set on the target (P=V,...; repeatable)")
       ->allow_extra_args(false);
-  cmd->add_flag("--rollback", o.rollback, "Discard target changes since the common snapshot");
+  cmd->add_flag("--rollback", o.rollback,
+                "Discard target changes since the common snapshot: destroys the target's newer "
+                "snapshots (named before the run), only zsend's own unless --force");
+  cmd->add_flag("--force", o.force_rollback,
+                "With --rollback: also destroy target snapshots zsend did not make");
   cmd->add_flag("--no-holds", o.no_holds, "Do not hold the common snapshot on the source");
   cmd->add_flag("--no-resume", o.no_resume, "Do not make receives resumable (recv -s)");
   cmd->add_flag("--ignore-transfer-errors", o.ignore_transfer_errors,

@@ -4,6 +4,7 @@
 
 #include "orchestrator/backup_report.h"
 #include "orchestrator/selection.h"
+#include "orchestrator/snapshot_batch.h"
 #include "tools/zsend/common_options.h"
 
 namespace zsend::cli {
@@ -89,7 +90,7 @@ RotationResult RotateAfterBackup(const BackupOptions& options, const BackupResul
 std::vector<TransferRecord> BackupRecords(const BackupOptions& options, const BackupResult& result,
                                           const RunRecord& run, Zfs& source, Zfs* target) {
   std::vector<TransferRecord> records = TransferRecordsOf(result, run);
-  const std::string group = (options.group.empty() ? options.backup_name : options.group) + "-";
+  const std::string group = options.group.empty() ? options.backup_name : options.group;
   for (TransferRecord& t : records) {
     Result<std::vector<SnapshotInfo>> own = source.ListSnapshots(t.source_dataset);
     if (own.ok()) t.source_snapshots = static_cast<int64_t>(own->size());
@@ -98,7 +99,7 @@ std::vector<TransferRecord> BackupRecords(const BackupOptions& options, const Ba
     if (!copy.ok()) continue;
     t.target_snapshots = static_cast<int64_t>(copy->size());
     for (const SnapshotInfo& s : *copy) {  // oldest first
-      if (s.name.rfind(group, 0) != 0) continue;
+      if (!IsGroupSnapshot(group, s.name)) continue;
       if (t.oldest_snapshot.empty()) t.oldest_snapshot = s.name;
       t.newest_snapshot = s.name;
     }
