@@ -31,7 +31,7 @@ int ChainResult::FirstFailed() const {
   return -1;
 }
 
-Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages) {
+Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages, double tail_seconds) {
   if (stages.empty()) return InvalidArgument("RunProcessChain: no stages");
   if (Interrupted()) return InterruptedStatus("the transfer did not start");
   auto start = std::chrono::steady_clock::now();
@@ -96,6 +96,7 @@ Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages) {
   // own error); a stage that does not (stopped, hung on a far host) is stopped with its group.
   std::optional<std::chrono::steady_clock::time_point> failed_at;
   bool stopped = false;
+  std::optional<std::chrono::steady_clock::time_point> tail_from;
   if (!failure.ok()) failed_at = std::chrono::steady_clock::now() - std::chrono::hours(1);
   for (;;) {
     bool all_reaped = true;
@@ -126,6 +127,23 @@ Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages) {
     if (all_reaped && fds.empty()) break;
     if (all_reaped) {
       for (size_t k = 0; k < fds.size(); ++k) fcntl(fds[k].fd, F_SETFL, O_NONBLOCK);
+    }
+    // The stream is all written (every stage but the last ended with 0): the last one gets
+    // tail_seconds to end.
+    if (!tail_from && tail_seconds > 0 && n >= 2 && !reaped[n - 1]) {
+      bool upstream_done = true;
+      for (size_t i = 0; i + 1 < n; ++i) {
+        upstream_done = upstream_done && reaped[i] && result.stages[i].exit_code == 0;
+      }
+      if (upstream_done) tail_from = std::chrono::steady_clock::now();
+    }
+    if (!stopped && tail_from && !failed_at &&
+        std::chrono::steady_clock::now() - *tail_from >=
+            std::chrono::milliseconds(static_cast<int64_t>(tail_seconds * 1000))) {
+      result.stalled = stages[n - 1].argv[0] + " did not end within " +
+                       std::to_string(static_cast<int64_t>(tail_seconds)) +
+                       " s after its whole input arrived; stopped it (--timeout)";
+      failed_at = std::chrono::steady_clock::now() - std::chrono::hours(1);
     }
     if (!stopped && group > 0) {
       const bool interrupted = Interrupted();

@@ -41,12 +41,16 @@ struct ChainResult {
   std::string out;  // the last stage's stdout
   double seconds = 0;
   bool interrupted = false;  // stopped by SIGINT/SIGTERM (RunProcessChain then returns kCancelled)
+  std::string stalled;       // "" or why the last stage was stopped (tail_seconds passed)
   // The first failed stage by position, or -1 when every stage exited 0.
   int FirstFailed() const;
 };
 
 // Runs the stages and waits for all of them; an error when the chain could not be started (no
 // pipes, fork failed) or was interrupted (kCancelled; every stage is then stopped and reaped).
-Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages);
+// `tail_seconds` > 0: once every stage but the last ended with 0 (the stream is all written),
+// the last stage (a `zfs receive` committing it) gets that long to end; one that does not (stopped,
+// hung on a far host) is stopped with the group, and ChainResult::stalled says so.
+Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages, double tail_seconds = 0);
 
 }  // namespace zsend::orchestrator

@@ -62,7 +62,7 @@ class PipeMover : public StreamMover {
     for (size_t i = 0; i < stages->size(); ++i) {
       chain.push_back({(*stages)[i], i == 1 && options_.progress});
     }
-    Result<ChainResult> ran = RunProcessChain(chain);
+    Result<ChainResult> ran = RunProcessChain(chain, options_.timeout_seconds);
     if (!ran.ok()) {
       result.status = ran.status();
       result.data_moved = true;
@@ -90,6 +90,13 @@ class PipeMover : public StreamMover {
     // The buffer's watchdog (-W) fired: a stage stopped moving and was stopped afterwards; the
     // watchdog's message says which side stalled.
     if (ran->stages[1].exit_code == kEngineExitTimeout) order = {1, 2, 0};
+    if (!ran->stalled.empty()) {
+      result.failed_command = ShellJoin(command.recv_argv);
+      result.failed_stderr = Trimmed(ran->stages[2].err);
+      result.status =
+          DeadlineExceeded("zfs receive on " + target_.HostLabel() + ": " + ran->stalled);
+      return result;
+    }
     for (int i : order) {
       const StageResult& stage = ran->stages[static_cast<size_t>(i)];
       if (stage.exit_code == 0) continue;
