@@ -190,6 +190,26 @@ TEST_F(ZfsFuseBackupInterrupt, StalledReceivingEngineFailsWithinTheTimeout) {
   ExpectNextRunCompletes("tcp");
 }
 
+TEST_F(ZfsFuseBackupInterrupt, StoppedZfsReceiveOfThePipeTransportFailsWithinTheTimeout) {
+  std::vector<std::string> argv = Args("pipe");
+  argv.insert(argv.end(), {"--rate-limit", "256k", "--timeout", "2"});
+  pid_t pid = Start(argv);
+  const std::string receive = "^zfs receive .*" + dst_;
+  ASSERT_TRUE(WaitFor(receive, 30));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  test::Run({"pkill", "-STOP", "-f", receive});
+  RunResult r = Finish(pid);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.out, "FAILED")) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.out, "watchdog") || Contains(r.out, "did not end within")) << r.out;
+  ExpectNoProcessLeft();
+  ExpectNoTempFiles();
+  std::vector<orchestrator::RunRecord> runs = Runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].result, "failed");
+  ExpectNextRunCompletes("pipe");
+}
+
 // Finding 5: the receiver's wrapper dies after the stream arrived complete (the sender exits
 // 0). The run re-reads the target, finds the snapshot, and neither falls back nor sends again.
 TEST_F(ZfsFuseBackupInterrupt, FinishedTransferWhoseReceiverWrapperFailsIsNotSentAgain) {
