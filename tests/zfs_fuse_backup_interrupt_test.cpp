@@ -28,7 +28,7 @@ bool Contains(const std::string& text, const std::string& part) {
 }
 
 class ZfsFuseBackupInterrupt : public BackupFixture {
- protected:
+ public:
   void SetUp() override {
     BackupFixture::SetUp();
     if (HasFatalFailure() || IsSkipped()) return;
@@ -169,45 +169,39 @@ TEST_F(ZfsFuseBackupInterrupt, SigkillLeavesNoChildAndTheNextRunEndsTheStaleRow)
   EXPECT_TRUE(Contains(runs[1].error, "without recording a result")) << runs[1].error;
 }
 
-TEST_F(ZfsFuseBackupInterrupt, StalledReceivingEngineFailsWithinTheTimeout) {
-  std::vector<std::string> argv = Args("tcp");
+// Runs `transport` with --timeout 2, SIGSTOPs the process matching `pattern` mid-transfer, and
+// checks that the dataset fails within the timeout, saying one of `why`, with nothing left.
+void ExpectStallFailsTheDataset(ZfsFuseBackupInterrupt& t, const std::string& transport,
+                                const std::string& pattern, const std::vector<std::string>& why) {
+  std::vector<std::string> argv = t.Args(transport);
   argv.insert(argv.end(), {"--rate-limit", "256k", "--timeout", "2"});
-  pid_t pid = Start(argv);
-  // The receiving engine itself (not its sh wrapper, whose command line starts with sh).
-  const std::string receiver = "^" + BinPath("zsend-engine") + " recv .*" + dst_;
-  ASSERT_TRUE(WaitFor(receiver, 30));
+  pid_t pid = t.Start(argv);
+  ASSERT_TRUE(t.WaitFor(pattern, 30));
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
-  test::Run({"pkill", "-STOP", "-f", receiver});
-  RunResult r = Finish(pid);
+  test::Run({"pkill", "-STOP", "-f", pattern});
+  RunResult r = t.Finish(pid);
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_TRUE(Contains(r.out, "FAILED")) << r.out << r.err;
-  EXPECT_TRUE(Contains(r.out, "--timeout") || Contains(r.out, "in time")) << r.out << r.err;
-  ExpectNoProcessLeft();
-  ExpectNoTempFiles();
-  std::vector<orchestrator::RunRecord> runs = Runs();
+  bool said = false;
+  for (const std::string& words : why) said = said || Contains(r.out, words);
+  EXPECT_TRUE(said) << r.out << r.err;
+  t.ExpectNoProcessLeft();
+  t.ExpectNoTempFiles();
+  std::vector<orchestrator::RunRecord> runs = t.Runs();
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].result, "failed");
-  ExpectNextRunCompletes("tcp");
+  t.ExpectNextRunCompletes(transport);
+}
+
+TEST_F(ZfsFuseBackupInterrupt, StalledReceivingEngineFailsWithinTheTimeout) {
+  // The receiving engine itself (not its sh wrapper, whose command line starts with sh).
+  ExpectStallFailsTheDataset(*this, "tcp", "^" + BinPath("zsend-engine") + " recv .*" + dst_,
+                             {"--timeout", "in time"});
 }
 
 TEST_F(ZfsFuseBackupInterrupt, StoppedZfsReceiveOfThePipeTransportFailsWithinTheTimeout) {
-  std::vector<std::string> argv = Args("pipe");
-  argv.insert(argv.end(), {"--rate-limit", "256k", "--timeout", "2"});
-  pid_t pid = Start(argv);
-  const std::string receive = "^zfs receive .*" + dst_;
-  ASSERT_TRUE(WaitFor(receive, 30));
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
-  test::Run({"pkill", "-STOP", "-f", receive});
-  RunResult r = Finish(pid);
-  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_TRUE(Contains(r.out, "FAILED")) << r.out << r.err;
-  EXPECT_TRUE(Contains(r.out, "watchdog") || Contains(r.out, "did not end within")) << r.out;
-  ExpectNoProcessLeft();
-  ExpectNoTempFiles();
-  std::vector<orchestrator::RunRecord> runs = Runs();
-  ASSERT_EQ(runs.size(), 1u);
-  EXPECT_EQ(runs[0].result, "failed");
-  ExpectNextRunCompletes("pipe");
+  ExpectStallFailsTheDataset(*this, "pipe", "^zfs receive .*" + dst_,
+                             {"watchdog", "did not end within"});
 }
 
 // Finding 5: the receiver's wrapper dies after the stream arrived complete (the sender exits
