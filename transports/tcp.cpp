@@ -1,6 +1,7 @@
 #include "transports/tcp.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -173,7 +174,27 @@ Result<UniqueFd> TcpConnect(const std::string& address, const TcpOptions& option
     UniqueFd fd(socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol));
     if (!fd.valid()) continue;
     ApplySocketOptions(fd.get(), options);
-    if (connect(fd.get(), ai->ai_addr, ai->ai_addrlen) == 0) {
+    // With a timeout the connect runs non-blocking, so an address that drops SYNs (a firewall,
+    // a blackholed route) fails after timeout_seconds instead of the kernel's minutes.
+    const int flags = fcntl(fd.get(), F_GETFL);
+    if (options.timeout_seconds > 0) fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK);
+    int rc = connect(fd.get(), ai->ai_addr, ai->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      Status ready = WaitReady(fd.get(), POLLOUT, options.timeout_seconds, "connect to " + address);
+      if (!ready.ok()) {
+        last = Unavailable("cannot connect to " + address + ": no answer within " +
+                           std::to_string(static_cast<int>(options.timeout_seconds)) +
+                           " s (--timeout)");
+        continue;
+      }
+      int error = 0;
+      socklen_t len = sizeof error;
+      getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &len);
+      rc = error == 0 ? 0 : -1;
+      errno = error;
+    }
+    if (rc == 0) {
+      fcntl(fd.get(), F_SETFL, flags);
       freeaddrinfo(*list);
       return fd;
     }

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,11 +10,16 @@
 #include <cstring>
 
 #include "engine/ring/interrupt.h"
+#include "base/subprocess.h"
+#include "engine/interrupt.h"
 
 extern char** environ;
 
 namespace zsend {
 namespace {
+
+// How long a child told to stop (Kill) may take before it is killed with SIGKILL.
+constexpr int kKillGraceMs = 10000;
 
 constexpr size_t kTailBytes = 4096;
 
@@ -73,44 +77,26 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::vector<std:
   UniqueFd err_read(err[0]), err_write(err[1]);
   UniqueFd null_fd(open("/dev/null", O_RDWR | O_CLOEXEC));
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (pipe == Pipe::kStdout) {
-    posix_spawn_file_actions_adddup2(&actions, null_fd.get(), 0);
-    posix_spawn_file_actions_adddup2(&actions, data_write.get(), 1);
-  } else {
-    posix_spawn_file_actions_adddup2(&actions, data_read.get(), 0);
-    posix_spawn_file_actions_adddup2(&actions, null_fd.get(), 1);
-  }
-  posix_spawn_file_actions_adddup2(&actions, err_write.get(), 2);
-  // The child starts with default signal dispositions (we ignore SIGPIPE).
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGTERM);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
+  // base::Spawn: default signal dispositions and an empty mask (we ignore SIGPIPE and block
+  // signals in threads), no inherited descriptors, and a parent-death signal: a `zfs recv`
+  // never outlives an engine killed with SIGKILL. The child stays in our process group, so the
+  // orchestrator stopping the engine's group stops it too.
+  base::SpawnOptions spawn;
+  spawn.stdin_fd = pipe == Pipe::kStdout ? null_fd.get() : data_read.get();
+  spawn.stdout_fd = pipe == Pipe::kStdout ? data_write.get() : null_fd.get();
+  spawn.stderr_fd = err_write.get();
+  spawn.process_group = -1;
   std::unique_ptr<ChildProcess> child(new ChildProcess());
   for (const std::string& a : argv) child->display_ += (child->display_.empty() ? "" : " ") + a;
   child->display_ = "'" + child->display_ + "'";
-  int rc = posix_spawnp(&child->pid_, args[0], &actions, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
+  base::SpawnResult started = base::Spawn(argv, spawn);
+  int rc = started.fork_errno != 0 ? started.fork_errno : started.exec_errno;
+  if (!started.ok()) {
     child->pid_ = -1;
     return Status(rc == ENOENT ? StatusCode::kNotFound : StatusCode::kFailedPrecondition,
                   "cannot run " + child->display_ + ": " + std::strerror(rc));
   }
+  child->pid_ = started.pid;
   child->pipe_ = pipe == Pipe::kStdout ? std::move(data_read) : std::move(data_write);
   err_write.reset();
   int err_fd = err_read.release();
@@ -146,6 +132,7 @@ void ChildProcess::Kill() {
   std::lock_guard lock(mu_);
   if (pid_ > 0 && !waited_ && !killed_) {
     ::kill(pid_, SIGTERM);
+    ::kill(pid_, SIGCONT);  // a stopped child acts on SIGTERM only once continued
     killed_ = true;
   }
 }
@@ -153,7 +140,21 @@ void ChildProcess::Kill() {
 int ChildProcess::Wait() {
   if (waited_ || pid_ <= 0) return exit_code_;
   int status = 0;
-  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  bool killed;
+  {
+    std::lock_guard lock(mu_);
+    killed = killed_;
+  }
+  bool reaped = false;
+  if (killed) {
+    // A child told to stop gets kKillGraceMs to do so (a zfs recv aborting), then SIGKILL.
+    for (int ms = 0; ms < kKillGraceMs && !reaped; ms += 20) {
+      reaped = waitpid(pid_, &status, WNOHANG) == pid_;
+      if (!reaped) usleep(20000);
+    }
+    if (!reaped) ::kill(pid_, SIGKILL);
+  }
+  while (!reaped && waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   {

@@ -52,9 +52,11 @@ Status Channel::Wait(int fd, short events) {
   pollfd p{fd, events, 0};
   for (;;) {
     if (stopped() || ThisThreadInterrupted()) return Cancelled(name_ + ": stopped");
-    const int64_t deadline = deadline_ns_.load(std::memory_order_relaxed);
+    const int64_t deadline = ((events & POLLOUT) ? write_deadline_ns_ : read_deadline_ns_)
+                                 .load(std::memory_order_relaxed);
     if (deadline != 0 && NowNs() >= deadline) {
-      return DeadlineExceeded(name_ + ": the peer sent nothing in time");
+      return DeadlineExceeded(name_ + ((events & POLLOUT) ? ": the peer took no bytes in time"
+                                                          : ": the peer sent nothing in time"));
     }
     int rc = poll(&p, 1, kTickMs);
     if (rc > 0) return Status::Ok();
@@ -71,6 +73,7 @@ Status Channel::ReadExact(void* buf, size_t n, size_t* got) {
     if (r > 0) {
       done += static_cast<size_t>(r);
       if (got != nullptr) *got = done;
+      Progress(read_deadline_ns_);
       continue;
     }
     if (r == 0) return Unavailable(name_ + ": connection closed by the peer");
@@ -86,6 +89,7 @@ Status Channel::ReadExact(void* buf, size_t n, size_t* got) {
 Result<size_t> Channel::ReadSome(void* buf, size_t n) {
   for (;;) {
     ssize_t r = ::read(read_fd_, buf, n);
+    if (r > 0) Progress(read_deadline_ns_);
     if (r >= 0) return static_cast<size_t>(r);
     if (errno == EAGAIN || errno == EINTR) {
       ZSEND_RETURN_IF_ERROR(Wait(read_fd_, POLLIN));
@@ -98,11 +102,13 @@ Result<size_t> Channel::ReadSome(void* buf, size_t n) {
 Status Channel::WriteAll(const void* buf, size_t n) {
   const auto* p = static_cast<const char*>(buf);
   size_t done = 0;
+  Progress(write_deadline_ns_);
   while (done < n) {
     ssize_t w = socket_ ? ::send(write_fd_, p + done, n - done, MSG_NOSIGNAL)
                         : ::write(write_fd_, p + done, n - done);
     if (w > 0) {
       done += static_cast<size_t>(w);
+      Progress(write_deadline_ns_);
       continue;
     }
     if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -115,7 +121,15 @@ Status Channel::WriteAll(const void* buf, size_t n) {
 }
 
 void Channel::SetDeadline(double seconds) {
-  deadline_ns_.store(seconds <= 0 ? 0 : NowNs() + static_cast<int64_t>(seconds * 1e9));
+  const int64_t idle = seconds <= 0 ? 0 : static_cast<int64_t>(seconds * 1e9);
+  idle_ns_.store(idle, std::memory_order_relaxed);
+  read_deadline_ns_.store(idle == 0 ? 0 : NowNs() + idle, std::memory_order_relaxed);
+  if (idle == 0) write_deadline_ns_.store(0, std::memory_order_relaxed);
+}
+
+void Channel::Progress(std::atomic<int64_t>& deadline) {
+  const int64_t idle = idle_ns_.load(std::memory_order_relaxed);
+  deadline.store(idle == 0 ? 0 : NowNs() + idle, std::memory_order_relaxed);
 }
 
 void Channel::CloseWrite() {

@@ -32,7 +32,11 @@ class Channel {
   // At least one byte, or 0 when the peer closed the stream.
   Result<size_t> ReadSome(void* buf, size_t n);
   Status WriteAll(const void* buf, size_t n);
-  // Calls that would wait past `seconds` from now fail with kDeadlineExceeded; 0 clears it.
+  // An idle timeout, not a deadline for a whole frame: a read fails with kDeadlineExceeded
+  // once no byte arrived for `seconds` (counted from now and from each byte read), a write once
+  // none could be written for `seconds` (counted from the start of WriteAll and from each byte
+  // written). So a slow link that keeps moving bytes never times out, a stalled one does, in
+  // either direction. 0 turns it off.
   void SetDeadline(double seconds);
   // Ends every blocked and later call with kCancelled.
   void Stop() { stopped_.store(true, std::memory_order_release); }
@@ -49,7 +53,11 @@ class Channel {
   bool socket_;
   std::string name_;
   std::atomic<bool> stopped_{false};
-  std::atomic<int64_t> deadline_ns_{0};  // steady_clock, 0 = none
+  void Progress(std::atomic<int64_t>& deadline);
+
+  std::atomic<int64_t> idle_ns_{0};            // 0 = no timeout
+  std::atomic<int64_t> read_deadline_ns_{0};   // steady_clock, 0 = none
+  std::atomic<int64_t> write_deadline_ns_{0};  // steady_clock, 0 = none
 };
 
 }  // namespace zsend

@@ -1,7 +1,6 @@
 #include "orchestrator/host/command_runner.h"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -10,19 +9,17 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 
 #include "base/unique_fd.h"
+#include "base/subprocess.h"
+#include "engine/unique_fd.h"
+#include "orchestrator/run_interrupt.h"
 
 namespace zsend::orchestrator {
 namespace {
-
-int ExitCodeOf(int wait_status) {
-  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
-  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
-  return -1;
-}
 
 // Reads what is available from fd into out; returns false at EOF or on an error.
 bool DrainAvailable(int fd, std::string& out) {
@@ -77,6 +74,7 @@ std::string CommandOutput::FirstErrorLine() const {
 
 Result<CommandOutput> LocalRunner::Run(const Command& command) {
   if (command.argv.empty()) return InvalidArgument("LocalRunner: empty argv");
+  if (!command.cleanup && Interrupted()) return InterruptedStatus(ShellJoin(command.argv));
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
   UniqueFd in_read(in[0]), in_write(in[1]);
@@ -84,59 +82,50 @@ Result<CommandOutput> LocalRunner::Run(const Command& command) {
   UniqueFd out_read(out[0]), out_write(out[1]);
   if (pipe2(err, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
   UniqueFd err_read(err[0]), err_write(err[1]);
-  // An exec failure is reported through this pipe (closed by a successful exec).
-  int exec_report[2];
-  if (pipe2(exec_report, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
-  UniqueFd report_read(exec_report[0]), report_write(exec_report[1]);
 
-  std::vector<char*> args;
-  for (const std::string& a : command.argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) return ErrnoStatus("fork", errno);
-  if (pid == 0) {
-    dup2(in_read.get(), 0);
-    dup2(out_write.get(), 1);
-    dup2(err_write.get(), 2);
-    signal(SIGPIPE, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    // No other descriptor of this process leaks into the command (or an ssh master it forks).
-    syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
-    execvp(args[0], args.data());
-    int e = errno;
-    (void)!write(report_write.get(), &e, sizeof e);
-    _exit(127);
+  base::SpawnOptions spawn;
+  spawn.stdin_fd = in_read.get();
+  spawn.stdout_fd = out_write.get();
+  spawn.stderr_fd = err_write.get();
+  base::SpawnResult started = base::Spawn(command.argv, spawn);
+  if (started.fork_errno != 0) return ErrnoStatus("fork", started.fork_errno);
+  if (started.exec_errno != 0) {
+    return Status(StatusCode::kNotFound,
+                  "cannot run " + command.argv[0] + ": " + std::strerror(started.exec_errno));
   }
+  const pid_t pid = started.pid;
   in_read.reset();
   out_write.reset();
   err_write.reset();
-  report_write.reset();
 
-  int exec_errno = 0;
-  bool exec_failed = read(report_read.get(), &exec_errno, sizeof exec_errno) ==
-                     static_cast<ssize_t>(sizeof exec_errno);
   fcntl(out_read.get(), F_SETFL, O_NONBLOCK);
   fcntl(err_read.get(), F_SETFL, O_NONBLOCK);
   fcntl(in_write.get(), F_SETFL, O_NONBLOCK);
   if (command.input.empty()) in_write.reset();
   UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  const double limit = command.timeout_seconds > 0 ? command.timeout_seconds
+                       : command.cleanup           ? kCleanupTimeoutSeconds
+                                                   : timeout_seconds_;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(limit * 1000));
+  const int interrupt_fd = command.cleanup ? -1 : InterruptFd();
 
   CommandOutput result;
   SigpipeBlock no_sigpipe;
   size_t input_offset = 0;
   int wait_status = 0;
   bool exited = false;
+  Status stopped;  // why the command was stopped before it ended
   while (!exited) {
-    pollfd fds[4];
+    pollfd fds[5];
     int count = 0;
     if (out_read.valid()) fds[count++] = {out_read.get(), POLLIN, 0};
     if (err_read.valid()) fds[count++] = {err_read.get(), POLLIN, 0};
     if (in_write.valid()) fds[count++] = {in_write.get(), POLLOUT, 0};
     if (pidfd.valid()) fds[count++] = {pidfd.get(), POLLIN, 0};
-    // Without a pidfd (old kernels) wake up now and then to check whether the child exited.
-    int timeout = pidfd.valid() ? -1 : 50;
+    if (interrupt_fd >= 0) fds[count++] = {interrupt_fd, POLLIN, 0};
+    // Wake up now and then for the deadline (and, without a pidfd, to check the child).
+    int timeout = pidfd.valid() ? 1000 : 50;
     if (poll(fds, count, timeout) < 0 && errno != EINTR) break;
     if (out_read.valid() && !DrainAvailable(out_read.get(), result.out)) out_read.reset();
     if (err_read.valid() && !DrainAvailable(err_read.get(), result.err)) err_read.reset();
@@ -152,7 +141,21 @@ Result<CommandOutput> LocalRunner::Run(const Command& command) {
     }
     if (in_write.valid() && input_offset >= command.input.size()) in_write.reset();
     pid_t waited = waitpid(pid, &wait_status, WNOHANG);
-    if (waited == pid) exited = true;
+    if (waited == pid) {
+      exited = true;
+      break;
+    }
+    if (interrupt_fd >= 0 && Interrupted()) {
+      stopped = InterruptedStatus(ShellJoin(command.argv) + " stopped");
+    } else if (std::chrono::steady_clock::now() >= deadline) {
+      stopped = DeadlineExceeded(ShellJoin(command.argv) + " did not end within " +
+                                 std::to_string(static_cast<int64_t>(limit)) +
+                                 " s; stopped it (--command-timeout)");
+    }
+    if (!stopped.ok()) {
+      wait_status = base::StopAndReap(pid, pid, 2000);
+      exited = true;
+    }
   }
   while (!exited && waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
   }
@@ -160,11 +163,8 @@ Result<CommandOutput> LocalRunner::Run(const Command& command) {
   // grandchild, such as an ssh control master, may keep the pipes open forever).
   if (out_read.valid()) DrainAvailable(out_read.get(), result.out);
   if (err_read.valid()) DrainAvailable(err_read.get(), result.err);
-  if (exec_failed) {
-    return Status(StatusCode::kNotFound,
-                  "cannot run " + command.argv[0] + ": " + std::strerror(exec_errno));
-  }
-  result.exit_code = ExitCodeOf(wait_status);
+  if (!stopped.ok()) return stopped;
+  result.exit_code = base::ExitCodeOf(wait_status);
   return result;
 }
 

@@ -29,7 +29,19 @@ struct Command {
   std::vector<std::string> argv;
   Effect effect = Effect::kMutates;
   std::string input;  // written to the command's stdin (then closed)
+  // Seconds the command may take before it is stopped (its process group: SIGTERM, then
+  // SIGKILL) and fails with kDeadlineExceeded; 0: the runner's default (--command-timeout).
+  double timeout_seconds = 0;
+  // Cleanup (removing a key directory, `ssh -O exit`): runs also after SIGINT/SIGTERM, when
+  // other commands are refused or stopped with kCancelled (run_interrupt.h).
+  bool cleanup = false;
 };
+
+// The default deadline of one command (zfs list/get/snapshot/destroy, ssh): a far host or a zfs
+// that does not answer in this time is given up on. --command-timeout changes it.
+inline constexpr double kDefaultCommandTimeoutSeconds = 600;
+// The deadline of a cleanup command.
+inline constexpr double kCleanupTimeoutSeconds = 30;
 
 struct CommandOutput {
   int exit_code = -1;  // 0..255, or 128 + signal number when killed
@@ -61,16 +73,24 @@ class CommandRunner {
   virtual CommandRunner& Unwrapped() { return *this; }
 };
 
-// Runs commands on this machine with fork/exec and pipes; stdout and stderr are captured.
-// Output written after the command exits (by a daemonised grandchild holding the pipes) is
-// not waited for.
+// Runs commands on this machine with base::Spawn (own process group, parent-death signal) and
+// pipes; stdout and stderr are captured. Output written after the command exits (by a
+// daemonised grandchild holding the pipes) is not waited for. A command that outlives its
+// deadline is stopped (kDeadlineExceeded); after SIGINT/SIGTERM (run_interrupt.h) a running
+// command is stopped and new ones are refused (kCancelled), cleanup commands excepted.
 class LocalRunner : public CommandRunner {
  public:
+  explicit LocalRunner(double timeout_seconds = kDefaultCommandTimeoutSeconds)
+      : timeout_seconds_(timeout_seconds) {}
   Result<CommandOutput> Run(const Command& command) override;
   std::string HostLabel() const override { return "local"; }
   Result<std::vector<std::string>> StreamArgv(const std::vector<std::string>& argv) override {
     return argv;
   }
+  double timeout_seconds() const { return timeout_seconds_; }
+
+ private:
+  double timeout_seconds_;
 };
 
 // Prints each mutating command as "dry-run [host]: argv..." on `out` and reports success

@@ -6,8 +6,11 @@
 // 64 KiB each, the rest dropped), so a failing `zfs recv` can be reported with its own words.
 // A stage may instead leave stderr on the caller's terminal (the buffer's progress line).
 //
-// When a stage fails the others see EOF or EPIPE and end on their own; RunProcessChain waits for
-// all of them. No descriptor of the caller leaks into the stages.
+// All stages run in one process group (base::Spawn: parent-death signal, clean signal state, no
+// inherited descriptors). When a stage fails the others see EOF or EPIPE and end on their own;
+// one that has not ended kChainGraceMs later (stopped, or waiting on a far host that hangs) is
+// stopped with the group (SIGTERM, SIGCONT, then SIGKILL). After SIGINT/SIGTERM
+// (run_interrupt.h) the group is stopped at once and the result is kCancelled.
 //
 // Thread-safety: RunProcessChain may run on several threads at once (each call owns its
 // processes and pipes).
@@ -19,6 +22,9 @@
 #include "base/status.h"
 
 namespace zsend::orchestrator {
+
+// How long the other stages may take to end once one failed.
+inline constexpr int kChainGraceMs = 5000;
 
 struct ChainStage {
   std::vector<std::string> argv;
@@ -34,12 +40,17 @@ struct ChainResult {
   std::vector<StageResult> stages;
   std::string out;  // the last stage's stdout
   double seconds = 0;
+  bool interrupted = false;  // stopped by SIGINT/SIGTERM (RunProcessChain then returns kCancelled)
+  std::string stalled;       // "" or why the last stage was stopped (tail_seconds passed)
   // The first failed stage by position, or -1 when every stage exited 0.
   int FirstFailed() const;
 };
 
-// Runs the stages and waits for all of them; an error only when the chain could not be started
-// (no pipes, fork failed).
-Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages);
+// Runs the stages and waits for all of them; an error when the chain could not be started (no
+// pipes, fork failed) or was interrupted (kCancelled; every stage is then stopped and reaped).
+// `tail_seconds` > 0: once every stage but the last ended with 0 (the stream is all written),
+// the last stage (a `zfs receive` committing it) gets that long to end; one that does not (stopped,
+// hung on a far host) is stopped with the group, and ChainResult::stalled says so.
+Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages, double tail_seconds = 0);
 
 }  // namespace zsend::orchestrator

@@ -8,6 +8,14 @@
 #include <filesystem>
 
 namespace zsend::orchestrator {
+namespace {}  // namespace
+
+std::vector<std::string> KeepAliveOptions(const SshOptions& options) {
+  return {"ServerAliveInterval=" + std::to_string(options.alive_interval_seconds),
+          "ServerAliveCountMax=" + std::to_string(options.alive_count_max),
+          "ConnectTimeout=" + std::to_string(options.connect_timeout_seconds)};
+}
+
 namespace {
 
 // Options every ssh call gets before the user's own -o options (ssh keeps the first value it
@@ -18,6 +26,11 @@ void AppendCommonOptions(const SshOptions& options, const std::string& control_p
   if (options.port > 0) argv.insert(argv.end(), {"-p", std::to_string(options.port)});
   if (!options.identity_file.empty()) argv.insert(argv.end(), {"-i", options.identity_file});
   for (const std::string& option : options.ssh_options) argv.insert(argv.end(), {"-o", option});
+  // After the user's options, so an --ssh-option of the same name wins: a host that stops
+  // answering (blackholed, suspended) fails the command instead of hanging the run.
+  for (const std::string& option : KeepAliveOptions(options)) {
+    argv.insert(argv.end(), {"-o", option});
+  }
 }
 
 bool Contains(const std::string& text, const char* needle) {
@@ -138,6 +151,7 @@ void SshRunner::Close() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (connected_) {
     Command stop{BuildExitArgv(options_, control_path_), Effect::kReadOnly, ""};
+    stop.cleanup = true;
     (void)local_.Run(stop);
     connected_ = false;
   }
@@ -161,7 +175,8 @@ Result<CommandOutput> SshRunner::Run(const Command& command) {
     std::lock_guard<std::mutex> lock(mutex_);
     control_path = control_path_;
   }
-  Command remote{BuildArgv(options_, control_path, command.argv), command.effect, command.input};
+  Command remote = command;
+  remote.argv = BuildArgv(options_, control_path, command.argv);
   Result<CommandOutput> output = local_.Run(remote);
   if (!output.ok()) return output.status().WithContext("ssh " + options_.destination);
   Status classified = ClassifySshFailure(options_.destination, *output);

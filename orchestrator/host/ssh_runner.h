@@ -5,7 +5,8 @@
 // per host. Close() (also called by the destructor) stops the master with `ssh -O exit` and
 // removes the directory. Should the process die first, the master exits by itself after 10
 // idle minutes (ControlPersist=600). ssh always runs with BatchMode=yes: a missing key or an
-// unknown host key fails at once with a one-line error instead of prompting a cron job.
+// unknown host key fails at once with a one-line error instead of prompting a cron job; keep-
+// alives and a connect timeout end a session with a host that stopped answering.
 //
 // The remote command is the argv quoted word by word for the far shell (ShellJoin), so names
 // with spaces or quotes arrive as one argument each.
@@ -28,7 +29,16 @@ struct SshOptions {
   std::string identity_file;             // -i FILE, empty for none
   std::vector<std::string> ssh_options;  // each becomes "-o OPT"
   std::string ssh_program = "ssh";
+  // Keep-alives and the connect timeout (KeepAliveOptions): a far host that stops answering is
+  // given up after alive_interval_seconds * alive_count_max (60 s); one that does not accept the
+  // connection after connect_timeout_seconds. --ssh-option NAME=VALUE overrides each.
+  int alive_interval_seconds = 15;
+  int alive_count_max = 4;
+  int connect_timeout_seconds = 30;
 };
+
+// ServerAliveInterval, ServerAliveCountMax and ConnectTimeout as ssh -o values.
+std::vector<std::string> KeepAliveOptions(const SshOptions& options);
 
 class SshRunner : public CommandRunner {
  public:

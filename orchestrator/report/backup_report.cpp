@@ -31,6 +31,8 @@ std::string Kinds(const DatasetReport& report) {
 std::string Status(const DatasetReport& report) {
   switch (report.outcome) {
     case Outcome::kFailed:
+      // Stopped by SIGINT/SIGTERM (run_interrupt.h), before or during its transfer.
+      if (report.error.code() == StatusCode::kCancelled) return "interrupted";
       return "failed";
     case Outcome::kSkipped:
       return "skipped";
@@ -60,8 +62,8 @@ std::string Indent(const std::string& text) {
 std::string FormatDatasetLine(const DatasetReport& report) {
   std::string line = report.source + " -> " + report.target + ": ";
   const std::string status = Status(report);
-  if (status == "failed") {
-    line += "FAILED: " + report.error.message();
+  if (status == "failed" || status == "interrupted") {
+    line += (status == "failed" ? "FAILED: " : "INTERRUPTED: ") + report.error.message();
     if (!report.failed_command.empty()) line += "\n    command: " + report.failed_command;
     if (!report.failed_stderr.empty()) line += "\n    stderr:  " + Indent(report.failed_stderr);
     return line;
@@ -94,7 +96,7 @@ std::string FormatSummary(const std::string& backup_name, const BackupResult& re
     std::string status = Status(report);
     transferred += status == "transferred";
     up_to_date += status == "up to date";
-    failed += status == "failed";
+    failed += status == "failed" || status == "interrupted";
     skipped += status == "skipped";
     bytes += Bytes(report);
   }
@@ -170,8 +172,8 @@ std::vector<TransferRecord> TransferRecordsOf(const BackupResult& result, const 
     t.started = report.started > 0 ? report.started : run.started;
     t.ended = report.ended > 0 ? report.ended : t.started;
     const std::string status = Status(report);
-    if (status == "failed") {
-      t.result = "failed";
+    if (status == "failed" || status == "interrupted") {
+      t.result = status;
       t.error = report.error.message();
       if (!report.failed_command.empty()) t.error += "\ncommand: " + report.failed_command;
       if (!report.failed_stderr.empty()) t.error += "\n" + report.failed_stderr;

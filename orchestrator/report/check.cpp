@@ -73,10 +73,10 @@ CheckResult EvaluateCheck(const std::vector<DatasetStatus>& statuses,
     if (s.backup_name != options.backup_name) continue;
     const double age = s.last_success > 0 ? now - s.last_success : -1;
     const std::string name = s.source_dataset;
-    if (s.last_result == "failed") {
+    if (s.last_result == "failed" || s.last_result == "interrupted") {
       ++failed;
-      result.details.push_back("CRITICAL " + name +
-                               ": last run failed: " + FirstLine(s.last_error));
+      result.details.push_back("CRITICAL " + name + ": last run " + s.last_result + ": " +
+                               FirstLine(s.last_error));
     } else if (age < 0) {
       ++too_old;
       result.details.push_back("CRITICAL " + name + ": never succeeded (last result " +

@@ -238,6 +238,17 @@ Status History::EndRun(int64_t run_id, double ended, const std::string& result, 
   return Status::Ok();
 }
 
+Result<int> History::EndAbandonedRuns(const std::string& backup_name, double now) {
+  Statement s(db_,
+              "UPDATE runs SET ended = ?, result = 'interrupted', error = 'the run ended without "
+              "recording a result (killed, or the host went down)' WHERE backup_name = ? AND "
+              "result = 'running'");
+  if (!s.ok()) return s.Error("prepare");
+  s.Bind(now).Bind(backup_name);
+  if (s.Step() != SQLITE_DONE) return s.Error("ending abandoned runs");
+  return sqlite3_changes(db_);
+}
+
 Result<int64_t> History::AddTransfer(const TransferRecord& t) {
   Statement s(db_,
               "INSERT INTO transfers (run_id, backup_name, source_host, target_host, "

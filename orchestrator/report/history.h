@@ -39,7 +39,7 @@ struct RunRecord {
   std::string target_host;
   double started = 0;  // seconds since the epoch
   double ended = 0;    // 0 while running
-  std::string result;  // "running", "ok", "failed"
+  std::string result;  // "running", "ok", "failed", "interrupted"
   int datasets_ok = 0;
   int datasets_failed = 0;
   std::string error;
@@ -62,7 +62,7 @@ struct TransferRecord {
   uint64_t stream_bytes = 0;
   double seconds = 0;
   std::string transport;          // "tcp", "ssh", "pipe", ...
-  std::string result;             // "ok", "failed", "skipped", "up-to-date"
+  std::string result;             // "ok", "failed", "interrupted", "skipped", "up-to-date"
   std::string error;              // stderr / reason for failures
   int64_t source_snapshots = -1;  // -1: not known
   int64_t target_snapshots = -1;
@@ -86,6 +86,10 @@ class History {
   Status EndRun(int64_t run_id, double ended, const std::string& result, int datasets_ok,
                 int datasets_failed, const std::string& error);
   Result<int64_t> AddTransfer(const TransferRecord& transfer);
+  // Ends the job's runs still marked "running" as "interrupted" (a run killed with SIGKILL, or
+  // on a host that went down, could not end its row). Call only while holding the job's
+  // RunLock, which proves no such run is alive. Returns how many rows it ended.
+  Result<int> EndAbandonedRuns(const std::string& backup_name, double now);
 
   // Runs newest first; `backup_name` "" for every job; `since` 0 for all time; limit 0: all.
   Result<std::vector<RunRecord>> Runs(const std::string& backup_name, double since, int limit);

@@ -16,11 +16,21 @@
 #include "orchestrator/host/process_chain.h"
 #include "orchestrator/host/ssh_runner.h"
 #include "orchestrator/run/far_side.h"
+#include "base/subprocess.h"
+#include "engine/unique_fd.h"
+#include "orchestrator/process_chain.h"
+#include "orchestrator/run_interrupt.h"
+#include "orchestrator/ssh_runner.h"
 
 namespace zsend::orchestrator {
 namespace {
 
 constexpr int kAnnounceTimeoutMs = 30000;
+
+// Seconds as the engine's --timeout takes them.
+std::string Seconds(double seconds) {
+  return std::to_string(static_cast<int64_t>(seconds < 1 ? 1 : seconds));
+}
 // How long a receiver may take to end by itself once its sender failed, before it is stopped.
 constexpr int kReceiverGraceMs = 2000;
 
@@ -31,15 +41,15 @@ constexpr char kStopOnStdinEof[] =
     "exec 3<&0; \"$@\" 3<&- & r=$!; { read -r _ <&3; kill $r; } 2>/dev/null & w=$!; "
     "exec 3<&-; wait $r; s=$?; kill $w 2>/dev/null; exit $s";
 
-// A child whose stdout is read line by line while it runs (the announcing receiver). Its stdin
-// is a pipe this object holds; closing it (Abandon) stops a receiver started through
-// kStopOnStdinEof.
+// A child whose stdout is read line by line while it runs (the announcing receiver), in its own
+// process group. Its stdin is a pipe this object holds; closing it (Abandon) stops a receiver
+// started through kStopOnStdinEof. The destructor stops and reaps a child still running.
 class AnnouncingChild {
  public:
   ~AnnouncingChild() {
     if (pid_ > 0) {
       Abandon();
-      if (!ended_) kill(pid_, SIGTERM);
+      if (!ended_ && !EndsWithin(kReceiverGraceMs)) Stop();
       Wait();
     }
   }
@@ -53,27 +63,32 @@ class AnnouncingChild {
     out_.reset(out[0]);
     err_.reset(err[0]);
     UniqueFd out_write(out[1]), err_write(err[1]);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ < 0) return ErrnoStatus("fork", errno);
-    if (pid_ == 0) {
-      dup2(in_read.get(), 0);
-      dup2(out_write.get(), 1);
-      dup2(err_write.get(), 2);
-      signal(SIGPIPE, SIG_DFL);
-      execvp(args[0], args.data());
-      _exit(127);
+    base::SpawnOptions spawn;
+    spawn.stdin_fd = in_read.get();
+    spawn.stdout_fd = out_write.get();
+    spawn.stderr_fd = err_write.get();
+    base::SpawnResult started = base::Spawn(argv, spawn);
+    if (started.fork_errno != 0) return ErrnoStatus("fork", started.fork_errno);
+    if (started.exec_errno != 0) {
+      return ErrnoStatus("cannot run " + argv[0], started.exec_errno);
     }
+    pid_ = started.pid;
+    fcntl(err_.get(), F_SETFL, O_NONBLOCK);
     return Status::Ok();
   }
   // Closes the child's stdin: a receiver that has not ended yet is stopped.
   void Abandon() { in_.reset(); }
+  // Stops the child's process group now (SIGTERM, SIGCONT, then SIGKILL) and reaps it.
+  void Stop() {
+    if (pid_ <= 0 || ended_) return;
+    status_ = base::StopAndReap(pid_, pid_, kReceiverGraceMs);
+    ended_ = true;
+  }
   // True when the child ended within `timeout_ms` (Wait then returns at once).
   bool EndsWithin(int timeout_ms) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (pid_ > 0 && !ended_) {
+      DrainErr();
       pid_t done = waitpid(pid_, &status_, WNOHANG);
       if (done == pid_) {
         ended_ = true;
@@ -84,7 +99,8 @@ class AnnouncingChild {
     }
     return true;
   }
-  // The first line of stdout; "" when the child ended or `timeout_ms` passed first.
+  // The first line of stdout; "" when the child ended, `timeout_ms` passed or the run was
+  // interrupted first.
   std::string FirstLine(int timeout_ms) {
     std::string line;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -92,9 +108,10 @@ class AnnouncingChild {
       int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                       deadline - std::chrono::steady_clock::now())
                                       .count());
-      if (left <= 0) return "";
-      pollfd fd{out_.get(), POLLIN, 0};
-      if (poll(&fd, 1, left) <= 0) continue;
+      if (left <= 0 || Interrupted()) return "";
+      pollfd fds[2] = {{out_.get(), POLLIN, 0}, {InterruptFd(), POLLIN, 0}};
+      if (poll(fds, fds[1].fd >= 0 ? 2 : 1, left) <= 0) continue;
+      if (fds[0].revents == 0) continue;
       char c[256];
       ssize_t got = read(out_.get(), c, sizeof c);
       if (got <= 0) return "";
@@ -102,28 +119,40 @@ class AnnouncingChild {
     }
     return line.substr(0, line.find('\n'));
   }
-  // Waits for the child; its exit code and stderr.
+  // Waits for the child (stopping it when the run is interrupted); its exit code and stderr.
   StageResult Wait() {
     StageResult result;
-    char buffer[4096];
-    ssize_t got;
-    while (err_.valid() && (got = read(err_.get(), buffer, sizeof buffer)) > 0) {
-      result.err.append(buffer, static_cast<size_t>(got));
-    }
-    if (pid_ > 0) {
-      while (!ended_ && waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
+    while (pid_ > 0 && !ended_) {
+      if (Interrupted()) {
+        Abandon();
+        Stop();
+        break;
       }
+      EndsWithin(200);
+    }
+    DrainErr();
+    result.err = err_text_;
+    if (pid_ > 0) {
       pid_ = -1;
-      result.exit_code = WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
+      result.exit_code = base::ExitCodeOf(status_);
     }
     return result;
   }
 
  private:
+  void DrainErr() {
+    char buffer[4096];
+    ssize_t got;
+    while (err_.valid() && (got = read(err_.get(), buffer, sizeof buffer)) > 0) {
+      if (err_text_.size() < 65536) err_text_.append(buffer, static_cast<size_t>(got));
+    }
+  }
+
   pid_t pid_ = -1;
-  bool ended_ = false;  // reaped by EndsWithin
+  bool ended_ = false;  // reaped
   int status_ = 0;
   UniqueFd in_, out_, err_;
+  std::string err_text_;
 };
 
 class EngineMover : public StreamMover {
@@ -157,7 +186,10 @@ class EngineMover : public StreamMover {
     }
     if (options_.kind == TransportKind::kSsh) return MoveSsh(command);
     StreamResult tcp = MoveTcp(command);
-    if (tcp.status.ok() || options_.kind == TransportKind::kTcp || !tcp.failed_stderr.empty()) {
+    // A fallback sends the stream again from its first byte: right only while none has moved.
+    // After that the executor re-reads the target instead (the snapshot may have landed).
+    if (tcp.status.ok() || options_.kind == TransportKind::kTcp || !tcp.failed_stderr.empty() ||
+        tcp.data_moved || tcp.status.code() == StatusCode::kCancelled) {
       return tcp;
     }
     StreamResult ssh = MoveSsh(command);
@@ -278,7 +310,10 @@ class EngineMover : public StreamMover {
       CommandRunner& host;
       std::string dir;
       ~Cleanup() {
-        if (IsOurKeyDir(dir)) (void)host.Run({{"rm", "-rf", "--", dir}, Effect::kReadOnly, ""});
+        if (!IsOurKeyDir(dir)) return;
+        Command remove{{"rm", "-rf", "--", dir}, Effect::kReadOnly, ""};
+        remove.cleanup = true;
+        (void)host.Run(remove);
       }
     } cleanup{source_, key_dir};
 
@@ -293,6 +328,8 @@ class EngineMover : public StreamMover {
                                      "--once",
                                      "--announce",
                                      "-q",
+                                     "--timeout",
+                                     Seconds(options_.timeout_seconds),
                                      "--authorize",
                                      pub,
                                      "--exec",
@@ -308,7 +345,13 @@ class EngineMover : public StreamMover {
     Result<Announce> announce = ParseAnnounce(receiver.FirstLine(kAnnounceTimeoutMs));
     if (!announce.ok()) {
       receiver.Abandon();
+      if (!receiver.EndsWithin(kReceiverGraceMs)) receiver.Stop();
       StageResult ended = receiver.Wait();
+      if (Interrupted()) {
+        result.status =
+            InterruptedStatus("the receiver on " + target_.HostLabel() + " was stopped");
+        return result;
+      }
       result.status = Unavailable("zsend-engine recv on " + target_.HostLabel() + " " +
                                   announce.status().message() + ": " +
                                   ended.err.substr(0, ended.err.find('\n')));
@@ -328,6 +371,8 @@ class EngineMover : public StreamMover {
                                      key_dir + "/key",
                                      "-m",
                                      options_.memory,
+                                     "--timeout",
+                                     Seconds(options_.timeout_seconds),
                                      "--json-stats",
                                      key_dir + "/stats.json"};
     if (!options_.rate_limit.empty()) send.insert(send.end(), {"-r", options_.rate_limit});
@@ -341,20 +386,31 @@ class EngineMover : public StreamMover {
     // A receiver whose sender failed may never get its connection (it was refused, or went to
     // the wrong address) and would wait for ever: it is stopped. After a network failure (5:
     // no connection, or the peer went away) it has nothing to add; otherwise it gets a moment
-    // to end by itself and report (a failed zfs receive's exit code and stderr).
-    if (!sent.ok() || sent->stages[0].exit_code != 0) {
-      const bool network = sent.ok() && sent->stages[0].exit_code == 5;
-      if (network || !receiver.EndsWithin(kReceiverGraceMs)) receiver.Abandon();
+    // to end by itself and report (a failed zfs receive's exit code and stderr). One that does
+    // not end once its stdin closed (stopped, hung) is stopped with its process group.
+    const bool sender_ok = sent.ok() && sent->stages[0].exit_code == 0;
+    const bool network = sent.ok() && sent->stages[0].exit_code == 5;
+    if (!sent.ok() && sent.status().code() == StatusCode::kCancelled) {
+      receiver.Abandon();
+      receiver.Stop();
+    } else if (network || !receiver.EndsWithin(sender_ok ? kAnnounceTimeoutMs : kReceiverGraceMs)) {
+      receiver.Abandon();
+      if (!receiver.EndsWithin(kReceiverGraceMs)) receiver.Stop();
     }
     StageResult received = receiver.Wait();
     if (!sent.ok()) {
       result.status = sent.status();
+      result.data_moved = true;  // unknown: the sender did not report
       return result;
     }
     result.seconds = sent->seconds;
     // Not removed on its own: the key directory's cleanup takes it (one ssh round trip less).
-    Figures(ReadStats(source_, key_dir + "/stats.json", /*remove=*/false), result);
+    nlohmann::json stats = ReadStats(source_, key_dir + "/stats.json", /*remove=*/false);
+    Figures(stats, result);
     const StageResult& sender = sent->stages[0];
+    // Nothing reached the target only when the sender could not connect (or lost the link)
+    // before its first stream byte.
+    result.data_moved = !(sender.exit_code == 5 && result.bytes == 0);
     if (sender.exit_code == 0 && received.exit_code == 0) return result;
     // 11: the consumer (zfs recv) failed; 12: the producer (zfs send) failed; 5: network.
     bool recv_failed = received.exit_code == 11 || sender.exit_code == 11;
@@ -390,10 +446,15 @@ class EngineMover : public StreamMover {
     const std::string role = push ? "send" : "recv";
     const std::vector<std::string>& near_argv = push ? command.send_argv : command.recv_argv;
     const std::vector<std::string>& far_argv = push ? command.recv_argv : command.send_argv;
-    std::vector<std::string> argv = {options_.local_engine, role,    "-q",           "--exec",
+    const std::string timeout = Seconds(options_.timeout_seconds);
+    std::vector<std::string> argv = {options_.local_engine, role,    "-q",
+                                     "--timeout",           timeout, "--exec",
                                      ShellJoin(near_argv),  "--ssh", ssh.destination};
     if (ssh.port > 0) argv.insert(argv.end(), {"--ssh-port", std::to_string(ssh.port)});
     for (const std::string& o : ssh.ssh_options) argv.insert(argv.end(), {"--ssh-option", o});
+    for (const std::string& o : KeepAliveOptions(ssh)) {
+      argv.insert(argv.end(), {"--ssh-option", o});
+    }
     if (!ssh.identity_file.empty()) {
       argv.insert(argv.end(), {"--ssh-option", "IdentityFile=" + ssh.identity_file});
     }
@@ -403,16 +464,21 @@ class EngineMover : public StreamMover {
     std::string stats = options_.temp_dir + "/ssh-" + std::to_string(++stats_counter_) + ".json";
     argv.insert(argv.end(), {"--json-stats", stats});
     if (push && !options_.codec.empty()) argv.insert(argv.end(), {"--codec", options_.codec});
-    argv.insert(argv.end(), {"--", "-q", "--exec", ShellJoin(far_argv)});
+    argv.insert(argv.end(), {"--", "-q", "--timeout", timeout, "--exec", ShellJoin(far_argv)});
     if (pull && !options_.codec.empty()) argv.insert(argv.end(), {"--codec", options_.codec});
     Result<ChainResult> ran = RunProcessChain({{argv, false}});
     if (!ran.ok()) {
       result.status = ran.status();
+      result.data_moved = true;
+      Command remove{{"rm", "-f", stats}, Effect::kReadOnly, ""};
+      remove.cleanup = true;
+      (void)local_.Run(remove);
       return result;
     }
     result.seconds = ran->seconds;
     Figures(ReadStats(local_, stats), result);
     const StageResult& engine = ran->stages[0];
+    result.data_moved = !(engine.exit_code == 5 && result.bytes == 0);
     if (engine.exit_code != 0) {
       result.failed_command =
           ShellJoin(engine.exit_code == 12 ? command.send_argv : command.recv_argv);
@@ -427,10 +493,14 @@ class EngineMover : public StreamMover {
   // The sender's --json-stats document ({} when it cannot be read).
   static nlohmann::json ReadStats(CommandRunner& host, const std::string& path,
                                   bool remove = true) {
-    Result<CommandOutput> text = host.Run({{"cat", path}, Effect::kReadOnly, ""});
+    Command cat{{"cat", path}, Effect::kReadOnly, ""};
+    cat.cleanup = true;
+    Result<CommandOutput> text = host.Run(cat);
+    Command rm{{"rm", "-f", path}, Effect::kReadOnly, ""};
+    rm.cleanup = true;
+    if (remove) (void)host.Run(rm);
     if (!text.ok() || !text->ok()) return nlohmann::json::object();
     nlohmann::json figures = nlohmann::json::parse(text->out, nullptr, false);
-    if (remove) (void)host.Run({{"rm", "-f", path}, Effect::kReadOnly, ""});
     return figures.is_object() ? figures : nlohmann::json::object();
   }
   static void Figures(const nlohmann::json& figures, StreamResult& result) {

@@ -3,6 +3,8 @@
 #include <chrono>
 
 #include "orchestrator/zfs/holds.h"
+#include "orchestrator/holds.h"
+#include "orchestrator/run_interrupt.h"
 
 namespace zsend::orchestrator {
 namespace {
@@ -73,6 +75,7 @@ std::vector<DatasetReport> Executor::Run(const SendPlan& plan) {
 }
 
 Status Executor::TransferDataset(const DatasetPlan& dataset, DatasetReport& report) {
+  if (Interrupted()) return InterruptedStatus("not started");
   if (dataset.abort_resume_first) {
     ZSEND_RETURN_IF_ERROR(target_.AbortResume(dataset.target));
     std::string line = dataset.target +
@@ -108,7 +111,22 @@ Status Executor::RunSteps(const DatasetPlan& dataset, DatasetReport& report, boo
   for (const TransferStep& step : dataset.steps) {
     Status status = RunStep(step, report);
     if (status.ok()) continue;
+    if (status.code() == StatusCode::kCancelled || report.steps.empty()) return status;
     const StreamResult& stream = report.steps.back().stream;
+    // Bytes moved and the stream failed outside zfs (an engine, a wrapper, the link): the
+    // target's real state decides, never a second full send into it.
+    if (stream.data_moved && stream.failed_command.empty() && !options_.dry_run) {
+      Result<bool> landed = Landed(step);
+      if (landed.ok() && *landed) {
+        std::string line = step.target_dataset + ": the transfer reported a failure (" +
+                           status.message() + ") but " + step.to.substr(step.to.find('@')) +
+                           " arrived complete; not sent again";
+        report.notes.push_back(line);
+        Log(line);
+        continue;
+      }
+      if (may_replan) return ResumeAfterCut(dataset, report, status);
+    }
     if (step.kind == TransferKind::kResume && may_replan &&
         ResumeTokenIsStale(stream.failed_stderr + "\n" + status.message())) {
       ZSEND_RETURN_IF_ERROR(target_.AbortResume(dataset.target));
@@ -138,6 +156,48 @@ Status Executor::RunSteps(const DatasetPlan& dataset, DatasetReport& report, boo
     return status;
   }
   return Status::Ok();
+}
+
+Result<bool> Executor::Landed(const TransferStep& step) {
+  if (step.to.empty()) return false;
+  Result<std::pair<std::string, std::string>> to = SplitSnapshotName(step.to);
+  if (!to.ok()) return to.status();
+  uint64_t guid = 0;
+  Result<std::vector<SnapshotInfo>> sent = source_.ListSnapshots(step.source_dataset);
+  if (!sent.ok()) return sent.status();
+  for (const SnapshotInfo& s : *sent) {
+    if (s.name == to->second) guid = s.guid;
+  }
+  Result<std::vector<SnapshotInfo>> there = target_.ListSnapshots(step.target_dataset);
+  if (!there.ok()) return there.status();
+  for (const SnapshotInfo& s : *there) {
+    if (s.name == to->second && (guid == 0 || s.guid == guid)) return true;
+  }
+  return false;
+}
+
+Status Executor::ResumeAfterCut(const DatasetPlan& dataset, DatasetReport& report,
+                                const Status& failure) {
+  Result<std::vector<DatasetState>> states =
+      GatherStates(source_, target_, {dataset.source}, options_.gather);
+  if (!states.ok()) return failure;
+  SendPlan plan = PlanTransfers(*states, options_.plan);
+  std::optional<size_t> index = plan.Find(dataset.source);
+  if (index && plan.datasets[*index].action == DatasetAction::kTransfer &&
+      !plan.datasets[*index].steps.empty() &&
+      plan.datasets[*index].steps.front().kind == TransferKind::kResume) {
+    const DatasetPlan& fresh = plan.datasets[*index];
+    std::string line = dataset.target + ": the transfer was cut (" + failure.message() +
+                       "); resuming from the target's resume token";
+    report.notes.push_back(line);
+    Log(line);
+    report.final_snapshot = fresh.final_snapshot;
+    return RunSteps(fresh, report, false);
+  }
+  return Status(failure.code(), failure.message() +
+                                    " (data had reached the target, which has neither the "
+                                    "snapshot nor a resume token: not sent again; the next run "
+                                    "plans from the target's state)");
 }
 
 Status Executor::Replan(const DatasetPlan& dataset, DatasetReport& report) {

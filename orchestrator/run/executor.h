@@ -3,6 +3,12 @@
 // moves each TransferStep's stream with the StreamMover, applies what the target's zfs could
 // not set on the receive command line, and moves the backup's hold to the new common snapshot.
 //
+// A stream that failed after bytes moved and not in zfs itself (an engine, a wrapper or the link
+// failed: StreamResult::data_moved, no failed_command) is checked against the target: when its
+// snapshot landed (same guid) the step succeeded; when the target kept a resume token the
+// dataset resumes once; else it fails saying so. Nothing is sent twice into the same target.
+// After SIGINT/SIGTERM (run_interrupt.h) datasets not started yet fail with kCancelled.
+//
 // A failed dataset is reported with the failing command, its stderr and the reason; datasets
 // that depend on it are skipped with a reason; the others go on. A resume step that fails
 // because its token no longer applies (ResumeTokenIsStale: only zfs's own messages saying so)
@@ -86,6 +92,11 @@ class Executor {
   Status RunSteps(const DatasetPlan& dataset, DatasetReport& report, bool may_replan);
   Status RunStep(const TransferStep& step, DatasetReport& report);
   Status Replan(const DatasetPlan& dataset, DatasetReport& report);
+  // True when the step's `to` snapshot (same guid) is on the target.
+  Result<bool> Landed(const TransferStep& step);
+  // After a cut stream whose bytes reached the target: resume when the target kept a token,
+  // else `failure`, explained (never a fresh full send into a half-written target).
+  Status ResumeAfterCut(const DatasetPlan& dataset, DatasetReport& report, const Status& failure);
   void Log(const std::string& line);
 
   Zfs& source_;

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -24,6 +25,9 @@ std::string NextStatsFile(const std::string& dir) {
   static std::atomic<int> counter{0};
   return dir + "/stream-" + std::to_string(++counter) + ".json";
 }
+
+// zsend-engine's exit code when its watchdog or --timeout expired (tools/engine/exit_codes.h).
+constexpr int kEngineExitTimeout = 6;
 
 std::string Trimmed(const std::string& text) {
   size_t end = text.find_last_not_of(" \t\r\n");
@@ -58,9 +62,11 @@ class PipeMover : public StreamMover {
     for (size_t i = 0; i < stages->size(); ++i) {
       chain.push_back({(*stages)[i], i == 1 && options_.progress});
     }
-    Result<ChainResult> ran = RunProcessChain(chain);
+    Result<ChainResult> ran = RunProcessChain(chain, options_.timeout_seconds);
     if (!ran.ok()) {
       result.status = ran.status();
+      result.data_moved = true;
+      std::remove(stats.c_str());
       return result;
     }
     result.seconds = ran->seconds;
@@ -71,6 +77,7 @@ class PipeMover : public StreamMover {
       result.bytes = figures["bytes_out"].get<uint64_t>();
       result.wire_bytes = result.bytes;  // the stream crosses a pipe (or ssh) unchanged
     }
+    result.data_moved = result.bytes > 0 || !figures.is_object();
     // Report the stage where the failure started. A zfs send that failed on its own (not from
     // a broken pipe) starves the others; otherwise a failed receive breaks the pipe for the
     // buffer and zfs send, so the receive is checked before them.
@@ -80,6 +87,16 @@ class PipeMover : public StreamMover {
     const char* names[] = {"zfs send", "the local buffer", "zfs receive"};
     std::vector<int> order = {2, 0, 1};
     if (ran->stages[0].exit_code != 0 && !broke_pipe(ran->stages[0])) order = {0, 2, 1};
+    // The buffer's watchdog (-W) fired: a stage stopped moving and was stopped afterwards; the
+    // watchdog's message says which side stalled.
+    if (ran->stages[1].exit_code == kEngineExitTimeout) order = {1, 2, 0};
+    if (!ran->stalled.empty()) {
+      result.failed_command = ShellJoin(command.recv_argv);
+      result.failed_stderr = Trimmed(ran->stages[2].err);
+      result.status =
+          DeadlineExceeded("zfs receive on " + target_.HostLabel() + ": " + ran->stalled);
+      return result;
+    }
     for (int i : order) {
       const StageResult& stage = ran->stages[static_cast<size_t>(i)];
       if (stage.exit_code == 0) continue;
@@ -148,6 +165,11 @@ Result<std::vector<std::vector<std::string>>> PipeStages(CommandRunner& source,
   if (!recv.ok()) return recv.status();
   std::vector<std::string> buffer = {options.local_engine, "buffer", "-m", options.memory};
   if (!options.rate_limit.empty()) buffer.insert(buffer.end(), {"-R", options.rate_limit});
+  if (options.timeout_seconds > 0) {
+    buffer.insert(
+        buffer.end(),
+        {"-W", std::to_string(static_cast<int64_t>(std::max(1.0, options.timeout_seconds)))});
+  }
   buffer.push_back(options.progress ? "--progress" : "-q");
   if (!stats_file.empty()) buffer.insert(buffer.end(), {"--json-stats", stats_file});
   return std::vector<std::vector<std::string>>{*send, buffer, *recv};

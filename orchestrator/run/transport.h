@@ -28,6 +28,9 @@
 namespace zsend::orchestrator {
 
 enum class TransportKind { kAuto, kTcp, kSsh, kPipe };
+
+// The default of --timeout: seconds without a byte moving before a transfer is given up.
+inline constexpr double kDefaultTransferTimeoutSeconds = 300;
 Result<TransportKind> ParseTransportKind(const std::string& text);
 const char* TransportKindName(TransportKind kind);
 
@@ -47,6 +50,9 @@ struct StreamResult {
   std::string fallback;        // "" or what was tried first and why it was left
   std::string failed_command;  // the command line that failed, "" when none did
   std::string failed_stderr;   // its stderr
+  // A failed stream whose bytes may (partly) have reached the target. A transport falls back
+  // to another only while this is false; after that the executor re-reads the target.
+  bool data_moved = false;
 };
 
 struct TransportOptions {
@@ -60,6 +66,9 @@ struct TransportOptions {
   bool dry_run = false;                       // print the commands instead of running them
   std::ostream* dry_run_out = nullptr;        // where dry-run lines go (required in dry-run)
   std::string temp_dir;                       // private 0700 directory for stats and keys
+  // A transfer in which no byte moved for this long fails (--timeout): the engines' --timeout
+  // on both ends, the pipe transport's buffer watchdog (-W).
+  double timeout_seconds = kDefaultTransferTimeoutSeconds;
 };
 
 class StreamMover {

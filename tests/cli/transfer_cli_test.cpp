@@ -484,6 +484,21 @@ TEST_F(TransferCli, PeakRssStaysUnderMemoryPlus64MiB) {
 namespace zsend {
 namespace {
 
+// A stand-in `ssh` at `path`: skips ssh's options and the host, then runs the remote command
+// locally with sh -c, as sshd would, after `prefix` ("exec", or a throttle and a pipe).
+void WriteStandInSsh(const std::string& path, const std::string& prefix) {
+  std::ofstream(path) << "#!/bin/sh\n"
+                         "printf '%s\\n' \"$@\" > \"$0.argv\"\n"
+                         "while [ $# -gt 0 ]; do case \"$1\" in\n"
+                         "  -e|-o|-p) shift 2 ;;\n"
+                         "  -*) shift ;;\n"
+                         "  *) break ;;\n"
+                         "esac; done\n"
+                         "shift\n"
+                      << prefix << " sh -c \"$*\"\n";
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+}
+
 // --ssh through a stand-in `ssh` on PATH that runs the remote command locally with sh -c, as
 // sshd would. (The real-sshd test arrives with the sshd fixture of the testinfra branch.)
 class TransferSshStdio : public ::testing::Test {
@@ -491,16 +506,7 @@ class TransferSshStdio : public ::testing::Test {
   void SetUp() override {
     const std::string bin = dir_.Path("bin");
     std::filesystem::create_directory(bin);
-    std::ofstream(bin + "/ssh") << "#!/bin/sh\n"
-                                   "printf '%s\\n' \"$@\" > \"$0.argv\"\n"
-                                   "while [ $# -gt 0 ]; do case \"$1\" in\n"
-                                   "  -e|-o|-p) shift 2 ;;\n"
-                                   "  -*) shift ;;\n"
-                                   "  *) break ;;\n"
-                                   "esac; done\n"
-                                   "shift\n"
-                                   "exec sh -c \"$*\"\n";
-    std::filesystem::permissions(bin + "/ssh", std::filesystem::perms::owner_all);
+    WriteStandInSsh(bin + "/ssh", "exec");
     dir_.SetEnv("PATH", bin + ":" + std::string(getenv("PATH")));
     input_ = dir_.MakeFile("in.bin", 2 * 1024 * 1024 + 77);
     output_ = dir_.Path("out dir with space.bin");
@@ -551,6 +557,50 @@ TEST_F(TransferSshStdio, RemoteConsumerFailureReachesTheSender) {
   send.Finish();
   EXPECT_EQ(send.result.exit_code, kExitConsumer) << send.err;
   EXPECT_NE(send.err.find("remote full"), std::string::npos) << send.err;
+}
+
+}  // namespace
+}  // namespace zsend
+
+namespace zsend {
+namespace {
+
+// --timeout is an idle timeout (issue 11, finding 7): over a link slower than one frame per
+// --timeout, the transfer succeeds while bytes keep moving. The stand-in `ssh` pipes the data
+// direction through `zsend-engine buffer -R 32k` (4 KiB every 1/8 s), so each 64 KiB frame takes
+// 2 s to cross, twice the 1 s --timeout of both ends.
+TEST(TransferSlowLink, FramesSlowerThanTheTimeoutSucceedWhileBytesMove) {
+  TransferDir dir;
+  const std::string bin = dir.Path("bin");
+  std::filesystem::create_directory(bin);
+  WriteStandInSsh(bin + "/ssh",
+                  "'" + test::BinPath("zsend-engine") + "' buffer -q -m 1M -s 64k -R 32k |");
+  dir.SetEnv("PATH", bin + ":" + std::string(getenv("PATH")));
+  const std::string input = dir.MakeFile("in.bin", 128 * 1024 + 5);
+  const std::string output = dir.Path("out.bin");
+  Side send = dir.Start("send", {"send",
+                                 "--ssh",
+                                 "stand-in",
+                                 "--remote-engine",
+                                 test::BinPath("zsend-engine"),
+                                 "-q",
+                                 "-i",
+                                 input,
+                                 "-s",
+                                 "64k",
+                                 "--timeout",
+                                 "1",
+                                 "--cipher",
+                                 "none",
+                                 "--",
+                                 "-o",
+                                 output,
+                                 "-q",
+                                 "--timeout",
+                                 "1"});
+  send.Finish();
+  EXPECT_EQ(send.result.exit_code, 0) << send.err;
+  EXPECT_TRUE(TransferDir::Read(output) == TransferDir::Read(input));
 }
 
 }  // namespace

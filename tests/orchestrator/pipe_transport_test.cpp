@@ -72,7 +72,17 @@ TEST_F(PipeTransport, DryRunPrintsThePipelineAndRunsNothing) {
   EXPECT_FALSE(std::filesystem::exists(marker));
   EXPECT_NE(printed.str().find("dry-run [pipe]: sh -c 'touch "), std::string::npos)
       << printed.str();
-  EXPECT_NE(printed.str().find(" buffer -m 4M -q"), std::string::npos) << printed.str();
+  EXPECT_NE(printed.str().find(" buffer -m 4M -W 300 -q"), std::string::npos) << printed.str();
+}
+
+TEST(ProcessChain, ALastStageThatHangsAfterItsInputEndedIsStopped) {
+  // The last stage reads its whole input, then stops itself (a SIGSTOPped zfs receive).
+  Result<ChainResult> r = RunProcessChain(
+      {{{"echo", "stream"}, false}, {{"sh", "-c", "cat >/dev/null; kill -STOP $$"}, false}}, 1);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->stages[0].exit_code, 0);
+  EXPECT_NE(r->stages[1].exit_code, 0);
+  EXPECT_NE(r->stalled.find("did not end within 1 s"), std::string::npos) << r->stalled;
 }
 
 TEST(ProcessChain, ConnectsStagesAndKeepsEachStderr) {

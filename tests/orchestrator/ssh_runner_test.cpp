@@ -62,6 +62,12 @@ TEST(SshRunner, BuildsArgvWithControlPathBatchModeAndQuotedRemoteCommand) {
                                        "Compression=no",
                                        "-o",
                                        "StrictHostKeyChecking=accept-new",
+                                       "-o",
+                                       "ServerAliveInterval=15",
+                                       "-o",
+                                       "ServerAliveCountMax=4",
+                                       "-o",
+                                       "ConnectTimeout=30",
                                        "--",
                                        "backup@host.example",
                                        "zfs get -H 'zsend:it'\\''s' 'pool/a b'"};

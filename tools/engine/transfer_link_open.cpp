@@ -2,10 +2,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <unistd.h>
 
 #include <cstring>
+
+#include "base/subprocess.h"
 
 extern char** environ;
 
@@ -41,25 +42,18 @@ Result<std::unique_ptr<Channel>> StartSsh(const TransferJob& job, pid_t* pid) {
   UniqueFd to_read(to_ssh[0]), to_write(to_ssh[1]);
   if (pipe2(from_ssh, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
   UniqueFd from_read(from_ssh[0]), from_write(from_ssh[1]);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, to_read.get(), 0);
-  posix_spawn_file_actions_adddup2(&actions, from_write.get(), 1);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-  std::vector<std::string> argv = SshCommand(job);
-  std::vector<char*> args;
-  for (std::string& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  int rc = posix_spawnp(pid, "ssh", &actions, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return Unavailable(std::string("cannot run ssh: ") + std::strerror(rc));
+  // base::Spawn: clean signal state, no inherited descriptors, and a parent-death signal, so
+  // ssh (and with it the far side, which sees its stdin close) never outlives this engine.
+  base::SpawnOptions spawn;
+  spawn.stdin_fd = to_read.get();
+  spawn.stdout_fd = from_write.get();
+  spawn.process_group = -1;
+  base::SpawnResult started = base::Spawn(SshCommand(job), spawn);
+  if (!started.ok()) {
+    int rc = started.fork_errno != 0 ? started.fork_errno : started.exec_errno;
+    return Unavailable(std::string("cannot run ssh: ") + std::strerror(rc));
+  }
+  *pid = started.pid;
   return std::make_unique<Channel>(std::move(from_read), std::move(to_write),
                                    "ssh " + job.ssh_host);
 }

@@ -20,6 +20,13 @@
 #include "orchestrator/report/backup_report.h"
 #include "orchestrator/report/syslog_tee.h"
 #include "orchestrator/run/backup_run.h"
+#include "engine/units.h"
+#include "orchestrator/backup_report.h"
+#include "orchestrator/backup_run.h"
+#include "orchestrator/run_interrupt.h"
+#include "orchestrator/run_lock.h"
+#include "orchestrator/ssh_runner.h"
+#include "orchestrator/syslog_tee.h"
 #include "tools/zsend/backup_steps.h"
 #include "tools/zsend/commands.h"
 #include "tools/zsend/common_options.h"
@@ -38,6 +45,7 @@ struct BackupFlags {
   std::string ssh_source, ssh_target, ssh_identity, transport = "auto", memory = "256M", rate_limit,
                                                     codec, remote_engine;
   int ssh_port = 0;
+  double command_timeout = kDefaultCommandTimeoutSeconds;
   std::vector<std::string> ssh_options, filter_properties, set_properties;
   bool debug = false, json = false, syslog = false;
   std::string keep_source = kDefaultKeepSource, keep_target = kDefaultKeepTarget, state_dir;
@@ -115,12 +123,50 @@ int Finish(const BackupFlags& f, RunBook& book, const std::vector<TransferRecord
 
 int FatalRun(const BackupFlags& f, RunBook& book, const Status& status) {
   std::cerr << "zsend backup: " << status.message() << "\n";
+  if (Interrupted()) {
+    book.End("interrupted", 0, 0, InterruptedStatus(status.message()).message());
+    return Finish(f, book, {}, {}, kExitInterruptedBase + InterruptSignal());
+  }
   book.End("failed", 0, 0, status.message());
   return Finish(f, book, {}, {}, kExitFatal);
 }
 
+// After SIGINT/SIGTERM/SIGHUP: no rotation, the datasets' rows (interrupted ones so named), the
+// run row "interrupted", the mail, and exit 128 + the signal. The transports have already
+// stopped their processes and removed their keys and temporary files.
+int InterruptedRun(const BackupFlags& f, RunBook& book, const BackupResult& result,
+                   CommandRunner* source) {
+  const BackupOptions& o = f.options;
+  std::cerr << "zsend backup: " << InterruptedStatus("stopped the transfers; no rotation").message()
+            << "\n";
+  std::vector<TransferRecord> transfers;
+  if (!o.dry_run) {
+    // Snapshot counts are not read: every command is refused once interrupted.
+    Zfs source_zfs(*source);
+    transfers = BackupRecords(o, result, book.run(), source_zfs, nullptr);
+    for (const TransferRecord& t : transfers) book.Add(t);
+  }
+  int ok = 0, failed = 0;
+  std::string error;
+  for (const TransferRecord& t : transfers) {
+    if (t.result == "ok" || t.result == "up-to-date") {
+      ++ok;
+    } else {
+      ++failed;
+      if (error.empty()) error = t.source_dataset + ": " + t.error;
+    }
+  }
+  if (error.empty()) error = InterruptedStatus("").message();
+  book.End("interrupted", ok, failed, error.substr(0, error.find('\n')));
+  return Finish(f, book, transfers, {}, kExitInterruptedBase + InterruptSignal());
+}
+
 int RunBackupCommand(BackupFlags& f) {
   BackupOptions& o = f.options;
+  // From here SIGINT/SIGTERM/SIGHUP stop the run in order: the children's process groups are
+  // stopped, temporary files and keys removed, the history says "interrupted", and the lock is
+  // released last (it is destroyed after everything below).
+  InstallRunInterruptHandlers();
   if (Status s = ApplyConfig(*f.app, f.config, &o.backup_name, &o.target_path); !s.ok()) {
     return Fatal(s.message());
   }
@@ -154,6 +200,8 @@ int RunBackupCommand(BackupFlags& f) {
   o.transport.local_engine = LocalEngine();
   o.transport.progress = o.jobs == 1 && !f.json && isatty(STDERR_FILENO);
   if (o.jobs < 1) return Fatal("--jobs must be at least 1");
+  if (o.transport.timeout_seconds < 1) return Fatal("--timeout must be at least 1 second");
+  if (f.command_timeout < 1) return Fatal("--command-timeout must be at least 1 second");
   if (o.strip_path < 0) return Fatal("--strip-path must not be negative");
   o.filter_properties = SplitCommas(f.filter_properties);
   for (const std::string& setting : SplitCommas(f.set_properties)) {
@@ -175,11 +223,18 @@ int RunBackupCommand(BackupFlags& f) {
     Result<std::unique_ptr<History>> opened = History::Open(f.state_dir);
     if (!opened.ok()) return Fatal(opened.status().message());
     history = std::move(*opened);
+    // The lock proves that no other run of the job is alive: a row still "running" belongs to
+    // a run that was killed (SIGKILL) or lost its host.
+    if (Result<int> ended = history->EndAbandonedRuns(o.backup_name, Now());
+        ended.ok() && *ended > 0) {
+      std::cerr << "zsend backup: " << *ended
+                << " earlier run(s) of this job never ended; recorded as interrupted\n";
+    }
   } else if (auto opened = OpenHistoryForReading(f.state_dir); opened.ok()) {
     history = std::move(*opened);
   }
 
-  LocalRunner local;
+  LocalRunner local(f.command_timeout);
   auto ssh_for = [&](const std::string& destination) {
     SshOptions ssh;
     ssh.destination = destination;
@@ -240,6 +295,8 @@ int RunBackupCommand(BackupFlags& f) {
     for (const DatasetReport& report : result.datasets) out << FormatDatasetLine(report) << "\n";
     out << FormatSummary(o.backup_name, result) << "\n";
   }
+
+  if (Interrupted()) return InterruptedRun(f, book, result, source);
 
   Zfs source_zfs(*source), target_zfs(*target);
   if (target_error.ok()) target_error = target_zfs.Probe();
@@ -316,6 +373,11 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
   cmd->add_option("--memory", f->memory, "Buffer size per transfer (default 256M)");
   cmd->add_option("--rate-limit", f->rate_limit, "Limit each transfer to RATE bytes/s (k/M/G)");
   cmd->add_option("--remote-engine", f->remote_engine, "Path of zsend-engine on remote hosts");
+  cmd->add_option("--timeout", o.transport.timeout_seconds,
+                  "A transfer in which no byte moved for SECONDS fails (default 300)");
+  cmd->add_option("--command-timeout", f->command_timeout,
+                  "A zfs or ssh command that has not ended after SECONDS is stopped "
+                  "(default 600)");
   cmd->add_option("--jobs", o.jobs, "Datasets transferred at once (default 1)");
   cmd->add_option("--strip-path", o.strip_path,
                   "Leading components of the source name left out of the target name");

@@ -2,7 +2,8 @@
 //
 // backup and prune: the number of datasets that failed (at most 254); 255 for a fatal error
 // before any dataset was touched (bad arguments, unreachable host, another run of the same job
-// holding its lock). backup: a dataset whose transfer or rotation failed counts once; when the
+// holding its lock); backup: 128 + the signal when SIGINT/SIGTERM/SIGHUP stopped it. backup: a
+// dataset whose transfer or rotation failed counts once; when the
 // run's mail cannot be sent the code stays what the backup made it, but at least 1. check: the
 // Nagios plugin codes (check.h). status, history, report: 0, or 255 on an error.
 #pragma once
@@ -15,12 +16,16 @@ enum ExitCode : int {
 };
 
 inline constexpr int kMaxFailureCount = 254;
+// backup: stopped by a signal: 128 + the signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP), after its
+// processes were stopped, its temporary files and keys removed and its history written.
+inline constexpr int kExitInterruptedBase = 128;
 
 inline constexpr const char* kExitCodeHelp =
     "Exit codes:\n"
     "  backup, prune: number of failed datasets (at most 254); 255 fatal error before any\n"
     "                 dataset (bad arguments, unreachable host, the job's lock is held);\n"
-    "                 backup: at least 1 when its mail could not be sent\n"
+    "                 backup: at least 1 when its mail could not be sent; 130/143/129\n"
+    "                 when stopped by SIGINT/SIGTERM/SIGHUP (history: interrupted)\n"
     "  check:         0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Nagios plugin codes)\n"
     "  status, history, report: 0, or 255 on an error\n";
 

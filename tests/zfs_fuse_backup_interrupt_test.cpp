@@ -1,0 +1,236 @@
+// `zsend backup` on real zfs-fuse pools when it is stopped or its parts hang (issue 11, findings
+// 4, 5 and 7): SIGTERM and SIGKILL of zsend mid-transfer, a stalled receiving engine beyond
+// --timeout, and a receiver wrapper that fails after the stream arrived complete (through the
+// private sshd). Each case checks what the fault matrix checks: the exit code and the history
+// say what happened (never ok, never running), no process of the run is left (every process of
+// a run names the test's pools, which are unique), no temporary file or key remains (zsend runs
+// with a private TMPDIR), the lock is free, and the next plain run completes a correct backup.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "engine/unique_fd.h"
+#include "orchestrator/history.h"
+#include "tests/support/backup_fixture.h"
+
+namespace zsend::test {
+namespace {
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+class ZfsFuseBackupInterrupt : public BackupFixture {
+ public:
+  void SetUp() override {
+    BackupFixture::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    tmp_ = Out("mktemp -d");
+    tmp_ = tmp_.substr(0, tmp_.find('\n'));
+    Sh("zfs create " + src_ + "/data");
+    // 2 MB at --rate-limit 256k: about 8 s, long enough to be cut mid-stream.
+    WriteData(src_ + "/data", "a.bin", 2000000, 41);
+  }
+  void TearDown() override {
+    if (!src_.empty()) {
+      test::Run({"pkill", "-CONT", "-f", src_ + "|" + dst_});
+      test::Run({"pkill", "-KILL", "-f", src_ + "|" + dst_});
+    }
+    if (!tmp_.empty()) std::filesystem::remove_all(tmp_);
+    BackupFixture::TearDown();
+  }
+  std::string Target() { return dst_ + "/" + src_ + "/data"; }
+  std::vector<std::string> Args(const std::string& transport) {
+    return {BinPath("zsend"), "backup",  job_,          dst_,       "--dataset",    src_ + "/data",
+            "--transport",    transport, "--state-dir", state_dir_, "--no-rotation"};
+  }
+  // Starts zsend with the private TMPDIR; its stdout and stderr go to files that Finish reads.
+  pid_t Start(std::vector<std::string> argv) {
+    SpawnOptions options;
+    options.env["TMPDIR"] = tmp_;
+    UniqueFd out(open((state_dir_ + "/out.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    UniqueFd err(open((state_dir_ + "/err.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    options.stdout_fd = out.get();
+    options.stderr_fd = err.get();
+    return Spawn(argv, options);
+  }
+  RunResult Finish(pid_t pid) {
+    RunResult r = test::Wait(pid);
+    r.out = Out("cat " + state_dir_ + "/out.txt");
+    r.err = Out("cat " + state_dir_ + "/err.txt");
+    return r;
+  }
+  // Pids of processes whose command line matches `pattern` (pgrep -f), "" when none.
+  std::string Pids(const std::string& pattern) { return test::Run({"pgrep", "-f", pattern}).out; }
+  // Waits up to `seconds` for a process matching `pattern`; true when one appeared.
+  bool WaitFor(const std::string& pattern, double seconds) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < end) {
+      if (!Pids(pattern).empty()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+  // No process of the run left: zfs send/receive and the engines all name a test pool.
+  // (Parent-death signals act at once; a few hundred ms are given for the kernel to reap.)
+  void ExpectNoProcessLeft() {
+    std::string left;
+    for (int i = 0; i < 50; ++i) {
+      left = Pids("(send|receive|recv).*(" + src_ + "|" + dst_ + ")");
+      if (left.empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(left, "") << Out("ps -ef | grep -E '" + src_ + "|" + dst_ + "' | grep -v grep");
+  }
+  void ExpectNoTempFiles() {
+    std::string left = Out("ls -A " + tmp_);
+    EXPECT_EQ(left, "") << "left in TMPDIR: " << left;
+  }
+  std::vector<orchestrator::RunRecord> Runs() {
+    auto history = orchestrator::History::Open(state_dir_);
+    if (!history.ok()) return {};
+    auto runs = (*history)->Runs(job_, 0, 0);
+    return runs.ok() ? *runs : std::vector<orchestrator::RunRecord>{};
+  }
+  std::vector<orchestrator::TransferRecord> Transfers() {
+    auto history = orchestrator::History::Open(state_dir_);
+    if (!history.ok()) return {};
+    auto transfers = (*history)->Transfers(job_, 0);
+    return transfers.ok() ? *transfers : std::vector<orchestrator::TransferRecord>{};
+  }
+  // The next plain run takes the lock and completes a correct backup.
+  void ExpectNextRunCompletes(const std::string& transport) {
+    std::vector<std::string> argv = Args(transport);
+    argv.erase(argv.begin(), argv.begin() + 2);
+    RunResult next = Zsend(argv);
+    ASSERT_EQ(next.exit_code, 0) << next.out << next.err;
+    EXPECT_EQ(Compare(src_ + "/data", Target()), "");
+    std::vector<orchestrator::RunRecord> runs = Runs();
+    ASSERT_FALSE(runs.empty());
+    EXPECT_EQ(runs.front().result, "ok");  // newest first
+  }
+  // Sends `signal` to zsend once the receive is running; returns zsend's result.
+  RunResult SignalMidTransfer(const std::string& transport, int signal) {
+    std::vector<std::string> argv = Args(transport);
+    argv.insert(argv.end(), {"--rate-limit", "256k"});
+    pid_t pid = Start(argv);
+    EXPECT_TRUE(WaitFor("receive.*" + dst_, 30)) << "the receive never started";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    kill(pid, signal);
+    return Finish(pid);
+  }
+
+  std::string tmp_;
+};
+
+class ZfsFuseBackupSigterm : public ZfsFuseBackupInterrupt,
+                             public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(ZfsFuseBackupSigterm, StopsTheChainRecordsInterruptedAndFreesTheLockLast) {
+  const std::string transport = GetParam();
+  RunResult stopped = SignalMidTransfer(transport, SIGTERM);
+  EXPECT_EQ(stopped.exit_code, 128 + SIGTERM) << stopped.err;
+  ExpectNoProcessLeft();
+  ExpectNoTempFiles();  // the run's directory and, with tcp, the sender's key directory
+  std::vector<orchestrator::RunRecord> runs = Runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].result, "interrupted");
+  EXPECT_GT(runs[0].ended, 0);
+  EXPECT_TRUE(Contains(runs[0].error, "SIGTERM")) << runs[0].error;
+  std::vector<orchestrator::TransferRecord> transfers = Transfers();
+  ASSERT_EQ(transfers.size(), 1u);
+  EXPECT_EQ(transfers[0].result, "interrupted");
+  EXPECT_TRUE(SnapshotNames(Target()).empty());
+  ExpectNextRunCompletes(transport);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, ZfsFuseBackupSigterm, ::testing::Values("pipe", "tcp"));
+
+TEST_F(ZfsFuseBackupInterrupt, SigkillLeavesNoChildAndTheNextRunEndsTheStaleRow) {
+  RunResult killed = SignalMidTransfer("tcp", SIGKILL);
+  EXPECT_EQ(killed.exit_code, 128 + SIGKILL);
+  // Every child had a parent-death signal: the engines, zfs send, the receiver and its zfs
+  // receive all end with zsend.
+  ExpectNoProcessLeft();
+  std::vector<orchestrator::RunRecord> runs = Runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].result, "running");  // nobody could end it
+  ExpectNextRunCompletes("tcp");
+  runs = Runs();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[1].result, "interrupted");  // ended by the next run, under the lock
+  EXPECT_TRUE(Contains(runs[1].error, "without recording a result")) << runs[1].error;
+}
+
+// Runs `transport` with --timeout 2, SIGSTOPs the process matching `pattern` mid-transfer, and
+// checks that the dataset fails within the timeout, saying one of `why`, with nothing left.
+void ExpectStallFailsTheDataset(ZfsFuseBackupInterrupt& t, const std::string& transport,
+                                const std::string& pattern, const std::vector<std::string>& why) {
+  std::vector<std::string> argv = t.Args(transport);
+  argv.insert(argv.end(), {"--rate-limit", "256k", "--timeout", "2"});
+  pid_t pid = t.Start(argv);
+  ASSERT_TRUE(t.WaitFor(pattern, 30));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  test::Run({"pkill", "-STOP", "-f", pattern});
+  RunResult r = t.Finish(pid);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.out, "FAILED")) << r.out << r.err;
+  bool said = false;
+  for (const std::string& words : why) said = said || Contains(r.out, words);
+  EXPECT_TRUE(said) << r.out << r.err;
+  t.ExpectNoProcessLeft();
+  t.ExpectNoTempFiles();
+  std::vector<orchestrator::RunRecord> runs = t.Runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].result, "failed");
+  t.ExpectNextRunCompletes(transport);
+}
+
+TEST_F(ZfsFuseBackupInterrupt, StalledReceivingEngineFailsWithinTheTimeout) {
+  // The receiving engine itself (not its sh wrapper, whose command line starts with sh).
+  ExpectStallFailsTheDataset(*this, "tcp", "^" + BinPath("zsend-engine") + " recv .*" + dst_,
+                             {"--timeout", "in time"});
+}
+
+TEST_F(ZfsFuseBackupInterrupt, StoppedZfsReceiveOfThePipeTransportFailsWithinTheTimeout) {
+  ExpectStallFailsTheDataset(*this, "pipe", "^zfs receive .*" + dst_,
+                             {"watchdog", "did not end within"});
+}
+
+// Finding 5: the receiver's wrapper dies after the stream arrived complete (the sender exits
+// 0). The run re-reads the target, finds the snapshot, and neither falls back nor sends again.
+TEST_F(ZfsFuseBackupInterrupt, FinishedTransferWhoseReceiverWrapperFailsIsNotSentAgain) {
+  std::vector<std::string> ssh = StartSshd();
+  ASSERT_FALSE(ssh.empty());
+  std::string engine = sshd_->dir() + "/engine-dies-after-recv";
+  std::ofstream(engine) << "#!/bin/sh\n'" << BinPath("zsend-engine")
+                        << "' \"$@\"; s=$?\n"
+                           "[ \"$1\" = recv ] && [ $s = 0 ] && exit 9\n"
+                           "exit $s\n";
+  chmod(engine.c_str(), 0755);
+  std::vector<std::string> argv = {"--ssh-target", sshd_->destination(), "--remote-engine", engine};
+  argv.insert(argv.end(), ssh.begin(), ssh.end());
+  std::vector<std::string> run = Args("auto");
+  run.erase(run.begin(), run.begin() + 2);
+  run.insert(run.end(), argv.begin(), argv.end());
+  RunResult r = Zsend(run);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_FALSE(Contains(r.err + r.out, "fallback")) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.out, "transferred")) << r.out;
+  EXPECT_EQ(Compare(src_ + "/data", Target()), "");
+  std::vector<orchestrator::TransferRecord> transfers = Transfers();
+  ASSERT_EQ(transfers.size(), 1u);
+  EXPECT_EQ(transfers[0].result, "ok");
+  EXPECT_EQ(transfers[0].transport, "tcp");
+  ExpectNoProcessLeft();
+}
+
+}  // namespace
+}  // namespace zsend::test
