@@ -9,9 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "engine/ring/interrupt.h"
 #include "base/subprocess.h"
-#include "engine/interrupt.h"
+#include "engine/ring/interrupt.h"
 
 extern char** environ;
 

@@ -13,10 +13,9 @@
 #include <cstring>
 #include <optional>
 
-#include "base/unique_fd.h"
 #include "base/subprocess.h"
-#include "engine/unique_fd.h"
-#include "orchestrator/run_interrupt.h"
+#include "base/unique_fd.h"
+#include "orchestrator/run/run_interrupt.h"
 
 namespace zsend::orchestrator {
 namespace {

@@ -12,15 +12,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/subprocess.h"
 #include "base/unique_fd.h"
 #include "orchestrator/host/process_chain.h"
 #include "orchestrator/host/ssh_runner.h"
 #include "orchestrator/run/far_side.h"
-#include "base/subprocess.h"
-#include "engine/unique_fd.h"
-#include "orchestrator/process_chain.h"
-#include "orchestrator/run_interrupt.h"
-#include "orchestrator/ssh_runner.h"
+#include "orchestrator/run/run_interrupt.h"
 
 namespace zsend::orchestrator {
 namespace {

@@ -2,9 +2,8 @@
 
 #include <chrono>
 
+#include "orchestrator/run/run_interrupt.h"
 #include "orchestrator/zfs/holds.h"
-#include "orchestrator/holds.h"
-#include "orchestrator/run_interrupt.h"
 
 namespace zsend::orchestrator {
 namespace {

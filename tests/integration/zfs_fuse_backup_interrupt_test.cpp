@@ -16,8 +16,8 @@
 #include <fstream>
 #include <thread>
 
-#include "engine/unique_fd.h"
-#include "orchestrator/history.h"
+#include "base/unique_fd.h"
+#include "orchestrator/report/history.h"
 #include "tests/support/backup_fixture.h"
 
 namespace zsend::test {

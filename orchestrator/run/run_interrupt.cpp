@@ -1,4 +1,4 @@
-#include "orchestrator/run_interrupt.h"
+#include "orchestrator/run/run_interrupt.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -14,7 +14,7 @@
 
 #include <string>
 
-#include "engine/status.h"
+#include "base/status.h"
 
 namespace zsend::orchestrator {
 
