@@ -108,6 +108,7 @@ void ReaderLoop(ByteSource& source, Ring& ring, Counters& counters, Digest* dige
         return failure.Fail(ring, PipelineStage::kInput, paced);
       }
       Result<size_t> n = source.Read(block->data + block->size, want);
+      if (n.ok()) limiter.Refund(want - *n);
       if (!n.ok()) {
         block->size = 0;
         ring.Commit(block);
@@ -140,6 +141,7 @@ class MeteredSource : public ByteSource {
     const size_t want = limiter_.MaxChunk(len);
     ZSEND_RETURN_IF_ERROR(limiter_.Pace(want));
     Result<size_t> n = source_.Read(buf, want);
+    if (n.ok()) limiter_.Refund(want - *n);
     if (n.ok() && *n > 0) {
       if (digest_ != nullptr) digest_->Update(buf, *n);
       counters_.in.fetch_add(*n, std::memory_order_relaxed);

@@ -58,6 +58,23 @@ TEST(RateLimiter, LongRunRateWithinTenPercentAndNeverMoreThanAChunkAhead) {
   EXPECT_LE(worst_lead_bytes, 64 << 10);
 }
 
+// A reader paces for the piece it asks for; a pipe read returning less must not be charged in
+// full (issue 11 finding 6: a `zfs send` child's short reads ran `-r 40M` at a ninth of it).
+TEST(RateLimiter, ShortReadsAreChargedOnlyForWhatMoved) {
+  RateLimiter limiter(40 << 20);
+  const size_t want = limiter.MaxChunk(1 << 20);
+  uint64_t moved = 0;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(limiter.Pace(want).ok());
+    const size_t got = 4096;  // what the pipe had
+    limiter.Refund(want - got);
+    moved += got;
+  }
+  EXPECT_EQ(limiter.charged(), moved);
+  limiter.Refund(1ull << 40);  // never below zero
+  EXPECT_EQ(limiter.charged(), 0u);
+}
+
 TEST(RateLimiter, InterruptedSleepReturnsCancelled) {
   InstallInterruptHandler();
   std::promise<pthread_t> self;
