@@ -232,5 +232,73 @@ TEST_F(ZfsFuseBackupInterrupt, FinishedTransferWhoseReceiverWrapperFailsIsNotSen
   ExpectNoProcessLeft();
 }
 
+// The fault matrix (issue 11): one part of a running backup is killed, terminated or stopped
+// mid-stream, or the target runs out of space. Every case: zsend exits 1 (one dataset failed) and
+// says FAILED, the history's run row is "failed" (never ok, never running), no process of the run
+// is left, no temporary file or key remains, the lock is free, and the next plain run completes a
+// correct backup. (SIGTERM/SIGKILL of zsend itself and the receiver's stalls are the tests above;
+// the sshd cases are SshdZfsFuseBackup*.)
+struct Fault {
+  const char* name;
+  const char* transport;
+  const char* part;  // "send-engine", "recv-engine", "zfs-send", "zfs-receive", "quota"
+  int signal;        // 0 for "quota"
+};
+
+class ZfsFuseFaultMatrix : public ZfsFuseBackupInterrupt,
+                           public ::testing::WithParamInterface<Fault> {
+ public:
+  std::string Pattern(const std::string& part) {
+    if (part == "send-engine") return "^" + BinPath("zsend-engine") + " send .*" + src_;
+    if (part == "recv-engine") return "^" + BinPath("zsend-engine") + " recv .*" + dst_;
+    if (part == "zfs-send") return "^zfs send .*" + src_;
+    return "^zfs receive .*" + dst_;
+  }
+};
+
+TEST_P(ZfsFuseFaultMatrix, TheDatasetFailsNothingStaysAndTheNextRunCompletes) {
+  const Fault fault = GetParam();
+  std::vector<std::string> argv = Args(fault.transport);
+  argv.insert(argv.end(), {"--rate-limit", "256k", "--timeout", "3"});
+  if (std::string(fault.part) == "quota") {
+    Sh("zfs set quota=1M " + dst_);  // 2 MB of data into 1 MB: zfs receive runs out of space
+    argv.resize(argv.size() - 4);    // at full speed
+  }
+  pid_t pid = Start(argv);
+  if (fault.signal != 0) {
+    const std::string pattern = Pattern(fault.part);
+    ASSERT_TRUE(WaitFor(pattern, 30)) << pattern;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    test::Run({"pkill", "-" + std::to_string(fault.signal), "-f", pattern});
+  }
+  RunResult r = Finish(pid);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.out, "FAILED")) << r.out << r.err;
+  test::Run({"pkill", "-CONT", "-f", src_ + "|" + dst_});  // a stopped part must be gone anyway
+  ExpectNoProcessLeft();
+  ExpectNoTempFiles();
+  std::vector<orchestrator::RunRecord> runs = Runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].result, "failed");
+  std::vector<orchestrator::TransferRecord> transfers = Transfers();
+  ASSERT_EQ(transfers.size(), 1u);
+  EXPECT_EQ(transfers[0].result, "failed");
+  EXPECT_TRUE(SnapshotNames(Target()).empty());  // nothing that looks complete
+  if (std::string(fault.part) == "quota") Sh("zfs set quota=none " + dst_);
+  ExpectNextRunCompletes(fault.transport);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, ZfsFuseFaultMatrix,
+    ::testing::Values(Fault{"TcpSendEngineKilled", "tcp", "send-engine", SIGKILL},
+                      Fault{"TcpSendEngineTerminated", "tcp", "send-engine", SIGTERM},
+                      Fault{"TcpRecvEngineKilled", "tcp", "recv-engine", SIGKILL},
+                      Fault{"TcpRecvEngineTerminated", "tcp", "recv-engine", SIGTERM},
+                      Fault{"TcpZfsSendKilled", "tcp", "zfs-send", SIGKILL},
+                      Fault{"TcpZfsSendTerminated", "tcp", "zfs-send", SIGTERM},
+                      Fault{"TcpZfsReceiveKilled", "tcp", "zfs-receive", SIGKILL},
+                      Fault{"TcpZfsReceiveTerminated", "tcp", "zfs-receive", SIGTERM}),
+    [](const ::testing::TestParamInfo<Fault>& param) { return std::string(param.param.name); });
+
 }  // namespace
 }  // namespace zsend::test
