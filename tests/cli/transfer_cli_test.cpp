@@ -567,14 +567,15 @@ namespace {
 
 // --timeout is an idle timeout (issue 11, finding 7): over a link slower than one frame per
 // --timeout, the transfer succeeds while bytes keep moving. The stand-in `ssh` pipes the data
-// direction through `zsend-engine buffer -R 32k` (4 KiB every 1/8 s), so each 64 KiB frame takes
-// 2 s to cross, twice the 1 s --timeout of both ends.
+// direction through `zsend-engine buffer -R 16k` (4 KiB every 1/4 s), so each 64 KiB frame takes
+// 4 s to cross, longer than the 3 s --timeout of both ends (3 s leaves a slow sanitizer build
+// room to start the far engine).
 TEST(TransferSlowLink, FramesSlowerThanTheTimeoutSucceedWhileBytesMove) {
   TransferDir dir;
   const std::string bin = dir.Path("bin");
   std::filesystem::create_directory(bin);
   WriteStandInSsh(bin + "/ssh",
-                  "'" + test::BinPath("zsend-engine") + "' buffer -q -m 1M -s 64k -R 32k |");
+                  "'" + test::BinPath("zsend-engine") + "' buffer -q -m 1M -s 64k -R 16k |");
   dir.SetEnv("PATH", bin + ":" + std::string(getenv("PATH")));
   const std::string input = dir.MakeFile("in.bin", 128 * 1024 + 5);
   const std::string output = dir.Path("out.bin");
@@ -589,7 +590,7 @@ TEST(TransferSlowLink, FramesSlowerThanTheTimeoutSucceedWhileBytesMove) {
                                  "-s",
                                  "64k",
                                  "--timeout",
-                                 "1",
+                                 "3",
                                  "--cipher",
                                  "none",
                                  "--",
@@ -597,7 +598,7 @@ TEST(TransferSlowLink, FramesSlowerThanTheTimeoutSucceedWhileBytesMove) {
                                  output,
                                  "-q",
                                  "--timeout",
-                                 "1"});
+                                 "3"});
   send.Finish();
   EXPECT_EQ(send.result.exit_code, 0) << send.err;
   EXPECT_TRUE(TransferDir::Read(output) == TransferDir::Read(input));
