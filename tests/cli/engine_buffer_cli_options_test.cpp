@@ -225,8 +225,10 @@ TEST(EngineBufferCliOptions, ResumeReadingOnlyBelowTheLowWatermark) {
   }
 }
 
-// The rate limits hold within 10%: 8 MiB at 4 MiB/s takes about 2 s, from either side.
-TEST(EngineBufferCliOptions, ReadAndWriteRateLimitsHoldWithinTenPercent) {
+// The rate limits hold: 8 MiB at 4 MiB/s cannot take less than 2 s (less 10%), from either
+// side. No upper bound on the wall clock: a loaded machine or a sanitizer build only makes it
+// slower, and speed is the benchmarks' business, not a test's.
+TEST(EngineBufferCliOptions, ReadAndWriteRateLimitsHold) {
   const std::string data = PatternStream(16).Prefix(8u << 20);
   for (const char* flag : {"-r", "-R"}) {
     SCOPED_TRACE(flag);
@@ -236,7 +238,6 @@ TEST(EngineBufferCliOptions, ReadAndWriteRateLimitsHoldWithinTenPercent) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, data);
     EXPECT_GE(r.seconds, 1.8);
-    EXPECT_LE(r.seconds, 2.2);
   }
 }
 
