@@ -290,7 +290,14 @@ INSTANTIATE_TEST_SUITE_P(
                       Fault{"TcpZfsSendKilled", "tcp", "zfs-send", SIGKILL},
                       Fault{"TcpZfsSendTerminated", "tcp", "zfs-send", SIGTERM},
                       Fault{"TcpZfsReceiveKilled", "tcp", "zfs-receive", SIGKILL},
-                      Fault{"TcpZfsReceiveTerminated", "tcp", "zfs-receive", SIGTERM}),
+                      Fault{"TcpZfsReceiveTerminated", "tcp", "zfs-receive", SIGTERM},
+                      Fault{"TcpSendEngineStopped", "tcp", "send-engine", SIGSTOP},
+                      Fault{"TcpZfsSendStopped", "tcp", "zfs-send", SIGSTOP},
+                      Fault{"TcpZfsReceiveStopped", "tcp", "zfs-receive", SIGSTOP},
+                      // pipe: zfs send has written the whole (small) stream into the buffer
+                      // long before the rate-limited receive ends, so only the receive is cut.
+                      Fault{"PipeZfsReceiveKilled", "pipe", "zfs-receive", SIGKILL},
+                      Fault{"PipeZfsReceiveTerminated", "pipe", "zfs-receive", SIGTERM}),
     [](const ::testing::TestParamInfo<Fault>& param) { return std::string(param.param.name); });
 
 }  // namespace
