@@ -162,7 +162,14 @@ TEST_F(ZfsFuseBackupInterrupt, SigkillLeavesNoChildAndTheNextRunEndsTheStaleRow)
   std::vector<orchestrator::RunRecord> runs = Runs();
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].result, "running");  // nobody could end it
-  ExpectNextRunCompletes("tcp");
+  // Its private directory (the sender's key among it) outlived it; the next run, with the same
+  // TMPDIR, removes it (its owner's lock is gone) and leaves nothing of its own.
+  EXPECT_NE(Out("ls -A " + tmp_), "");
+  std::vector<std::string> next = Args("tcp");
+  RunResult again = Finish(Start(next));
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(Compare(src_ + "/data", Target()), "");
+  ExpectNoTempFiles();
   runs = Runs();
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_EQ(runs[1].result, "interrupted");  // ended by the next run, under the lock
