@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "engine/codec/dedup.h"
+#include "transports/fd_channel.h"
 
 namespace zsend {
 namespace {
@@ -18,8 +19,8 @@ struct Pair {
 Pair MakePair() {
   int fds[2];
   EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-  return {std::make_unique<Channel>(UniqueFd(fds[0]), "a"),
-          std::make_unique<Channel>(UniqueFd(fds[1]), "b")};
+  return {std::make_unique<FdChannel>(UniqueFd(fds[0]), "a"),
+          std::make_unique<FdChannel>(UniqueFd(fds[1]), "b")};
 }
 
 struct Sides {
