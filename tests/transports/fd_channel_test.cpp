@@ -7,21 +7,13 @@
 
 #include <thread>
 
+#include "tests/support/channel_pair.h"
+
 namespace zsend {
 namespace {
 
-struct SocketPair {
-  std::unique_ptr<Channel> a, b;
-};
-SocketPair MakeSocketPair() {
-  int fds[2];
-  EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-  return {std::make_unique<FdChannel>(UniqueFd(fds[0]), "a"),
-          std::make_unique<FdChannel>(UniqueFd(fds[1]), "b")};
-}
-
 TEST(FdChannel, ReadExactCountsTheBytesBeforeThePeerClosed) {
-  SocketPair p = MakeSocketPair();
+  test::ChannelPair p = test::MakeChannelPair();
   ASSERT_TRUE(p.a->WriteAll("abc", 3).ok());
   p.a->CloseWrite();
   char buf[10];
@@ -53,7 +45,7 @@ TEST(FdChannel, PipesCarryBothDirectionsAndCloseWriteIsTheEnd) {
 }
 
 TEST(FdChannel, StopEndsABlockedReadAndDeadlineAnIdleOne) {
-  SocketPair p = MakeSocketPair();
+  test::ChannelPair p = test::MakeChannelPair();
   char buf[1];
   Status stopped;
   std::thread reader([&] { stopped = p.b->ReadExact(buf, 1); });
