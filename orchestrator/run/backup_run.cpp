@@ -45,7 +45,8 @@ Result<std::vector<std::string>> Select(const BackupOptions& options, Zfs& sourc
     }
     return CheckNamedDatasets(source, all);
   }
-  Result<std::vector<SelectionDecision>> decisions = SelectByProperty(source, options.backup_name);
+  Result<std::vector<SelectionDecision>> decisions =
+      SelectByProperty(source, options.backup_name, {}, options.include_received);
   if (!decisions.ok()) return decisions.status();
   if (options.verbose) {
     for (const SelectionDecision& d : *decisions) {

@@ -30,6 +30,7 @@ struct BackupOptions {
   std::string target_path;
   std::vector<std::string> datasets;  // --dataset
   std::vector<std::string> vms;       // --vm
+  bool include_received = false;      // --include-received (plan/selection.h)
   std::string group;                  // default: backup_name
   std::string snapshot_name;          // --snapshot-name
   bool no_snapshot = false, no_send = false, allow_empty = false;

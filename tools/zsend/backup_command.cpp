@@ -356,6 +356,8 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
       ->allow_extra_args(false);
   cmd->add_option("--vm", o.vms, "SmartOS: back up this VM's datasets (repeatable)")
       ->allow_extra_args(false);
+  cmd->add_flag("--include-received", o.include_received,
+                "Also select datasets whose zsend:NAME arrived by zfs receive (copies)");
   cmd->add_option("--group", o.group, "Snapshot prefix / batch name (default BACKUP_NAME)");
   cmd->add_option("--snapshot-name", o.snapshot_name,
                   "Snapshot is GROUP-NAME instead of GROUP-<UTC yyyymmddhhmmss>");
