@@ -318,8 +318,9 @@ qemu_pid() { # prints the pid of our qemu when it runs
 }
 
 guest_ssh() { # ARGS...
+  # 9>&-: the persistent control master must not inherit (and keep) the up/down lock.
   # shellcheck disable=SC2046
-  ssh $(ssh_opts) root@127.0.0.1 "$@"
+  ssh $(ssh_opts) root@127.0.0.1 "$@" 9>&-
 }
 
 cmd_down() {
@@ -398,7 +399,7 @@ cmd_up() {
       -drive "file=$dir/root.raw,format=raw,if=virtio,cache=unsafe" -snapshot \
       -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" -device virtio-net-pci,netdev=n0,romfile= \
       -display none -serial "file:$run_dir/console.log" -no-reboot \
-      -daemonize -pidfile "$run_dir/pid" 2>"$run_dir/qemu.err"; then
+      -daemonize -pidfile "$run_dir/pid" 2>"$run_dir/qemu.err" 9>&-; then
       break
     fi
     grep -qi 'hostfwd\|address already in use\|could not set up host forwarding' "$run_dir/qemu.err" ||
@@ -430,7 +431,8 @@ cmd_status() {
   return 3
 }
 
-# One `up`/`down` at a time (tests and scripts may race).
+# One `up`/`down` at a time (tests and scripts may race). Whatever outlives the call (qemu, the
+# ssh control master) is started with fd 9 closed, or the next `up` would wait for it forever.
 with_lock() {
   mkdir -p "$(dirname "$run_dir")" "$cache_root"
   exec 9>"$cache_root/.lock"
