@@ -41,6 +41,7 @@ struct BackupOptions {
   std::vector<std::string> filter_properties;
   std::vector<std::pair<std::string, std::string>> set_properties;
   bool rollback = false, no_holds = false, no_resume = false;
+  bool raw = false;  // --raw: zfs send -w (encrypted datasets arrive encrypted, keys stay home)
   bool force_rollback = false;  // --force: --rollback may destroy snapshots zsend did not make
   bool ignore_transfer_errors = false;
   bool dry_run = false;

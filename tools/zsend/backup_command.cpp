@@ -394,6 +394,9 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
                 "With --rollback: also destroy target snapshots zsend did not make");
   cmd->add_flag("--no-holds", o.no_holds, "Do not hold the common snapshot on the source");
   cmd->add_flag("--no-resume", o.no_resume, "Do not make receives resumable (recv -s)");
+  cmd->add_flag("--raw", o.raw,
+                "Send raw (zfs send -w): encrypted datasets arrive encrypted, the target never "
+                "needs their key (OpenZFS)");
   cmd->add_flag("--ignore-transfer-errors", o.ignore_transfer_errors,
                 "A failed stream is fine when its snapshot arrived anyway");
   cmd->add_flag("--dry-run", o.dry_run, "Print every command that would change something");
