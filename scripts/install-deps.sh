@@ -14,6 +14,7 @@ packages=(
   zfs-fuse mbuffer zstd lz4 xxhash gzip pigz pv openssh-server openssh-client iproute2 iputils-ping psmisc procps
   python3 python3-aiosmtpd python3-prometheus-client python3-matplotlib sanoid
   openssl util-linux mount  # STARTTLS test certificate; the --syslog test's mount namespace
+  debootstrap qemu-system-x86 e2fsprogs  # the OpenZFS guest (scripts/openzfs-vm.sh)
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine (as root):
 #   install dependencies, build three trees (release with -Werror, ASan+UBSan, TSan), start
-#   zfs-fuse, run every test in the release and ASan trees and the concurrency tests under TSan.
+#   zfs-fuse, run every test in the release and ASan trees and the concurrency tests under TSan,
+#   then the OpenZFS suite (ctest label `openzfs`) in a qemu guest (scripts/openzfs-vm.sh; its
+#   image is built once and cached in /var/cache/zsend/openzfs-vm).
 # Prints "N passed, N failed" at the end and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -43,9 +45,29 @@ run_ctest() {  # DIR [ctest args...]
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-run_ctest build
-run_ctest build-asan
+run_ctest build -LE openzfs
+run_ctest build-asan -LE openzfs
 run_ctest build-tsan
+
+# The OpenZFS guest: up (building its image when the package versions changed), the suite, down.
+# The trap takes it down on any exit, so no qemu outlives this script.
+trap 'scripts/openzfs-vm.sh down' EXIT
+echo "== OpenZFS guest"
+vm_start=$(date +%s)
+ZSEND_VM_BIN="$PWD/build/bin" scripts/openzfs-vm.sh up
+vm_rc=$?
+if [ "$vm_rc" -eq 0 ]; then
+  echo "== OpenZFS guest up after $(($(date +%s) - vm_start)) s"
+  suite_start=$(date +%s)
+  run_ctest build -L openzfs
+  echo "== OpenZFS suite took $(($(date +%s) - suite_start)) s"
+elif [ "$vm_rc" -eq 4 ]; then
+  echo "== OpenZFS suite skipped: a prerequisite is missing (above; a failure in CI)"
+else
+  echo "== OpenZFS guest could not be brought up (above)"
+  failed=$((failed + 1))
+fi
+scripts/openzfs-vm.sh down || failed=$((failed + 1))
 
 echo "== fuzz: each decoder and parser for 20 s"
 if scripts/fuzz.sh 20; then passed=$((passed + 1)); else failed=$((failed + 1)); fi

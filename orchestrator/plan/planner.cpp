@@ -124,7 +124,10 @@ DatasetPlan PlanDataset(const DatasetState& state, const std::set<std::string>& 
   for (auto it = source.rbegin(); it != source.rend() && !common; ++it) {
     if (FindGuid(target, it->guid)) common = &*it;
   }
-  bool target_present = state.target_exists || !plan.steps.empty();
+  // A stale token of a cut first receive: the target is only that partial receive (no
+  // snapshots), and `zfs receive -A` destroys it; the transfer starts over with a full send.
+  bool target_gone = plan.abort_resume_first && target.empty();
+  bool target_present = (state.target_exists && !target_gone) || !plan.steps.empty();
 
   if (!target_present || (common == nullptr && forced)) {
     bool force = target_present;  // a forced replacement of an unrelated target

@@ -1,6 +1,7 @@
 #include "orchestrator/plan/selection.h"
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -32,11 +33,18 @@ std::string SelectionProperty(const std::string& backup_name) {
 }
 
 Result<std::vector<SelectionDecision>> DecideSelection(const std::string& property,
-                                                       const std::vector<PropertyValue>& values) {
+                                                       const std::vector<PropertyValue>& values,
+                                                       bool include_received) {
   std::vector<SelectionDecision> decisions;
+  std::map<std::string, PropertySource> set_by;  // dataset -> the source of the value it has
   for (const PropertyValue& value : values) {
     SelectionDecision decision{value.dataset, false, ""};
     bool inherited = value.source == PropertySource::kInherited;
+    PropertySource source = value.source;
+    if (auto from = set_by.find(value.inherited_from); inherited && from != set_by.end()) {
+      source = from->second;
+    }
+    set_by[value.dataset] = source;
     const std::string& v = value.value;
     if (v == "-" || v.empty()) {
       decision.reason = "not set";
@@ -55,17 +63,23 @@ Result<std::vector<SelectionDecision>> DecideSelection(const std::string& proper
       return InvalidArgument(value.dataset + ": " + property + " has the value '" + v +
                              "'; use true, child, parent or false");
     }
+    if (decision.selected && source == PropertySource::kReceived && !include_received) {
+      decision.selected = false;
+      decision.reason = "received copy: its " + property +
+                        " arrived by zfs receive; --include-received selects it";
+    }
     decisions.push_back(std::move(decision));
   }
   return decisions;
 }
 
 Result<std::vector<SelectionDecision>> SelectByProperty(Zfs& zfs, const std::string& backup_name,
-                                                        const std::vector<std::string>& roots) {
+                                                        const std::vector<std::string>& roots,
+                                                        bool include_received) {
   std::string property = SelectionProperty(backup_name);
   Result<std::vector<PropertyValue>> values = zfs.GetProperty(property, roots, true);
   if (!values.ok()) return values.status();
-  return DecideSelection(property, *values);
+  return DecideSelection(property, *values, include_received);
 }
 
 std::vector<std::string> SelectedNames(const std::vector<SelectionDecision>& decisions) {

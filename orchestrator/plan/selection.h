@@ -9,6 +9,9 @@
 // "Set here" means the property's source is local (or received); "inherited" means the source
 // is "inherited from ...". A descendant may set its own value, which then rules its subtree.
 // Unset ("-") selects nothing; any other value is an error naming the dataset.
+// A value that arrived by `zfs receive` (source "received", or inherited from a dataset where it
+// did) selects nothing unless `include_received`: that dataset is a copy another tool (or `zfs
+// send -p`) replicated here, not a source (zfs_autobackup's --exclude-received, made the default).
 //
 // `--dataset` lists and `--vm UUID` (SmartOS: the VM's zfs_filesystem and its disks'
 // zfs_filesystem from `vmadm get UUID`, minus the comma-separated lists in
@@ -30,19 +33,22 @@ struct SelectionDecision {
   std::string dataset;
   bool selected = false;
   std::string reason;  // "direct selection", "inherited selection", "disabled",
-                       // "only children", "only the parent", "not set"
+                       // "only children", "only the parent", "not set", "received copy ..."
 };
 
 // "zsend:" + backup name.
 std::string SelectionProperty(const std::string& backup_name);
 
-// The decision for each dataset from its property value and source (zfs get output order).
+// The decision for each dataset from its property value and source (zfs get output order:
+// parents before their children).
 Result<std::vector<SelectionDecision>> DecideSelection(const std::string& property,
-                                                       const std::vector<PropertyValue>& values);
+                                                       const std::vector<PropertyValue>& values,
+                                                       bool include_received = false);
 
 // Reads the property on the host (every pool when `roots` is empty) and decides.
 Result<std::vector<SelectionDecision>> SelectByProperty(Zfs& zfs, const std::string& backup_name,
-                                                        const std::vector<std::string>& roots = {});
+                                                        const std::vector<std::string>& roots = {},
+                                                        bool include_received = false);
 
 // The names of the selected decisions, in order.
 std::vector<std::string> SelectedNames(const std::vector<SelectionDecision>& decisions);

@@ -45,7 +45,8 @@ Result<std::vector<std::string>> Select(const BackupOptions& options, Zfs& sourc
     }
     return CheckNamedDatasets(source, all);
   }
-  Result<std::vector<SelectionDecision>> decisions = SelectByProperty(source, options.backup_name);
+  Result<std::vector<SelectionDecision>> decisions =
+      SelectByProperty(source, options.backup_name, {}, options.include_received);
   if (!decisions.ok()) return decisions.status();
   if (options.verbose) {
     for (const SelectionDecision& d : *decisions) {
@@ -215,6 +216,7 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runne
   exec.hold_tag = HoldTag(options.backup_name);
   exec.holds = !options.no_holds;
   exec.recv.resumable = !options.no_resume;
+  exec.raw = options.raw;
   exec.recv.set_properties = options.set_properties;
   exec.recv.filter_properties = options.filter_properties;
   // The copies never carry the selection property: a backup is never selected as a source

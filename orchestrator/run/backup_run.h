@@ -30,6 +30,7 @@ struct BackupOptions {
   std::string target_path;
   std::vector<std::string> datasets;  // --dataset
   std::vector<std::string> vms;       // --vm
+  bool include_received = false;      // --include-received (plan/selection.h)
   std::string group;                  // default: backup_name
   std::string snapshot_name;          // --snapshot-name
   bool no_snapshot = false, no_send = false, allow_empty = false;
@@ -40,6 +41,7 @@ struct BackupOptions {
   std::vector<std::string> filter_properties;
   std::vector<std::pair<std::string, std::string>> set_properties;
   bool rollback = false, no_holds = false, no_resume = false;
+  bool raw = false;  // --raw: zfs send -w (encrypted datasets arrive encrypted, keys stay home)
   bool force_rollback = false;  // --force: --rollback may destroy snapshots zsend did not make
   bool ignore_transfer_errors = false;
   bool dry_run = false;

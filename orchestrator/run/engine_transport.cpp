@@ -246,9 +246,11 @@ class EngineMover : public StreamMover {
     if (target_address_.empty()) target_address_ = FindTargetHostForSource();
     return target_address_;
   }
-  // "[v6]:port" or "v4:port".
+  // "[v6]:port" or "v4:port"; a host already in brackets (SshConnectionAddress) keeps them
+  // ("[[::1]]:0" was refused by --listen: ssh to localhost arriving over ::1).
   static std::string JoinHostPort(const std::string& host, const std::string& port) {
-    return host.find(':') != std::string::npos ? "[" + host + "]:" + port : host + ":" + port;
+    bool bare_v6 = host.find(':') != std::string::npos && host.front() != '[';
+    return bare_v6 ? "[" + host + "]:" + port : host + ":" + port;
   }
   // The receiver's --listen: the sender's address for the target when it is known to be the
   // target's own, so the one-shot port is not offered on every interface.

@@ -219,6 +219,7 @@ Status Executor::RunStep(const TransferStep& step, DatasetReport& report) {
   step_report.to = step.to;
   SendSpec send = step.ToSendSpec();
   send.properties = options_.properties;
+  send.raw = options_.raw && send.resume_token.empty();
   Result<std::vector<std::string>> send_argv = BuildSendArgv(source_.dialect(), send);
   if (!send_argv.ok()) return send_argv.status();
   RecvSpec recv = options_.recv;

@@ -49,6 +49,7 @@ struct ExecutorOptions {
   bool holds = true;       // --no-holds turns this off
   RecvSpec recv;           // receive settings; target and force are set per step
   bool properties = true;  // zfs send -p
+  bool raw = false;        // zfs send -w (a resume token carries its own flags)
   PlanOptions plan;        // for re-planning after an aborted resume
   GatherOptions gather;    // likewise
   int jobs = 1;

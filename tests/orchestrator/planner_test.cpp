@@ -292,5 +292,24 @@ TEST(Planner, StaleResumeTokenIsAbortedAndTheDatasetReplanned) {
   EXPECT_EQ(d.steps[0].from, "tank/fs@g-1");
 }
 
+// A cut first (full) receive: the target exists only as the partial receive, without snapshots.
+// `zfs receive -A` destroys it, so the plan is a full send into a new target, not a failure for
+// "a target sharing no snapshot" (found on OpenZFS: OpenZfsBackup.StaleTokenIsAborted...).
+TEST(Planner, StaleTokenOfACutFullReceiveIsAbortedAndSentFullAgain) {
+  DatasetState state = State("tank/fs", {"g-2"});
+  state.target_exists = true;
+  state.resume_token = "1-stale";
+  state.resume_toguid = 123456789;  // g-1, destroyed on the source
+  SendPlan plan = PlanTransfers({state}, Group("g"));
+  const DatasetPlan& d = plan.datasets[0];
+  EXPECT_EQ(d.action, DatasetAction::kTransfer) << (d.error.ok() ? "" : d.error.message());
+  EXPECT_TRUE(d.abort_resume_first);
+  EXPECT_TRUE(d.create_target_parent);
+  ASSERT_EQ(d.steps.size(), 1u);
+  EXPECT_EQ(d.steps[0].kind, TransferKind::kFull);
+  EXPECT_FALSE(d.steps[0].force);
+  EXPECT_EQ(d.steps[0].to, "tank/fs@g-2");
+}
+
 }  // namespace
 }  // namespace zsend::orchestrator

@@ -74,12 +74,39 @@ INSTANTIATE_TEST_SUITE_P(Dialects, PropertySelection,
                                                                                       : "Legacy";
                          });
 
-TEST(Selection, ReceivedValueCountsAsSetHere) {
+TEST(Selection, ReceivedValueCountsAsSetHereWithIncludeReceived) {
   std::vector<PropertyValue> values = {{"b/x", "child", PropertySource::kReceived, ""},
                                        {"b/x/y", "child", PropertySource::kInherited, "b/x"}};
-  Result<std::vector<SelectionDecision>> decisions = DecideSelection("zsend:j", values);
+  Result<std::vector<SelectionDecision>> decisions =
+      DecideSelection("zsend:j", values, /*include_received=*/true);
   ASSERT_TRUE(decisions.ok());
   EXPECT_EQ(SelectedNames(*decisions), (Names{"b/x/y"}));
+}
+
+// Another tool replicated the selected tree into a second pool with `zfs send -p`: the copies'
+// zsend:job arrived by receive (source "received", their children inherit it from there).
+// They are not sources: left out by default, selected with --include-received.
+TEST_P(PropertySelection, ReceivedCopiesAreLeftOutUnlessIncluded) {
+  for (const char* name : {"copy", "copy/zones", "copy/zones/vm1", "copy/zones/mine"}) {
+    fake_.AddDataset(name);
+  }
+  fake_.SetReceivedProperty("copy/zones", "zsend:otherjob", "true");
+  // A local value on a received copy is the user's own choice: selected.
+  fake_.SetLocalProperty("copy/zones/mine", "zsend:otherjob", "true");
+  Result<std::vector<SelectionDecision>> decisions = SelectByProperty(zfs_, "otherjob");
+  ASSERT_TRUE(decisions.ok()) << decisions.status().ToString();
+  EXPECT_EQ(SelectedNames(*decisions), (Names{"copy/zones/mine", "zones/other"}));
+  std::map<std::string, std::string> reasons;
+  for (const SelectionDecision& d : *decisions) reasons[d.dataset] = d.reason;
+  EXPECT_EQ(reasons["copy/zones/vm1"],
+            "received copy: its zsend:otherjob arrived by zfs receive; --include-received "
+            "selects it");
+
+  Result<std::vector<SelectionDecision>> included =
+      SelectByProperty(zfs_, "otherjob", {}, /*include_received=*/true);
+  ASSERT_TRUE(included.ok());
+  EXPECT_EQ(SelectedNames(*included),
+            (Names{"copy/zones", "copy/zones/mine", "copy/zones/vm1", "zones/other"}));
 }
 
 constexpr char kVmJson[] = R"({

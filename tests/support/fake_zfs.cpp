@@ -26,6 +26,12 @@ void FakeZfsRunner::SetLocalProperty(const std::string& dataset, const std::stri
   datasets_.at(dataset).local[property] = value;
 }
 
+void FakeZfsRunner::SetReceivedProperty(const std::string& dataset, const std::string& property,
+                                        const std::string& value) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  datasets_.at(dataset).received[property] = value;
+}
+
 orch::SnapshotInfo FakeZfsRunner::AddSnapshot(const std::string& dataset, const std::string& name,
                                               uint64_t guid) {
   std::lock_guard<std::mutex> lock(mutex_);

@@ -36,6 +36,9 @@ class FakeZfsRunner : public orchestrator::CommandRunner {
                   const std::string& origin = "");
   void SetLocalProperty(const std::string& dataset, const std::string& property,
                         const std::string& value);
+  // A value that arrived by `zfs receive` (zfs get's source "received"; a local value wins).
+  void SetReceivedProperty(const std::string& dataset, const std::string& property,
+                           const std::string& value);
   // Adds a snapshot with a fresh guid (or the given one, to model a replica); returns it.
   orchestrator::SnapshotInfo AddSnapshot(const std::string& dataset, const std::string& name,
                                          uint64_t guid = 0);
@@ -68,7 +71,8 @@ class FakeZfsRunner : public orchestrator::CommandRunner {
     orchestrator::DatasetType type = orchestrator::DatasetType::kFilesystem;
     std::string origin;
     uint64_t createtxg = 0;
-    std::map<std::string, std::string> local;  // locally set properties
+    std::map<std::string, std::string> local;     // locally set properties
+    std::map<std::string, std::string> received;  // received ones
     std::vector<Snapshot> snapshots;
     std::string resume_token;
   };

@@ -105,9 +105,15 @@ std::pair<std::string, std::string> FakeZfsRunner::Property(const std::string& n
   }
   if (property.find(':') != std::string::npos) {
     for (std::string a = dataset_name; !a.empty(); a = orch::ParentDataset(a)) {
-      auto it = datasets_.at(a).local.find(property);
-      if (it == datasets_.at(a).local.end()) continue;
-      if (a == dataset_name && !snapshot) return {it->second, "local"};
+      const Dataset& at_a = datasets_.at(a);
+      std::string source = "local";
+      auto it = at_a.local.find(property);
+      if (it == at_a.local.end()) {
+        source = "received";
+        it = at_a.received.find(property);
+        if (it == at_a.received.end()) continue;
+      }
+      if (a == dataset_name && !snapshot) return {it->second, source};
       return {it->second, "inherited from " + a};
     }
     return {"-", "-"};

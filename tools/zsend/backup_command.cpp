@@ -356,6 +356,8 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
       ->allow_extra_args(false);
   cmd->add_option("--vm", o.vms, "SmartOS: back up this VM's datasets (repeatable)")
       ->allow_extra_args(false);
+  cmd->add_flag("--include-received", o.include_received,
+                "Also select datasets whose zsend:NAME arrived by zfs receive (copies)");
   cmd->add_option("--group", o.group, "Snapshot prefix / batch name (default BACKUP_NAME)");
   cmd->add_option("--snapshot-name", o.snapshot_name,
                   "Snapshot is GROUP-NAME instead of GROUP-<UTC yyyymmddhhmmss>");
@@ -392,6 +394,9 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
                 "With --rollback: also destroy target snapshots zsend did not make");
   cmd->add_flag("--no-holds", o.no_holds, "Do not hold the common snapshot on the source");
   cmd->add_flag("--no-resume", o.no_resume, "Do not make receives resumable (recv -s)");
+  cmd->add_flag("--raw", o.raw,
+                "Send raw (zfs send -w): encrypted datasets arrive encrypted, the target never "
+                "needs their key (OpenZFS)");
   cmd->add_flag("--ignore-transfer-errors", o.ignore_transfer_errors,
                 "A failed stream is fine when its snapshot arrived anyway");
   cmd->add_flag("--dry-run", o.dry_run, "Print every command that would change something");

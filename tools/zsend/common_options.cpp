@@ -29,6 +29,8 @@ void AddHostOptions(CLI::App& app, HostOptions* options) {
 void AddSelectionOptions(CLI::App& app, SelectionOptions* options) {
   app.add_option("--dataset", options->datasets, "these datasets instead of property selection");
   app.add_option("--vm", options->vms, "SmartOS: the datasets of this VM (vmadm get UUID)");
+  app.add_flag("--include-received", options->include_received,
+               "also datasets whose zsend:NAME arrived by zfs receive (copies)");
   app.add_option("--group", options->group, "snapshot prefix (default BACKUP_NAME)");
   app.add_option("--strip-path", options->strip_path,
                  "leading source path components left out of target names");
@@ -108,7 +110,8 @@ Result<std::vector<std::string>> SelectDatasets(Zfs& source, CommandRunner& sour
     }
     return CheckNamedDatasets(source, all);
   }
-  Result<std::vector<SelectionDecision>> decisions = SelectByProperty(source, backup_name);
+  Result<std::vector<SelectionDecision>> decisions =
+      SelectByProperty(source, backup_name, {}, options.include_received);
   if (!decisions.ok()) return decisions.status();
   return SelectedNames(*decisions);
 }

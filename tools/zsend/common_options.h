@@ -29,7 +29,8 @@ struct HostOptions {
 struct SelectionOptions {
   std::vector<std::string> datasets;
   std::vector<std::string> vms;
-  std::string group;  // default: the backup name
+  bool include_received = false;  // --include-received
+  std::string group;              // default: the backup name
   int strip_path = 0;
 };
 
