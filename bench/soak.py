@@ -176,14 +176,15 @@ class Soak:
             time.sleep(0.1)
         return left
 
-    def newest_history_result(self):
-        r = sh(ZSEND, "history", self.job, "--state-dir", self.state, "--limit", "1", check=False)
+    def history(self):
+        r = sh(ZSEND, "history", self.job, "--state-dir", self.state, "--limit", "0", check=False)
         return r.stdout
 
-    def same_content(self):
+    def differences(self):
+        """"" when the target's files equal the source's, else what diff says."""
         r = subprocess.run(["diff", "-r", "-q", self.mountpoint(self.src), self.mountpoint(self.target)],
                            capture_output=True, text=True)
-        return r.returncode == 0
+        return "" if r.returncode == 0 else (r.stdout + r.stderr).strip()[:300]
 
     def record(self, kind, round_no, detail):
         self.counts[kind] += 1
@@ -221,15 +222,13 @@ class Soak:
             self.record("leftover", round_no, f"{kind}: TMPDIR holds {os.listdir(self.tmp)}")
             for name in os.listdir(self.tmp):
                 shutil.rmtree(os.path.join(self.tmp, name), ignore_errors=True)
-        history = self.newest_history_result()
-        if "running" in history:
-            self.record("leftover", round_no, f"{kind}: history row still running: {history!r}")
         if code == 0:
             newest_src = self.snapshots(self.src)[-1:]
             newest_dst = self.snapshots(self.target)[-1:]
-            if newest_src != newest_dst or not self.same_content():
+            diff = self.differences()
+            if newest_src != newest_dst or diff:
                 self.record("false success", round_no,
-                            f"{kind}: exit 0, source {newest_src}, target {newest_dst}")
+                            f"{kind}: exit 0, source {newest_src}, target {newest_dst}: {diff}")
         after = set(self.snapshots(self.target))
         # Rotation keeps the newest 10 on the target: only an older one may go.
         gone = sorted(before - after)
@@ -244,10 +243,16 @@ class Soak:
         except subprocess.TimeoutExpired:
             os.killpg(clean.pid, signal.SIGKILL)
             clean_code = clean.wait()
-        if clean_code != 0 or not self.same_content():
+        diff = self.differences()
+        if clean_code != 0 or diff:
             with open(os.path.join(self.work, "run.log")) as f:
                 why = [l.strip() for l in f if "cannot" in l or "FAILED" in l or "error" in l]
-            self.record("clean failed", round_no, f"after {kind}: exit {clean_code}: {why[:4]}")
+            self.record("clean failed", round_no,
+                        f"after {kind}: exit {clean_code}: {why[:4]} {diff}")
+        # Every run row has ended by now: a killed zsend's row is closed by the clean run.
+        history = self.history()
+        if "running" in history:
+            self.record("leftover", round_no, f"{kind}: a history row still running: {history!r}")
         return kind, code
 
     def run(self):
@@ -273,6 +278,7 @@ def main():
         if not os.access(program, os.X_OK):
             sys.exit(f"{program} not found: build first (scripts/build.sh build)")
     soak = Soak(args)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that teardown runs
     try:
         seconds = soak.run()
     finally:
