@@ -12,15 +12,19 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/engine_contract.h"
 #include "base/subprocess.h"
 #include "base/unique_fd.h"
 #include "orchestrator/host/process_chain.h"
 #include "orchestrator/host/ssh_runner.h"
+#include "orchestrator/run/engine_probe.h"
 #include "orchestrator/run/far_side.h"
 #include "orchestrator/run/run_interrupt.h"
 
 namespace zsend::orchestrator {
 namespace {
+
+namespace contract = engine_contract;
 
 constexpr int kAnnounceTimeoutMs = 30000;
 
@@ -159,17 +163,18 @@ class EngineMover : public StreamMover {
       : source_(source), target_(target), options_(std::move(options)), pipe_(std::move(pipe)) {}
 
   StreamResult Move(const StreamCommand& command) override {
-    std::string missing = MissingEngine();
-    if (!missing.empty()) {
+    const EngineCheck engines = CheckedEngines();
+    if (!engines.ok()) {
       if (options_.kind != TransportKind::kAuto) {
         StreamResult result;
         result.transport = TransportKindName(options_.kind);
-        result.status = FailedPrecondition("--transport " + result.transport + ": " + missing +
-                                           "; install it there, or use --transport pipe");
+        result.status =
+            FailedPrecondition("--transport " + result.transport + ": " + engines.problem + "; " +
+                               engines.fix + ", or use --transport pipe");
         return result;
       }
       StreamResult result = pipe_->Move(command);
-      result.fallback = missing + "; used pipe";
+      result.fallback = engines.problem + "; used pipe";
       return result;
     }
     if (options_.dry_run) {
@@ -201,29 +206,14 @@ class EngineMover : public StreamMover {
     return options_.local_engine;
   }
 
-  // "" when both hosts' engines speak send/recv, else which one does not.
-  std::string MissingEngine() {
+  // Both hosts' engines checked against the engine contract (engine_probe.h), once per run.
+  EngineCheck CheckedEngines() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!probed_) {
-      // The far hosts first: their answer is the one the user can act on.
-      std::vector<CommandRunner*> hosts = {&source_, &target_};
-      std::stable_partition(hosts.begin(), hosts.end(),
-                            [](CommandRunner* h) { return h->IsRemote(); });
-      for (CommandRunner* host : hosts) {
-        Result<CommandOutput> probe =
-            host->Run({{Engine(*host), "send", "--help"}, Effect::kReadOnly, ""});
-        // CLI11 answers --help for any word, so the usage must name send's own options
-        // (--stdio: an engine that can also be the far sender of a pull over ssh).
-        if (!probe.ok() || !probe->ok() || probe->out.find("--connect") == std::string::npos ||
-            probe->out.find("--stdio") == std::string::npos) {
-          missing_ =
-              "no zsend-engine with send/recv on " + host->HostLabel() + " (" + Engine(*host) + ")";
-          break;
-        }
-      }
+      engines_ = CheckEngines({{&source_, Engine(source_)}, {&target_, Engine(target_)}});
       probed_ = true;
     }
-    return missing_;
+    return engines_;
   }
 
   // Field `index` of $SSH_CONNECTION on a remote host (0: the ssh client's address, 2: the
@@ -381,12 +371,12 @@ class EngineMover : public StreamMover {
     }
     Result<ChainResult> sent = RunProcessChain({{*send_argv, false}});
     // A receiver whose sender failed may never get its connection (it was refused, or went to
-    // the wrong address) and would wait for ever: it is stopped. After a network failure (5:
-    // no connection, or the peer went away) it has nothing to add; otherwise it gets a moment
+    // the wrong address) and would wait for ever: it is stopped. After a network failure (no
+    // connection, or the peer went away) it has nothing to add; otherwise it gets a moment
     // to end by itself and report (a failed zfs receive's exit code and stderr). One that does
     // not end once its stdin closed (stopped, hung) is stopped with its process group.
-    const bool sender_ok = sent.ok() && sent->stages[0].exit_code == 0;
-    const bool network = sent.ok() && sent->stages[0].exit_code == 5;
+    const bool sender_ok = sent.ok() && sent->stages[0].exit_code == contract::kExitOk;
+    const bool network = sent.ok() && sent->stages[0].exit_code == contract::kExitNetwork;
     if (!sent.ok() && sent.status().code() == StatusCode::kCancelled) {
       receiver.Abandon();
       receiver.Stop();
@@ -407,11 +397,13 @@ class EngineMover : public StreamMover {
     const StageResult& sender = sent->stages[0];
     // Nothing reached the target only when the sender could not connect (or lost the link)
     // before its first stream byte.
-    result.data_moved = !(sender.exit_code == 5 && result.bytes == 0);
-    if (sender.exit_code == 0 && received.exit_code == 0) return result;
-    // 11: the consumer (zfs recv) failed; 12: the producer (zfs send) failed; 5: network.
-    bool recv_failed = received.exit_code == 11 || sender.exit_code == 11;
-    bool send_failed = sender.exit_code == 12;
+    result.data_moved = !(sender.exit_code == contract::kExitNetwork && result.bytes == 0);
+    if (sender.exit_code == contract::kExitOk && received.exit_code == contract::kExitOk) {
+      return result;
+    }
+    bool recv_failed = received.exit_code == contract::kExitConsumer ||
+                       sender.exit_code == contract::kExitConsumer;
+    bool send_failed = sender.exit_code == contract::kExitProducer;
     if (recv_failed || send_failed) {
       result.failed_command = ShellJoin(recv_failed ? command.recv_argv : command.send_argv);
       // The sender carries the consumer's stderr too (a receiver stopped early may not).
@@ -475,10 +467,10 @@ class EngineMover : public StreamMover {
     result.seconds = ran->seconds;
     Figures(ReadStats(local_, stats), result);
     const StageResult& engine = ran->stages[0];
-    result.data_moved = !(engine.exit_code == 5 && result.bytes == 0);
-    if (engine.exit_code != 0) {
-      result.failed_command =
-          ShellJoin(engine.exit_code == 12 ? command.send_argv : command.recv_argv);
+    result.data_moved = !(engine.exit_code == contract::kExitNetwork && result.bytes == 0);
+    if (engine.exit_code != contract::kExitOk) {
+      result.failed_command = ShellJoin(
+          engine.exit_code == contract::kExitProducer ? command.send_argv : command.recv_argv);
       result.failed_stderr = engine.err;
       result.status = Aborted("zsend-engine " + role + " --ssh failed (exit " +
                               std::to_string(engine.exit_code) +
@@ -501,11 +493,13 @@ class EngineMover : public StreamMover {
     return figures.is_object() ? figures : nlohmann::json::object();
   }
   static void Figures(const nlohmann::json& figures, StreamResult& result) {
-    if (figures.contains("stream_bytes") && figures["stream_bytes"].is_number()) {
-      result.bytes = figures["stream_bytes"].get<uint64_t>();
+    if (figures.contains(contract::kStatsStreamBytes) &&
+        figures[contract::kStatsStreamBytes].is_number()) {
+      result.bytes = figures[contract::kStatsStreamBytes].get<uint64_t>();
     }
-    if (figures.contains("wire_bytes") && figures["wire_bytes"].is_number()) {
-      result.wire_bytes = figures["wire_bytes"].get<uint64_t>();
+    if (figures.contains(contract::kStatsWireBytes) &&
+        figures[contract::kStatsWireBytes].is_number()) {
+      result.wire_bytes = figures[contract::kStatsWireBytes].get<uint64_t>();
     }
   }
 
@@ -517,7 +511,7 @@ class EngineMover : public StreamMover {
   std::unique_ptr<StreamMover> pipe_;
   std::mutex mutex_;
   bool probed_ = false;         // guarded by mutex_
-  std::string missing_;         // guarded by mutex_
+  EngineCheck engines_;         // guarded by mutex_
   std::string target_address_;  // guarded by mutex_
   // The address the tcp receiver binds to where the sender's address for it is known to be
   // the target's own (loopback, or where the run's ssh session arrived); empty: all of them.

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "base/engine_contract.h"
 #include "base/private_file.h"
 #include "base/units.h"
 #include "engine/crypto/keys.h"
@@ -262,10 +263,9 @@ Result<std::unique_ptr<Channel>> Runner::Connect(Session* session, int* exit_cod
   Result<TcpListener> listener = TcpListener::Listen(job_.listen, tcp);
   if (!listener.ok()) return listener.status();
   if (job_.announce) {
-    nlohmann::json line = {{"event", "listening"},
-                           {"port", listener->port()},
-                           {"pubkey", FormatPublicKey(local_->public_key)}};
-    std::printf("%s\n", line.dump().c_str());
+    std::printf("%s\n", engine_contract::FormatAnnounceLine(listener->port(),
+                                                            FormatPublicKey(local_->public_key))
+                            .c_str());
     std::fflush(stdout);
   } else if (!job_.quiet) {
     Say("listening on port " + std::to_string(listener->port()));
@@ -386,8 +386,8 @@ void Runner::WriteJsonStats(const TransferReport& r, const Session& session, int
       {"cipher", BulkCipherName(session.cipher)},
       {"codec", job_.send ? r.codec_level : std::string("decodes any")},
       {"block_size", session.block_size},
-      {"stream_bytes", r.stream_bytes},
-      {"wire_bytes", r.wire_bytes},
+      {engine_contract::kStatsStreamBytes, r.stream_bytes},
+      {engine_contract::kStatsWireBytes, r.wire_bytes},
       {"dedup_window", session.dedup_window},
       {"seconds", r.seconds},
       {"stream_xxh3_128", r.stream_digest_hex},

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "base/engine_contract.h"
 #include "base/units.h"
 #include "engine/crypto/keys.h"
 #include "engine/transfer/transfer_link.h"
@@ -143,10 +144,9 @@ int RunLink(const BenchFlags& f, double seconds, double timeout) {
     if (!l.ok()) return Fail(kExitNetwork, l.status());
     listener.emplace(std::move(*l));
     if (f.announce) {
-      nlohmann::json line = {{"event", "listening"},
-                             {"port", listener->port()},
-                             {"pubkey", FormatPublicKey(options.local_static->public_key)}};
-      std::printf("%s\n", line.dump().c_str());
+      std::printf("%s\n", engine_contract::FormatAnnounceLine(
+                              listener->port(), FormatPublicKey(options.local_static->public_key))
+                              .c_str());
       std::fflush(stdout);
     } else if (!f.quiet) {
       std::fprintf(stderr, "zsend-engine bench: listening on port %d\n", listener->port());
