@@ -1,25 +1,16 @@
 #include "orchestrator/run/engine_transport.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "base/engine_contract.h"
-#include "base/subprocess.h"
-#include "base/unique_fd.h"
 #include "orchestrator/host/process_chain.h"
 #include "orchestrator/host/ssh_runner.h"
+#include "orchestrator/run/announcing_child.h"
 #include "orchestrator/run/engine_probe.h"
 #include "orchestrator/run/far_side.h"
 #include "orchestrator/run/run_interrupt.h"
+#include "orchestrator/run/tcp_addresses.h"
 
 namespace zsend::orchestrator {
 namespace {
@@ -32,135 +23,16 @@ constexpr int kAnnounceTimeoutMs = 30000;
 std::string Seconds(double seconds) {
   return std::to_string(static_cast<int64_t>(seconds < 1 ? 1 : seconds));
 }
-// How long a receiver may take to end by itself once its sender failed, before it is stopped.
-constexpr int kReceiverGraceMs = 2000;
-
-// Runs "$@" (the receiver) and stops it (SIGTERM) when this script's stdin reaches EOF, so a
-// receiver that still waits for a connection that will never come ends with its caller, also
-// on a far host (ssh passes the EOF on). Exits with the receiver's exit code.
-constexpr char kStopOnStdinEof[] =
-    "exec 3<&0; \"$@\" 3<&- & r=$!; { read -r _ <&3; kill $r; } 2>/dev/null & w=$!; "
-    "exec 3<&-; wait $r; s=$?; kill $w 2>/dev/null; exit $s";
-
-// A child whose stdout is read line by line while it runs (the announcing receiver), in its own
-// process group. Its stdin is a pipe this object holds; closing it (Abandon) stops a receiver
-// started through kStopOnStdinEof. The destructor stops and reaps a child still running.
-class AnnouncingChild {
- public:
-  ~AnnouncingChild() {
-    if (pid_ > 0) {
-      Abandon();
-      if (!ended_ && !EndsWithin(kReceiverGraceMs)) Stop();
-      Wait();
-    }
-  }
-  Status Start(const std::vector<std::string>& argv) {
-    int in[2], out[2], err[2];
-    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-      return ErrnoStatus("pipe", errno);
-    }
-    UniqueFd in_read(in[0]);
-    in_.reset(in[1]);
-    out_.reset(out[0]);
-    err_.reset(err[0]);
-    UniqueFd out_write(out[1]), err_write(err[1]);
-    base::SpawnOptions spawn;
-    spawn.stdin_fd = in_read.get();
-    spawn.stdout_fd = out_write.get();
-    spawn.stderr_fd = err_write.get();
-    base::SpawnResult started = base::Spawn(argv, spawn);
-    if (started.fork_errno != 0) return ErrnoStatus("fork", started.fork_errno);
-    if (started.exec_errno != 0) {
-      return ErrnoStatus("cannot run " + argv[0], started.exec_errno);
-    }
-    pid_ = started.pid;
-    fcntl(err_.get(), F_SETFL, O_NONBLOCK);
-    return Status::Ok();
-  }
-  // Closes the child's stdin: a receiver that has not ended yet is stopped.
-  void Abandon() { in_.reset(); }
-  // Stops the child's process group now (SIGTERM, SIGCONT, then SIGKILL) and reaps it.
-  void Stop() {
-    if (pid_ <= 0 || ended_) return;
-    status_ = base::StopAndReap(pid_, pid_, kReceiverGraceMs);
-    ended_ = true;
-  }
-  // True when the child ended within `timeout_ms` (Wait then returns at once).
-  bool EndsWithin(int timeout_ms) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (pid_ > 0 && !ended_) {
-      DrainErr();
-      pid_t done = waitpid(pid_, &status_, WNOHANG);
-      if (done == pid_) {
-        ended_ = true;
-        break;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      usleep(20000);
-    }
-    return true;
-  }
-  // The first line of stdout; "" when the child ended, `timeout_ms` passed or the run was
-  // interrupted first.
-  std::string FirstLine(int timeout_ms) {
-    std::string line;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (line.find('\n') == std::string::npos) {
-      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      deadline - std::chrono::steady_clock::now())
-                                      .count());
-      if (left <= 0 || Interrupted()) return "";
-      pollfd fds[2] = {{out_.get(), POLLIN, 0}, {InterruptFd(), POLLIN, 0}};
-      if (poll(fds, fds[1].fd >= 0 ? 2 : 1, left) <= 0) continue;
-      if (fds[0].revents == 0) continue;
-      char c[256];
-      ssize_t got = read(out_.get(), c, sizeof c);
-      if (got <= 0) return "";
-      line.append(c, static_cast<size_t>(got));
-    }
-    return line.substr(0, line.find('\n'));
-  }
-  // Waits for the child (stopping it when the run is interrupted); its exit code and stderr.
-  StageResult Wait() {
-    StageResult result;
-    while (pid_ > 0 && !ended_) {
-      if (Interrupted()) {
-        Abandon();
-        Stop();
-        break;
-      }
-      EndsWithin(200);
-    }
-    DrainErr();
-    result.err = err_text_;
-    if (pid_ > 0) {
-      pid_ = -1;
-      result.exit_code = base::ExitCodeOf(status_);
-    }
-    return result;
-  }
-
- private:
-  void DrainErr() {
-    char buffer[4096];
-    ssize_t got;
-    while (err_.valid() && (got = read(err_.get(), buffer, sizeof buffer)) > 0) {
-      if (err_text_.size() < 65536) err_text_.append(buffer, static_cast<size_t>(got));
-    }
-  }
-
-  pid_t pid_ = -1;
-  bool ended_ = false;  // reaped
-  int status_ = 0;
-  UniqueFd in_, out_, err_;
-  std::string err_text_;
-};
 
 class EngineMover : public StreamMover {
  public:
   EngineMover(CommandRunner& source, CommandRunner& target, TransportOptions options,
               std::unique_ptr<StreamMover> pipe)
-      : source_(source), target_(target), options_(std::move(options)), pipe_(std::move(pipe)) {}
+      : source_(source),
+        target_(target),
+        addresses_(source, target),
+        options_(std::move(options)),
+        pipe_(std::move(pipe)) {}
 
   StreamResult Move(const StreamCommand& command) override {
     const EngineCheck engines = CheckedEngines();
@@ -216,61 +88,6 @@ class EngineMover : public StreamMover {
     return engines_;
   }
 
-  // Field `index` of $SSH_CONNECTION on a remote host (0: the ssh client's address, 2: the
-  // address the host was reached at), in the form --connect takes; "" when unknown.
-  static std::string SshConnectionAddress(CommandRunner& host, size_t index) {
-    Result<CommandOutput> env =
-        host.Run({{"sh", "-c", "echo $SSH_CONNECTION"}, Effect::kReadOnly, ""});
-    if (!env.ok() || !env->ok()) return "";
-    std::istringstream fields(env->out);
-    std::string field;
-    for (size_t i = 0; i <= index; ++i) {
-      if (!(fields >> field)) return "";
-    }
-    return field.find(':') == std::string::npos ? field : "[" + field + "]";
-  }
-
-  // The address the source connects to (asked once per run).
-  std::string TargetHostForSource() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (target_address_.empty()) target_address_ = FindTargetHostForSource();
-    return target_address_;
-  }
-  // "[v6]:port" or "v4:port".
-  static std::string JoinHostPort(const std::string& host, const std::string& port) {
-    return host.find(':') != std::string::npos ? "[" + host + "]:" + port : host + ":" + port;
-  }
-  // The receiver's --listen: the sender's address for the target when it is known to be the
-  // target's own, so the one-shot port is not offered on every interface.
-  std::string ReceiverListenAddress() {
-    (void)TargetHostForSource();  // sets target_bind_
-    std::lock_guard<std::mutex> lock(mutex_);
-    return target_bind_.empty() ? "0" : JoinHostPort(target_bind_, "0");
-  }
-  std::string FindTargetHostForSource() {
-    if (target_.IsRemote()) {
-      // From here, the target is where our ssh session arrived: the address ssh resolved,
-      // also for a Host alias of ~/.ssh/config, which the engine could not resolve.
-      if (!source_.IsRemote()) {
-        std::string reached = SshConnectionAddress(target_, 2);
-        if (!reached.empty()) {
-          target_bind_ = reached;  // an address of the target's own: sshd accepted on it
-          return reached;
-        }
-      }
-      auto* ssh = dynamic_cast<SshRunner*>(&target_.Unwrapped());
-      if (ssh) return HostOfDestination(ssh->options().destination);
-      return HostOfDestination(target_.HostLabel());
-    }
-    if (!source_.IsRemote()) {
-      target_bind_ = "127.0.0.1";
-      return "127.0.0.1";
-    }
-    // The source reaches us at the address its ssh session came from.
-    std::string client = SshConnectionAddress(source_, 0);
-    return client.empty() ? "127.0.0.1" : client;
-  }
-
   StreamResult MoveTcp(const StreamCommand& command) {
     StreamResult result;
     result.transport = "tcp";
@@ -311,7 +128,7 @@ class EngineMover : public StreamMover {
                                      Engine(target_),
                                      "recv",
                                      "--listen",
-                                     ReceiverListenAddress(),
+                                     addresses_.ReceiverListenAddress(),
                                      "--once",
                                      "--announce",
                                      "-q",
@@ -344,7 +161,8 @@ class EngineMover : public StreamMover {
                                   ended.err.substr(0, ended.err.find('\n')));
       return result;
     }
-    std::string address = JoinHostPort(TargetHostForSource(), std::to_string(announce->port));
+    std::string address =
+        JoinHostPort(addresses_.TargetHostForSource(), std::to_string(announce->port));
     std::vector<std::string> send = {engine,
                                      "send",
                                      "-q",
@@ -505,25 +323,17 @@ class EngineMover : public StreamMover {
 
   CommandRunner& source_;
   CommandRunner& target_;
+  TcpAddresses addresses_;
   LocalRunner local_;
   std::atomic<int> stats_counter_{0};
   TransportOptions options_;
   std::unique_ptr<StreamMover> pipe_;
   std::mutex mutex_;
-  bool probed_ = false;         // guarded by mutex_
-  EngineCheck engines_;         // guarded by mutex_
-  std::string target_address_;  // guarded by mutex_
-  // The address the tcp receiver binds to where the sender's address for it is known to be
-  // the target's own (loopback, or where the run's ssh session arrived); empty: all of them.
-  std::string target_bind_;  // guarded by mutex_
+  bool probed_ = false;  // guarded by mutex_
+  EngineCheck engines_;  // guarded by mutex_
 };
 
 }  // namespace
-
-std::string HostOfDestination(const std::string& destination) {
-  size_t at = destination.rfind('@');
-  return at == std::string::npos ? destination : destination.substr(at + 1);
-}
 
 std::unique_ptr<StreamMover> MakeEngineMover(CommandRunner& source, CommandRunner& target,
                                              const TransportOptions& options,
