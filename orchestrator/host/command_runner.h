@@ -113,6 +113,25 @@ class DryRunRunner : public CommandRunner {
   std::ostream& out_;  // guarded by mutex_
 };
 
+// Prints every command as "debug [host]: argv..." on `out` before `inner` runs it (--debug).
+// Does not own `inner` or `out`.
+class DebugRunner : public CommandRunner {
+ public:
+  DebugRunner(CommandRunner& inner, std::ostream& out) : inner_(inner), out_(out) {}
+  Result<CommandOutput> Run(const Command& command) override;
+  std::string HostLabel() const override { return inner_.HostLabel(); }
+  Result<std::vector<std::string>> StreamArgv(const std::vector<std::string>& argv) override {
+    return inner_.StreamArgv(argv);
+  }
+  bool IsRemote() const override { return inner_.IsRemote(); }
+  CommandRunner& Unwrapped() override { return inner_.Unwrapped(); }
+
+ private:
+  CommandRunner& inner_;
+  std::mutex mutex_;
+  std::ostream& out_;  // guarded by mutex_
+};
+
 // Quotes one word for a POSIX shell: bare when it holds only safe characters, else in single
 // quotes with embedded quotes written as '\''.
 std::string ShellQuote(const std::string& word);
