@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "engine/wire/session_handshake.h"
+#include "transports/fd_channel.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zsend;
@@ -25,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   shutdown(fds[0], SHUT_WR);
-  Channel channel(UniqueFd(fds[1]), "fuzz");
+  FdChannel channel(UniqueFd(fds[1]), "fuzz");
   SessionOptions options;
   options.initiator = false;
   options.we_send = false;

@@ -208,4 +208,31 @@ const AuthorizedKey* AuthorizedKeys::Find(const noise::PublicKey& key) const {
   return nullptr;
 }
 
+Result<LoadedKeys> LoadKeys(const KeySources& sources) {
+  LoadedKeys keys;
+  if (!sources.key_file.empty()) {
+    Result<noise::KeyPair> pair = LoadPrivateKeyFile(sources.key_file);
+    if (!pair.ok()) return pair.status();
+    keys.local = *pair;
+  } else {
+    keys.local = noise::KeyPair::Generate();
+  }
+  if (!sources.peer.empty()) {
+    Result<noise::PublicKey> peer = ParsePublicKey(sources.peer);
+    if (!peer.ok()) return peer.status().WithContext("--peer");
+    keys.peer = *peer;
+  }
+  if (!sources.authorized_keys_file.empty()) {
+    Result<AuthorizedKeys> authorized = AuthorizedKeys::LoadFile(sources.authorized_keys_file);
+    if (!authorized.ok()) return authorized.status();
+    keys.authorized = *authorized;
+  }
+  for (const std::string& text : sources.authorize) {
+    Result<noise::PublicKey> key = ParsePublicKey(text);
+    if (!key.ok()) return key.status().WithContext("--authorize");
+    keys.authorized.Add(*key, "--authorize");
+  }
+  return keys;
+}
+
 }  // namespace zsend

@@ -11,6 +11,7 @@
 // Values only; all functions are thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,5 +57,22 @@ class AuthorizedKeys {
  private:
   std::vector<AuthorizedKey> entries_;
 };
+
+// The keys a program's flags name, all loaded by LoadKeys() (the one place that reads them).
+struct KeySources {
+  std::string key_file;                // --key: our private key file; empty: a fresh key
+  std::string peer;                    // --peer: the public key the far side must have
+  std::string authorized_keys_file;    // --authorized-keys: who may connect to us
+  std::vector<std::string> authorize;  // --authorize: more such public keys, in text form
+};
+
+struct LoadedKeys {
+  noise::KeyPair local;                  // from key_file, or generated
+  std::optional<noise::PublicKey> peer;  // set when --peer was given
+  AuthorizedKeys authorized;             // the file's entries, then each --authorize
+};
+
+// Reads every key `sources` names; the first error names its file, line or flag.
+Result<LoadedKeys> LoadKeys(const KeySources& sources);
 
 }  // namespace zsend

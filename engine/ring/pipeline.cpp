@@ -287,7 +287,8 @@ PipelineResult Pipeline::Run(ByteSource& source, ByteSink& sink) {
         last_motion = now;
       } else if (options_.watchdog_seconds > 0 &&
                  std::chrono::duration<double>(now - last_motion).count() >=
-                     options_.watchdog_seconds) {
+                     options_.watchdog_seconds &&
+                 (!options_.watchdog_input_only || ring.consumer_waiting())) {
         // The writer waiting for a block means the input is what stalled; otherwise the
         // writer is stuck in (or paced before) a write the output does not accept.
         const bool input_side = ring.consumer_waiting();

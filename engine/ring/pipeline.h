@@ -66,10 +66,11 @@ const char* PipelineStageName(PipelineStage stage);
 
 struct PipelineOptions {
   RingOptions ring;
-  uint64_t read_rate = 0;       // bytes/s, 0 = unlimited (-r)
-  uint64_t write_rate = 0;      // (-R)
-  double watchdog_seconds = 0;  // 0 = off (-W)
-  std::string digest;           // "" or a Digest name; computed over the input stream
+  uint64_t read_rate = 0;            // bytes/s, 0 = unlimited (-r)
+  uint64_t write_rate = 0;           // (-R)
+  double watchdog_seconds = 0;       // 0 = off (-W)
+  bool watchdog_input_only = false;  // only a stalled input trips it (the output has its own)
+  std::string digest;                // "" or a Digest name; computed over the input stream
   BlockTransform* transform = nullptr;
   int workers = 0;                                // threads for `transform`
   OrderedTransform* ordered_transform = nullptr;  // run by the writer thread

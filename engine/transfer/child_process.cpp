@@ -24,49 +24,6 @@ constexpr size_t kTailBytes = 4096;
 
 }  // namespace
 
-Result<std::vector<std::string>> SplitCommandLine(const std::string& text) {
-  std::vector<std::string> words;
-  std::string word;
-  bool in_word = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == ' ' || c == '\t' || c == '\n') {
-      if (in_word) words.push_back(std::move(word));
-      word.clear();
-      in_word = false;
-    } else if (c == '\\') {
-      if (++i == text.size()) return InvalidArgument("command ends with a backslash: " + text);
-      if (text[i] != '\n') word += text[i];
-      in_word = true;
-    } else if (c == '\'') {
-      const size_t end = text.find('\'', i + 1);
-      if (end == std::string::npos) return InvalidArgument("unterminated ' in command: " + text);
-      word += text.substr(i + 1, end - i - 1);
-      i = end;
-      in_word = true;
-    } else if (c == '"') {
-      for (++i;; ++i) {
-        if (i >= text.size()) return InvalidArgument("unterminated \" in command: " + text);
-        if (text[i] == '"') break;
-        if (text[i] == '\\' && i + 1 < text.size() &&
-            std::strchr("\"\\$`\n", text[i + 1]) != nullptr) {
-          ++i;
-          if (text[i] != '\n') word += text[i];
-        } else {
-          word += text[i];
-        }
-      }
-      in_word = true;
-    } else {
-      word += c;
-      in_word = true;
-    }
-  }
-  if (in_word) words.push_back(std::move(word));
-  if (words.empty()) return InvalidArgument("empty command");
-  return words;
-}
-
 Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::vector<std::string>& argv,
                                                           Pipe pipe, bool echo_stderr) {
   int data[2], err[2];

@@ -1,11 +1,11 @@
 // ChildProcess: a producer (`zfs send ...`) or consumer (`zfs recv ...`) run by the engine.
 //
-// The command line is split like a POSIX shell splits words (single quotes, double quotes with
-// backslash escapes, backslashes outside quotes) but no shell runs: no globbing, no variables,
-// no pipes. The child's stdout (producer) or stdin (consumer) is a pipe to us; its stderr is
-// read by a thread that passes each line on to our stderr and keeps the last few KiB, so error
-// messages can quote it. Kill() sends SIGTERM (used on abort: a `zfs recv` that sees SIGTERM
-// aborts instead of committing). The destructor kills a child still running and reaps it.
+// A command line given as text is split by ShellSplit (base/shell_words.h): like a POSIX shell
+// splits words, but no shell runs (no globbing, no variables, no pipes). The child's stdout
+// (producer) or stdin (consumer) is a pipe to us; its stderr is read by a thread that passes each
+// line on to our stderr and keeps the last few KiB, so error messages can quote it. Kill() sends
+// SIGTERM (used on abort: a `zfs recv` that sees SIGTERM aborts instead of committing). The
+// destructor kills a child still running and reaps it.
 //
 // ChildSource and ChildSink adapt a child to the pipeline's ByteSource/ByteSink: the source
 // reports the end of the stream only once the child has exited 0; the sink's Finish() closes
@@ -27,10 +27,6 @@
 #include "engine/ring/byte_stream.h"
 
 namespace zsend {
-
-// Splits `text` into words as sh would (without expansions). kInvalidArgument for an
-// unterminated quote or a trailing backslash, or an empty command.
-Result<std::vector<std::string>> SplitCommandLine(const std::string& text);
 
 class ChildProcess {
  public:

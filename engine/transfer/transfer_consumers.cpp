@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "base/private_file.h"
+#include "base/shell_words.h"
 
 namespace zsend {
 namespace {
@@ -101,7 +102,7 @@ Result<std::unique_ptr<Consumer>> MakeFileConsumer(const std::string& path,
 
 Result<std::unique_ptr<Consumer>> MakeProcessConsumer(const std::string& command,
                                                       bool echo_stderr) {
-  Result<std::vector<std::string>> argv = SplitCommandLine(command);
+  Result<std::vector<std::string>> argv = ShellSplit(command);
   if (!argv.ok()) return argv.status();
   Result<std::unique_ptr<ChildProcess>> child =
       ChildProcess::Start(*argv, ChildProcess::Pipe::kStdin, echo_stderr);

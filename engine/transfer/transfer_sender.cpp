@@ -249,6 +249,13 @@ TransferReport RunSendTransfer(Channel& channel, const Session& session, ByteSou
   pipeline.block_reader = &reader;
   pipeline.transform = &sealer;
   pipeline.workers = std::max(1, options.workers);
+  // --timeout means no byte moved for that long: also a producer that stopped giving bytes
+  // (zfs send under SIGSTOP), which heartbeats would otherwise hide from the receiver for ever.
+  // The link's own idle timeout covers the output side, so a slow link is not a stall.
+  if (pipeline.watchdog_seconds <= 0) {
+    pipeline.watchdog_seconds = options.timeout_seconds;
+    pipeline.watchdog_input_only = true;
+  }
   auto outer_stop = options.pipeline.stop_requested;
   pipeline.stop_requested = [&] { return outcome.failed() || (outer_stop && outer_stop()); };
   // --codec auto: the monitor's progress tick feeds the adaptive controller.

@@ -190,29 +190,6 @@ Result<CommandOutput> DryRunRunner::Run(const Command& command) {
   return output;
 }
 
-std::string ShellQuote(const std::string& word) {
-  static const char kSafe[] =
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-";
-  if (!word.empty() && word.find_first_not_of(kSafe) == std::string::npos) return word;
-  std::string quoted = "'";
-  for (char c : word) {
-    if (c == '\'')
-      quoted += "'\\''";
-    else
-      quoted += c;
-  }
-  return quoted + "'";
-}
-
-std::string ShellJoin(const std::vector<std::string>& argv) {
-  std::string line;
-  for (const std::string& word : argv) {
-    if (!line.empty()) line += ' ';
-    line += ShellQuote(word);
-  }
-  return line;
-}
-
 Status CommandFailed(const CommandRunner& runner, const Command& command,
                      const CommandOutput& output) {
   std::string line = output.FirstErrorLine();

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "base/shell_words.h"  // ShellJoin: how a Command is shown in messages
 #include "base/status.h"
 
 namespace zsend::orchestrator {
@@ -133,12 +134,6 @@ class DebugRunner : public WrappingRunner {
   std::mutex mutex_;
   std::ostream& out_;  // guarded by mutex_
 };
-
-// Quotes one word for a POSIX shell: bare when it holds only safe characters, else in single
-// quotes with embedded quotes written as '\''.
-std::string ShellQuote(const std::string& word);
-// The argv as one shell command line (each word quoted by ShellQuote, joined by spaces).
-std::string ShellJoin(const std::vector<std::string>& argv);
 
 // A one-line error for a command that ran and failed:
 // "zfs snapshot pool/a@x failed (exit 1) on local: cannot create snapshot: ...".

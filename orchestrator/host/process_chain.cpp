@@ -31,7 +31,8 @@ int ChainResult::FirstFailed() const {
   return -1;
 }
 
-Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages, double tail_seconds) {
+Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages, double tail_seconds,
+                                    const std::function<bool()>& partner_ended) {
   if (stages.empty()) return InvalidArgument("RunProcessChain: no stages");
   if (Interrupted()) return InterruptedStatus("the transfer did not start");
   auto start = std::chrono::steady_clock::now();
@@ -113,6 +114,9 @@ Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages, doubl
       } else {
         all_reaped = false;
       }
+    }
+    if (!failed_at && !all_reaped && partner_ended && partner_ended()) {
+      failed_at = std::chrono::steady_clock::now();
     }
     std::vector<pollfd> fds;
     std::vector<size_t> which;

@@ -16,6 +16,7 @@
 // processes and pipes).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,10 @@ struct ChainResult {
 // `tail_seconds` > 0: once every stage but the last ended with 0 (the stream is all written),
 // the last stage (a `zfs receive` committing it) gets that long to end; one that does not (stopped,
 // hung on a far host) is stopped with the group, and ChainResult::stalled says so.
-Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages, double tail_seconds = 0);
+// `partner_ended`, polled while the chain runs: the other half of a transfer that runs outside the
+// chain (the tcp receiver) has ended; the chain then gets kChainGraceMs to end on its own, as if
+// one of its stages had failed, and is stopped after that (a SIGSTOPped sender never would end).
+Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages, double tail_seconds = 0,
+                                    const std::function<bool()>& partner_ended = {});
 
 }  // namespace zsend::orchestrator

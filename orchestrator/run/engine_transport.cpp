@@ -187,7 +187,9 @@ class EngineMover : public StreamMover {
       result.status = send_argv.status();
       return result;
     }
-    Result<ChainResult> sent = RunProcessChain({{*send_argv, false}});
+    // A receiver that ended (failed, or timed out on a sender that stopped) ends the sender too.
+    Result<ChainResult> sent =
+        RunProcessChain({{*send_argv, false}}, 0, [&receiver] { return receiver.EndsWithin(0); });
     // A receiver whose sender failed may never get its connection (it was refused, or went to
     // the wrong address) and would wait for ever: it is stopped. After a network failure (no
     // connection, or the peer went away) it has nothing to add; otherwise it gets a moment

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "tests/support/fault_proxy.h"
@@ -298,124 +299,168 @@ TEST_F(TransferCli, PlantedSymlinksAreNotFollowedAndTheStreamIsPrivate) {
   EXPECT_NE(TransferDir::Read(stats).find("\"result\": \"ok\""), std::string::npos);
 }
 
-TEST_F(TransferCli, ProducerFailureFailsBothSidesWithItsStderr) {
-  int port = 0;
-  Side recv = Receiver({"-o", output_}, &port);
-  Side send = Sender(
-      port, {"--exec", "sh -c 'head -c 700000 /dev/zero; echo snapshot vanished >&2; exit 3'"});
-  send.Finish();
-  recv.Finish();
-  EXPECT_EQ(send.result.exit_code, kExitProducer) << send.err;
-  EXPECT_EQ(recv.result.exit_code, kExitProducer) << recv.err;
-  EXPECT_NE(send.err.find("snapshot vanished"), std::string::npos) << send.err;
-  EXPECT_NE(recv.err.find("snapshot vanished"), std::string::npos) << recv.err;
-  EXPECT_TRUE(OutputAbsent());
+// The failures of issue 4 point 7, one row each: what goes wrong, then each side's exit code,
+// what its stderr must name, and whether the output stays absent.
+enum class Fault { kNone, kKillSender, kKillReceiver, kStopReceiver, kStopSender };
+constexpr int kAnyFailure = -1;  // any non-zero exit code
+constexpr int kUnchecked = -2;
+const char kIn[] = "{in}", kOut[] = "{out}";  // stand for the input and output files
+const char kSlowProducer[] = "sh -c 'head -c 600000 /dev/zero; exec sleep 30'";
+
+struct FailureCase {
+  std::string name;
+  std::vector<std::string> recv_args, send_args;
+  std::optional<test::FaultPlan> proxy = std::nullopt;  // a fault proxy between sender and receiver
+  Fault fault = Fault::kNone;
+  int fault_after_ms = 0;
+  int send_exit = kUnchecked, recv_exit = kUnchecked;
+  std::vector<std::string> send_says = {}, recv_says = {};
+  bool output_absent = false;
+};
+
+// gtest prints a parameter in test listings; the row's name says it all.
+void PrintTo(const FailureCase& c, std::ostream* os) {
+  *os << c.name;
 }
 
-TEST_F(TransferCli, ConsumerFailureFailsTheSenderWithItsStderr) {
+const FailureCase kFailureCases[] = {
+    {.name = "ProducerFailureFailsBothSidesWithItsStderr",
+     .recv_args = {"-o", kOut},
+     .send_args = {"--exec",
+                   "sh -c 'head -c 700000 /dev/zero; echo snapshot vanished >&2; exit 3'"},
+     .send_exit = kExitProducer,
+     .recv_exit = kExitProducer,
+     .send_says = {"snapshot vanished"},
+     .recv_says = {"snapshot vanished"},
+     .output_absent = true},
+    {.name = "ConsumerFailureFailsTheSenderWithItsStderr",
+     .recv_args =
+         {"--exec",
+          "sh -c 'head -c 1000 >/dev/null; echo cannot receive: out of space >&2; exit 3'"},
+     .send_args = {"-i", kIn},
+     .send_exit = kExitConsumer,
+     .recv_exit = kExitConsumer,
+     .send_says = {"out of space"}},
+    {.name = "ConsumerThatCannotStartFailsBothSides",
+     .recv_args = {"--exec", "zsend-no-such-zfs recv pool/x"},
+     .send_args = {"-i", kIn},
+     .send_exit = kExitConsumer,
+     .recv_exit = kExitConsumer,
+     .send_says = {"zsend-no-such-zfs"}},
+    {.name = "KilledSenderNeverLooksLikeSuccess",
+     .recv_args = {"-o", kOut},
+     .send_args = {"--exec", kSlowProducer},
+     .fault = Fault::kKillSender,
+     .fault_after_ms = 1500,
+     .recv_exit = kExitIntegrity,
+     .recv_says = {"before its end frame"},
+     .output_absent = true},
+    {.name = "KilledReceiverFailsTheSender",
+     .recv_args = {"--exec", "sh -c 'cat > /dev/null'"},
+     .send_args = {"--exec", kSlowProducer},
+     .fault = Fault::kKillReceiver,
+     .fault_after_ms = 1500,
+     .send_exit = kExitNetwork},
+    {.name = "StalledReceiverTimesOut",
+     .recv_args = {"-o", kOut, "--timeout", "2"},
+     .send_args = {"--exec", kSlowProducer, "--timeout", "2"},
+     .fault = Fault::kStopReceiver,
+     .fault_after_ms = 800,
+     .send_exit = kExitTimeout,
+     .recv_exit = kAnyFailure,
+     .send_says = {"sent nothing"},
+     .output_absent = true},
+    {.name = "StalledSenderTimesOut",
+     .recv_args = {"-o", kOut, "--timeout", "2"},
+     .send_args = {"--exec", kSlowProducer},
+     .fault = Fault::kStopSender,
+     .fault_after_ms = 800,
+     .recv_exit = kExitTimeout,
+     .output_absent = true},
+    // Past the preambles, handshake and key confirmation: inside the first data frames.
+    {.name = "FlippedByteIsAnIntegrityFailure",
+     .recv_args = {"-o", kOut},
+     .send_args = {"-i", kIn},
+     .proxy = test::FaultPlan{.flip_offset = 200000},
+     .send_exit = kExitIntegrity,
+     .recv_exit = kExitIntegrity,
+     .recv_says = {"failed authentication"},
+     .output_absent = true},
+    {.name = "CutStreamIsAnIntegrityFailure",
+     .recv_args = {"-o", kOut},
+     .send_args = {"-i", kIn},
+     .proxy = test::FaultPlan{.cut_after = 1000000},
+     .send_exit = kAnyFailure,
+     .recv_exit = kExitIntegrity,
+     .output_absent = true},
+};
+
+class TransferCliFailure : public TransferCli, public ::testing::WithParamInterface<FailureCase> {
+ protected:
+  std::vector<std::string> Args(std::vector<std::string> args) const {
+    for (std::string& a : args) a = a == kIn ? input_ : a == kOut ? output_ : a;
+    return args;
+  }
+  static void ExpectExit(const Side& side, int expected, const char* which) {
+    if (expected == kAnyFailure) {
+      EXPECT_NE(side.result.exit_code, 0) << which << ": " << side.err;
+    } else if (expected >= 0) {
+      EXPECT_EQ(side.result.exit_code, expected) << which << ": " << side.err;
+    }
+  }
+};
+
+TEST_P(TransferCliFailure, ExitCodesAndMessagesOnBothSides) {
+  const FailureCase& c = GetParam();
   int port = 0;
-  Side recv = Receiver(
-      {"--exec", "sh -c 'head -c 1000 >/dev/null; echo cannot receive: out of space >&2; exit 3'"},
-      &port);
-  Side send = Sender(port, {"-i", input_});
-  send.Finish();
-  recv.Finish();
-  EXPECT_EQ(send.result.exit_code, kExitConsumer) << send.err;
-  EXPECT_EQ(recv.result.exit_code, kExitConsumer) << recv.err;
-  EXPECT_NE(send.err.find("out of space"), std::string::npos) << send.err;
+  Side recv = Receiver(Args(c.recv_args), &port);
+  std::optional<test::FaultProxy> proxy;
+  if (c.proxy.has_value()) {
+    proxy.emplace("127.0.0.1", port, *c.proxy);
+    ASSERT_TRUE(proxy->ok()) << proxy->error();
+    port = proxy->port();
+  }
+  Side send = Sender(port, Args(c.send_args));
+  std::this_thread::sleep_for(std::chrono::milliseconds(c.fault_after_ms));
+  switch (c.fault) {
+    case Fault::kNone:
+    case Fault::kKillSender:
+    case Fault::kKillReceiver:
+      if (c.fault == Fault::kKillSender) ::kill(send.pid, SIGKILL);
+      if (c.fault == Fault::kKillReceiver) ::kill(recv.pid, SIGKILL);
+      send.Finish();
+      recv.Finish();
+      break;
+    case Fault::kStopReceiver:
+      ::kill(recv.pid, SIGSTOP);
+      send.Finish();
+      ::kill(recv.pid, SIGCONT);
+      recv.Finish();
+      break;
+    case Fault::kStopSender:
+      ::kill(send.pid, SIGSTOP);
+      recv.Finish();
+      ::kill(send.pid, SIGKILL);
+      send.Finish();
+      break;
+  }
+  ExpectExit(send, c.send_exit, "sender");
+  ExpectExit(recv, c.recv_exit, "receiver");
+  for (const std::string& text : c.send_says) {
+    EXPECT_NE(send.err.find(text), std::string::npos) << send.err;
+  }
+  for (const std::string& text : c.recv_says) {
+    EXPECT_NE(recv.err.find(text), std::string::npos) << recv.err;
+  }
+  if (c.output_absent) {
+    EXPECT_TRUE(OutputAbsent());
+  }
 }
 
-TEST_F(TransferCli, ConsumerThatCannotStartFailsBothSides) {
-  int port = 0;
-  Side recv = Receiver({"--exec", "zsend-no-such-zfs recv pool/x"}, &port);
-  Side send = Sender(port, {"-i", input_});
-  send.Finish();
-  recv.Finish();
-  EXPECT_EQ(recv.result.exit_code, kExitConsumer) << recv.err;
-  EXPECT_EQ(send.result.exit_code, kExitConsumer) << send.err;
-  EXPECT_NE(send.err.find("zsend-no-such-zfs"), std::string::npos) << send.err;
-}
-
-TEST_F(TransferCli, KilledSenderNeverLooksLikeSuccess) {
-  int port = 0;
-  Side recv = Receiver({"-o", output_}, &port);
-  Side send = Sender(port, {"--exec", "sh -c 'head -c 600000 /dev/zero; exec sleep 30'"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  ::kill(send.pid, SIGKILL);
-  send.Finish();
-  recv.Finish();
-  EXPECT_EQ(recv.result.exit_code, kExitIntegrity) << recv.err;
-  EXPECT_NE(recv.err.find("before its end frame"), std::string::npos) << recv.err;
-  EXPECT_TRUE(OutputAbsent());
-}
-
-TEST_F(TransferCli, KilledReceiverFailsTheSender) {
-  int port = 0;
-  Side recv = Receiver({"--exec", "sh -c 'cat > /dev/null'"}, &port);
-  Side send = Sender(port, {"--exec", "sh -c 'head -c 600000 /dev/zero; exec sleep 30'"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  ::kill(recv.pid, SIGKILL);
-  send.Finish();
-  recv.Finish();
-  EXPECT_EQ(send.result.exit_code, kExitNetwork) << send.err;
-}
-
-TEST_F(TransferCli, StalledReceiverTimesOut) {
-  int port = 0;
-  Side recv = Receiver({"-o", output_, "--timeout", "2"}, &port);
-  Side send =
-      Sender(port, {"--exec", "sh -c 'head -c 600000 /dev/zero; exec sleep 30'", "--timeout", "2"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
-  ::kill(recv.pid, SIGSTOP);
-  send.Finish();
-  ::kill(recv.pid, SIGCONT);
-  recv.Finish();
-  EXPECT_EQ(send.result.exit_code, kExitTimeout) << send.err;
-  EXPECT_NE(send.err.find("sent nothing"), std::string::npos) << send.err;
-  EXPECT_NE(recv.result.exit_code, 0);
-  EXPECT_TRUE(OutputAbsent());
-}
-
-TEST_F(TransferCli, StalledSenderTimesOut) {
-  int port = 0;
-  Side recv = Receiver({"-o", output_, "--timeout", "2"}, &port);
-  Side send = Sender(port, {"--exec", "sh -c 'head -c 600000 /dev/zero; exec sleep 30'"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
-  ::kill(send.pid, SIGSTOP);
-  recv.Finish();
-  ::kill(send.pid, SIGKILL);
-  send.Finish();
-  EXPECT_EQ(recv.result.exit_code, kExitTimeout) << recv.err;
-  EXPECT_TRUE(OutputAbsent());
-}
-
-TEST_F(TransferCli, FlippedByteIsAnIntegrityFailure) {
-  int port = 0;
-  Side recv = Receiver({"-o", output_}, &port);
-  // Past the preambles, handshake and key confirmation: inside the first data frames.
-  test::FaultProxy proxy("127.0.0.1", port, {.flip_offset = 200000});
-  ASSERT_TRUE(proxy.ok()) << proxy.error();
-  Side send = Sender(proxy.port(), {"-i", input_});
-  send.Finish();
-  recv.Finish();
-  EXPECT_EQ(recv.result.exit_code, kExitIntegrity) << recv.err;
-  EXPECT_NE(recv.err.find("failed authentication"), std::string::npos) << recv.err;
-  EXPECT_EQ(send.result.exit_code, kExitIntegrity) << send.err;
-  EXPECT_TRUE(OutputAbsent());
-}
-
-TEST_F(TransferCli, CutStreamIsAnIntegrityFailure) {
-  int port = 0;
-  Side recv = Receiver({"-o", output_}, &port);
-  test::FaultProxy proxy("127.0.0.1", port, {.cut_after = 1000000});
-  ASSERT_TRUE(proxy.ok()) << proxy.error();
-  Side send = Sender(proxy.port(), {"-i", input_});
-  send.Finish();
-  recv.Finish();
-  EXPECT_EQ(recv.result.exit_code, kExitIntegrity) << recv.err;
-  EXPECT_NE(send.result.exit_code, 0) << send.err;
-  EXPECT_TRUE(OutputAbsent());
-}
+INSTANTIATE_TEST_SUITE_P(Faults, TransferCliFailure, ::testing::ValuesIn(kFailureCases),
+                         [](const ::testing::TestParamInfo<FailureCase>& row) {
+                           return row.param.name;
+                         });
 
 TEST_F(TransferCli, WaitingListenerStopsOnSigterm) {
   int port = 0;

@@ -1,36 +1,10 @@
-// ChildProcess: shell-like splitting without a shell, exit status and stderr tail.
+// ChildProcess: exit status and stderr tail (the splitting of --exec: base/shell_words_test).
 #include "engine/transfer/child_process.h"
 
 #include <gtest/gtest.h>
 
 namespace zsend {
 namespace {
-
-std::vector<std::string> Split(const std::string& text) {
-  Result<std::vector<std::string>> words = SplitCommandLine(text);
-  EXPECT_TRUE(words.ok()) << words.status().message();
-  return words.ok() ? *words : std::vector<std::string>{};
-}
-
-TEST(TransferChildProcess, SplitsLikeAShell) {
-  using V = std::vector<std::string>;
-  EXPECT_EQ(Split("zfs send -R pool/a@b"), (V{"zfs", "send", "-R", "pool/a@b"}));
-  EXPECT_EQ(Split("  a   b\tc  "), (V{"a", "b", "c"}));
-  EXPECT_EQ(Split("sh -c 'head -c 1000 >/dev/null; exit 3'"),
-            (V{"sh", "-c", "head -c 1000 >/dev/null; exit 3"}));
-  EXPECT_EQ(Split(R"(echo "a \"quoted\" \$word" x\ y '')"),
-            (V{"echo", R"(a "quoted" $word)", "x y", ""}));
-  EXPECT_EQ(Split(R"(a"b"'c'd)"), (V{"abcd"}));
-  EXPECT_EQ(Split(R"("back\slash")"), (V{R"(back\slash)"}));
-  EXPECT_EQ(Split("no $expansion *"), (V{"no", "$expansion", "*"}));
-}
-
-TEST(TransferChildProcess, SplitRejectsBrokenQuoting) {
-  EXPECT_FALSE(SplitCommandLine("echo 'open").ok());
-  EXPECT_FALSE(SplitCommandLine("echo \"open").ok());
-  EXPECT_FALSE(SplitCommandLine("echo trailing\\").ok());
-  EXPECT_FALSE(SplitCommandLine("   ").ok());
-}
 
 TEST(TransferChildProcess, ProducerThatFailsIsNotACleanEnd) {
   Result<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(

@@ -166,5 +166,42 @@ TEST(KeysAuthorized, LoadFileReadsAFileAndReportsAMissingOne) {
   EXPECT_NE(missing.status().message().find(dir / "nope"), std::string::npos);
 }
 
+// LoadKeys: the one place send, recv and bench read their --key, --peer, --authorized-keys and
+// --authorize flags.
+TEST(KeysLoad, EveryFlagIsReadAndAnErrorNamesItsFlag) {
+  TempDir dir;
+  const noise::KeyPair mine = noise::KeyPair::Generate();
+  const noise::PublicKey peer = noise::KeyPair::Generate().public_key;
+  const noise::PublicKey listed = noise::KeyPair::Generate().public_key;
+  const noise::PublicKey extra = noise::KeyPair::Generate().public_key;
+  ASSERT_TRUE(WritePrivateKeyFile(dir / "key", mine, false).ok());
+  {
+    std::ofstream out(dir / "authorized");
+    out << FormatPublicKey(listed) << " host-a\n";
+  }
+  Result<LoadedKeys> keys =
+      LoadKeys({dir / "key", FormatPublicKey(peer), dir / "authorized", {FormatPublicKey(extra)}});
+  ASSERT_TRUE(keys.ok()) << keys.status().message();
+  EXPECT_EQ(FormatPublicKey(keys->local.public_key), FormatPublicKey(mine.public_key));
+  ASSERT_TRUE(keys->peer.has_value());
+  EXPECT_EQ(FormatPublicKey(*keys->peer), FormatPublicKey(peer));
+  EXPECT_NE(keys->authorized.Find(listed), nullptr);
+  ASSERT_NE(keys->authorized.Find(extra), nullptr);
+  EXPECT_EQ(keys->authorized.Find(extra)->comment, "--authorize");
+
+  Result<LoadedKeys> fresh = LoadKeys({});  // no --key: a fresh key, nobody else
+  ASSERT_TRUE(fresh.ok()) << fresh.status().message();
+  EXPECT_FALSE(fresh->peer.has_value());
+  EXPECT_TRUE(fresh->authorized.entries().empty());
+
+  Result<LoadedKeys> bad_peer = LoadKeys({"", "zsend1:garbage", "", {}});
+  EXPECT_EQ(bad_peer.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad_peer.status().message().find("--peer"), std::string::npos);
+  Result<LoadedKeys> bad_authorize = LoadKeys({"", "", "", {"nonsense"}});
+  EXPECT_NE(bad_authorize.status().message().find("--authorize"), std::string::npos);
+  Result<LoadedKeys> missing_key = LoadKeys({dir / "nope", "", "", {}});
+  EXPECT_FALSE(missing_key.ok());
+}
+
 }  // namespace
 }  // namespace zsend

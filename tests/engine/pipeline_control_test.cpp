@@ -83,6 +83,36 @@ TEST(PipelineWatchdog, FiresWhileTheSinkBlocksInWrite) {
   }
 }
 
+// The transfer sender's watchdog: only a stalled input counts (the link has its own idle
+// timeout), so an output that takes nothing for longer than the watchdog does not trip it
+// (the run is ended by a stop request instead), while a silent input still does.
+TEST(PipelineWatchdog, InputOnlyIgnoresABlockedOutputButNotASilentInput) {
+  {
+    IdlePipe pipe;
+    GeneratedSource source({.endless = true});
+    FdSink sink(pipe.fds[1], "output pipe", {.backend = IoBackend::kSyscalls}, UniqueFd());
+    PipelineOptions options = SmallPipeline();
+    options.watchdog_seconds = 0.3;
+    options.watchdog_input_only = true;
+    const auto start = Clock::now();
+    options.stop_requested = [&] { return SecondsSince(start) > 1.5; };
+    PipelineResult r = Pipeline(options).Run(source, sink);
+    EXPECT_EQ(r.failed_stage, PipelineStage::kStopped) << PipelineStageName(r.failed_stage);
+  }
+  {
+    IdlePipe pipe;
+    FdSource source(pipe.fds[0], "input pipe", {.backend = IoBackend::kSyscalls}, UniqueFd());
+    CollectingSink sink;
+    PipelineOptions options = SmallPipeline();
+    options.watchdog_seconds = 0.3;
+    options.watchdog_input_only = true;
+    PipelineResult r = Pipeline(options).Run(source, sink);
+    EXPECT_EQ(r.failed_stage, PipelineStage::kWatchdog) << PipelineStageName(r.failed_stage);
+    EXPECT_NE(r.status.message().find("the input sent nothing"), std::string::npos)
+        << r.status.message();
+  }
+}
+
 TEST(PipelineStop, StopRequestEndsAnEndlessStreamAsStopped) {
   GeneratedSource source({.endless = true});
   CollectingSink sink({.keep = false});

@@ -8,19 +8,12 @@
 #include <thread>
 
 #include "engine/codec/dedup.h"
+#include "tests/support/channel_pair.h"
 
 namespace zsend {
 namespace {
 
-struct Pair {
-  std::unique_ptr<Channel> a, b;
-};
-Pair MakePair() {
-  int fds[2];
-  EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-  return {std::make_unique<Channel>(UniqueFd(fds[0]), "a"),
-          std::make_unique<Channel>(UniqueFd(fds[1]), "b")};
-}
+using test::MakeChannelPair;
 
 struct Sides {
   Result<Session> initiator = Internal("not run");
@@ -28,7 +21,7 @@ struct Sides {
 };
 
 Sides RunBoth(const SessionOptions& init, const SessionOptions& resp) {
-  Pair p = MakePair();
+  test::ChannelPair p = MakeChannelPair();
   Sides s;
   std::thread t([&] {
     s.responder = RunHandshake(*p.b, resp);
@@ -193,7 +186,7 @@ TEST_F(TransferHandshake, AnonymousForSshStdio) {
 }
 
 TEST_F(TransferHandshake, NotAZsendPeer) {
-  Pair p = MakePair();
+  test::ChannelPair p = MakeChannelPair();
   std::thread t([&] {
     const char junk[] = "SSH-2.0-OpenSSH_9.2\r\n";
     (void)p.b->WriteAll(junk, sizeof junk - 1);

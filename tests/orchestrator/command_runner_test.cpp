@@ -64,27 +64,6 @@ TEST(LocalRunner, DoesNotWaitForADaemonisedGrandchild) {
   EXPECT_EQ(output->out, "started\n");
 }
 
-TEST(ShellQuote, LeavesSafeWordsBareAndQuotesTheRest) {
-  EXPECT_EQ(ShellQuote("pool/fs@zsend-20260101"), "pool/fs@zsend-20260101");
-  EXPECT_EQ(ShellQuote(""), "''");
-  EXPECT_EQ(ShellQuote("a b"), "'a b'");
-  EXPECT_EQ(ShellQuote("it's"), "'it'\\''s'");
-  EXPECT_EQ(ShellQuote("$(rm -rf /)"), "'$(rm -rf /)'");
-}
-
-TEST(ShellQuote, RoundTripsThroughARealShell) {
-  std::vector<std::string> words = {"plain", "two words", "it's", "\"dq\"", "$HOME", "`x`",
-                                    "a\\b",  "new\nline", "*",    "~",      ""};
-  LocalRunner runner;
-  std::vector<std::string> argv = {"printf", "%s|"};
-  argv.insert(argv.end(), words.begin(), words.end());
-  Result<CommandOutput> output = runner.Run({{"sh", "-c", ShellJoin(argv)}, Effect::kReadOnly, ""});
-  ASSERT_TRUE(output.ok());
-  std::string expected;
-  for (const std::string& w : words) expected += w + "|";
-  EXPECT_EQ(output->out, expected);
-}
-
 TEST(DryRunRunner, PrintsMutatingCommandsAndRunsReadOnlyOnes) {
   test::FakeZfsRunner fake(test::FakeZfsRunner::Flavor::kOpenZfs, "backup-host");
   fake.AddDataset("tank");

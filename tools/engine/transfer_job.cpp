@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,6 +10,7 @@
 
 #include "base/engine_contract.h"
 #include "base/private_file.h"
+#include "base/shell_words.h"
 #include "base/units.h"
 #include "engine/crypto/keys.h"
 #include "engine/transfer/transfer_consumers.h"
@@ -18,11 +18,10 @@
 #include "engine/transfer/transfer_receiver.h"
 #include "engine/wire/session_handshake.h"
 #include "tools/engine/exit_codes.h"
-#include "tools/engine/listener_accept.h"
 #include "tools/engine/progress_line.h"
 #include "tools/engine/signals.h"
 #include "tools/engine/transfer_link_open.h"
-#include "transports/tcp.h"
+#include "transports/link.h"
 
 namespace zsend::tool {
 namespace {
@@ -93,46 +92,17 @@ class Runner {
   Status Validate() const;
   Status LoadKeys();
   SessionOptions MakeSessionOptions(bool initiator) const;
-  Result<std::unique_ptr<Channel>> Connect(Session* session, int* exit_code);
+  Result<Link> Connect(int* exit_code);
   int Transfer(Channel& channel, const Session& session);
   void WriteJsonStats(const TransferReport& report, const Session& session, int exit_code) const;
 
   const TransferJob& job_;
-  std::optional<noise::KeyPair> local_;
-  std::optional<noise::PublicKey> peer_;
-  AuthorizedKeys authorized_;
+  LoadedKeys keys_;  // unused when anonymous_
   bool anonymous_ = false;
-  pid_t ssh_pid_ = -1;
 };
 
 Status Runner::Validate() const {
-  const int links =
-      !job_.listen.empty() + !job_.connect.empty() + !job_.ssh_host.empty() + (job_.stdio ? 1 : 0);
-  if (links != 1)
-    return InvalidArgument("give exactly one of --listen, --connect, --ssh or --stdio");
-  // Addresses and ports are checked here, before any key is read or socket opened, so a bad
-  // one is a usage error (2) rather than a network failure.
-  if (!job_.connect.empty()) {
-    Result<HostPort> hp = ParseHostPort(job_.connect, false);
-    if (!hp.ok()) return hp.status().WithContext("--connect");
-  }
-  if (!job_.listen.empty()) {
-    Result<HostPort> hp = ParseHostPort(job_.listen, true);
-    if (!hp.ok()) return hp.status().WithContext("--listen");
-  }
-  if (!job_.ssh_port.empty()) {
-    Result<HostPort> hp = ParseHostPort(job_.ssh_port, true);
-    if (!hp.ok() || !hp->host.empty() || hp->port == "0" || hp->port[0] == '0') {
-      return InvalidArgument("--ssh-port takes a port number from 1 to 65535, got '" +
-                             job_.ssh_port + "'");
-    }
-  }
-  if (!job_.ssh_host.empty() && job_.ssh_host[0] == '-') {
-    return InvalidArgument("--ssh '" + job_.ssh_host + "': a host cannot start with '-'");
-  }
-  if (!job_.remote_args.empty() && job_.ssh_host.empty()) {
-    return InvalidArgument("arguments after -- are for the far side of --ssh; --ssh is missing");
-  }
+  ZSEND_RETURN_IF_ERROR(ValidateLinkFlags(job_));
   if (!job_.file.empty() && !job_.exec.empty()) {
     return InvalidArgument(job_.send ? "-i and --exec exclude each other"
                                      : "-o and --exec exclude each other");
@@ -172,29 +142,11 @@ Status Runner::Validate() const {
 
 Status Runner::LoadKeys() {
   anonymous_ = !job_.ssh_host.empty() || job_.stdio;
-  if (anonymous_) return Status::Ok();
-  if (!job_.key_file.empty()) {
-    Result<noise::KeyPair> pair = LoadPrivateKeyFile(job_.key_file);
-    if (!pair.ok()) return pair.status();
-    local_ = *pair;
-  } else {
-    local_ = noise::KeyPair::Generate();
-  }
-  if (!job_.peer.empty()) {
-    Result<noise::PublicKey> peer = ParsePublicKey(job_.peer);
-    if (!peer.ok()) return peer.status().WithContext("--peer");
-    peer_ = *peer;
-  }
-  if (!job_.authorized_keys_file.empty()) {
-    Result<AuthorizedKeys> keys = AuthorizedKeys::LoadFile(job_.authorized_keys_file);
-    if (!keys.ok()) return keys.status();
-    authorized_ = *keys;
-  }
-  for (const std::string& text : job_.authorize) {
-    Result<noise::PublicKey> key = ParsePublicKey(text);
-    if (!key.ok()) return key.status().WithContext("--authorize");
-    authorized_.Add(*key, "--authorize");
-  }
+  if (anonymous_) return Status::Ok();  // ssh and stdio links are authenticated outside zsend
+  Result<LoadedKeys> keys =
+      zsend::LoadKeys({job_.key_file, job_.peer, job_.authorized_keys_file, job_.authorize});
+  if (!keys.ok()) return keys.status();
+  keys_ = std::move(*keys);
   return Status::Ok();
 }
 
@@ -203,9 +155,9 @@ SessionOptions Runner::MakeSessionOptions(bool initiator) const {
   o.initiator = initiator;
   o.we_send = job_.send;
   o.anonymous = anonymous_;
-  o.local_static = local_;
-  o.peer = peer_;
-  o.authorized = &authorized_;
+  if (!anonymous_) o.local_static = keys_.local;
+  o.peer = keys_.peer;
+  o.authorized = &keys_.authorized;
   const bool allow_none = anonymous_ || job_.insecure_plaintext;
   if (job_.cipher == "auto") {
     o.ciphers = AutoCiphers(allow_none && !initiator);
@@ -219,68 +171,26 @@ SessionOptions Runner::MakeSessionOptions(bool initiator) const {
   return o;
 }
 
-Result<std::unique_ptr<Channel>> Runner::Connect(Session* session, int* exit_code) {
-  auto handshake = [&](std::unique_ptr<Channel> channel,
-                       bool initiator) -> Result<std::unique_ptr<Channel>> {
-    Result<Session> s = RunHandshake(*channel, MakeSessionOptions(initiator));
-    if (!s.ok()) {
-      *exit_code = ExitCodeFor(ClassifyStatus(s.status()));
-      return s.status();
-    }
-    *session = *s;
-    return channel;
+Result<Link> Runner::Connect(int* exit_code) {
+  LinkHooks hooks;
+  hooks.handshake = [this](Channel& channel, bool initiator, double max_seconds) {
+    SessionOptions options = MakeSessionOptions(initiator);
+    if (max_seconds > 0) options.timeout_seconds = std::min(options.timeout_seconds, max_seconds);
+    return RunHandshake(channel, options);
   };
-  *exit_code = kExitNetwork;
-  TcpOptions tcp{0, 0, job_.transfer.timeout_seconds};
-  if (!job_.connect.empty()) {
-    Result<UniqueFd> fd = TcpConnect(job_.connect, tcp);
-    if (!fd.ok()) return fd.status();
-    return handshake(std::make_unique<Channel>(std::move(*fd), "tcp " + job_.connect), true);
+  hooks.stop = [] { return StopSignal() != 0; };
+  hooks.say = [this](const std::string& line) { Say(line); };
+  const std::string pubkey = anonymous_ ? "" : FormatPublicKey(keys_.local.public_key);
+  LinkFailure failure = LinkFailure::kNone;
+  Result<Link> link = OpenLink(LinkSpecFor(job_, pubkey), hooks, &failure);
+  if (failure == LinkFailure::kHandshake) {
+    *exit_code = ExitCodeFor(ClassifyStatus(link.status()));
+  } else if (failure == LinkFailure::kStopped) {
+    *exit_code = 128 + StopSignal();
+  } else {
+    *exit_code = kExitNetwork;
   }
-  if (!job_.ssh_host.empty()) {
-    Result<std::unique_ptr<Channel>> channel = StartSsh(job_, &ssh_pid_);
-    if (!channel.ok()) return channel.status();
-    Result<std::unique_ptr<Channel>> done = handshake(std::move(*channel), true);
-    if (!done.ok() && (done.status().code() == StatusCode::kPermissionDenied ||
-                       done.status().code() == StatusCode::kUnavailable)) {
-      // Over ssh a peer that vanished during the handshake is ssh failing (its own message is
-      // above on stderr) or no zsend-engine on the far side, not a key problem.
-      *exit_code = kExitNetwork;
-      return Unavailable("ssh " + job_.ssh_host + ": the far side closed before the handshake " +
-                         "ended (ssh failed, or '" + job_.remote_engine +
-                         (job_.send ? " recv" : " send") +
-                         " --stdio' could not start there; see ssh's message above)");
-    }
-    return done;
-  }
-  if (job_.stdio) {
-    return handshake(std::make_unique<Channel>(UniqueFd(0), UniqueFd(1), "stdio"), false);
-  }
-  // A listener waits for an authorized peer as long as it takes, polling in short slices so
-  // SIGINT/SIGTERM end it; failed handshakes (a port scanner, garbage, a wrong key) are logged
-  // and it goes on listening (listener_accept.h).
-  tcp.timeout_seconds = 0.2;
-  Result<TcpListener> listener = TcpListener::Listen(job_.listen, tcp);
-  if (!listener.ok()) return listener.status();
-  if (job_.announce) {
-    std::printf("%s\n", engine_contract::FormatAnnounceLine(listener->port(),
-                                                            FormatPublicKey(local_->public_key))
-                            .c_str());
-    std::fflush(stdout);
-  } else if (!job_.quiet) {
-    Say("listening on port " + std::to_string(listener->port()));
-  }
-  SessionOptions options = MakeSessionOptions(false);
-  options.timeout_seconds = std::min(options.timeout_seconds, kHandshakeSeconds);
-  Result<AcceptedPeer> peer = AcceptAuthorized(
-      *listener, [&](Channel& channel) { return RunHandshake(channel, options); },
-      [] { return StopSignal() != 0; }, [this](const std::string& line) { Say(line); });
-  if (!peer.ok()) {
-    if (peer.status().code() == StatusCode::kCancelled) *exit_code = 128 + StopSignal();
-    return peer.status();
-  }
-  *session = peer->session;
-  return std::move(peer->channel);
+  return link;
 }
 
 int Runner::Run() {
@@ -289,23 +199,14 @@ int Runner::Run() {
   if (!valid.ok()) return Fail(TransferFailure::kUsage, valid);
   Status keys = LoadKeys();
   if (!keys.ok()) return Fail(TransferFailure::kUsage, keys);
-  Session session;
   int exit_code = kExitInternal;
-  Result<std::unique_ptr<Channel>> channel = Connect(&session, &exit_code);
-  if (!channel.ok()) {
-    Say(channel.status().message());
-    if (ssh_pid_ > 0) {
-      kill(ssh_pid_, SIGTERM);
-      waitpid(ssh_pid_, nullptr, 0);
-    }
+  Result<Link> link = Connect(&exit_code);
+  if (!link.ok()) {
+    Say(link.status().message());
     return exit_code;
   }
-  exit_code = Transfer(**channel, session);
-  channel->reset();
-  if (ssh_pid_ > 0) {
-    if (exit_code != kExitOk) kill(ssh_pid_, SIGTERM);
-    waitpid(ssh_pid_, nullptr, 0);
-  }
+  exit_code = Transfer(*link->channel, link->session);
+  link->Close(exit_code != kExitOk);
   return exit_code;
 }
 
@@ -324,7 +225,7 @@ int Runner::Transfer(Channel& channel, const Session& session) {
     std::unique_ptr<ByteSource> source;
     ChildProcess* producer = nullptr;
     if (!job_.exec.empty()) {
-      Result<std::vector<std::string>> argv = SplitCommandLine(job_.exec);
+      Result<std::vector<std::string>> argv = ShellSplit(job_.exec);
       if (!argv.ok()) return Fail(TransferFailure::kUsage, argv.status());
       Result<std::unique_ptr<ChildProcess>> child =
           ChildProcess::Start(*argv, ChildProcess::Pipe::kStdout, !job_.quiet);

@@ -1,8 +1,9 @@
 // TransferJob: one run of `zsend-engine send` or `zsend-engine recv`.
 //
 // The command files fill the struct; RunTransferJob() loads keys, opens the link (listen,
-// connect, ssh or stdio), runs the handshake, starts the producer or consumer, runs the
-// transfer, prints messages, progress and --json-stats, and returns the exit code.
+// connect, ssh or stdio: OpenLink() of transports/link.h) with the handshake over it, starts
+// the producer or consumer, runs the transfer, prints messages, progress and --json-stats,
+// and returns the exit code.
 #pragma once
 
 #include <string>
@@ -19,7 +20,8 @@ struct TransferJob {
   // Stream end: a file (-i/-o), a command (--exec), or stdin/stdout when both are empty.
   std::string file;
   std::string exec;
-  // Link: exactly one of listen / connect / ssh_host / stdio.
+  // Link: exactly one of listen / connect / ssh_host / stdio (LinkSpecFor() in
+  // transfer_link_open.h turns them into the LinkSpec that transports/link.h opens).
   std::string listen, connect, ssh_host;
   bool stdio = false;
   bool once = false;

@@ -1,61 +1,62 @@
 #include "tools/engine/transfer_link_open.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
-
-#include <cstring>
-
-#include "base/subprocess.h"
-
-extern char** environ;
+#include "transports/tcp.h"
 
 namespace zsend::tool {
 
-std::string ShellQuote(const std::string& word) {
-  std::string out = "'";
-  for (char c : word) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
+Status ValidateLinkFlags(const TransferJob& job) {
+  const int links =
+      !job.listen.empty() + !job.connect.empty() + !job.ssh_host.empty() + (job.stdio ? 1 : 0);
+  if (links != 1)
+    return InvalidArgument("give exactly one of --listen, --connect, --ssh or --stdio");
+  if (!job.connect.empty()) {
+    Result<HostPort> hp = ParseHostPort(job.connect, false);
+    if (!hp.ok()) return hp.status().WithContext("--connect");
+  }
+  if (!job.listen.empty()) {
+    Result<HostPort> hp = ParseHostPort(job.listen, true);
+    if (!hp.ok()) return hp.status().WithContext("--listen");
+  }
+  if (!job.ssh_port.empty()) {
+    Result<HostPort> hp = ParseHostPort(job.ssh_port, true);
+    if (!hp.ok() || !hp->host.empty() || hp->port == "0" || hp->port[0] == '0') {
+      return InvalidArgument("--ssh-port takes a port number from 1 to 65535, got '" +
+                             job.ssh_port + "'");
     }
   }
-  return out + "'";
-}
-
-std::vector<std::string> SshCommand(const TransferJob& job) {
-  std::vector<std::string> argv = {"ssh", "-e", "none", "-o", "BatchMode=yes"};
-  if (!job.ssh_port.empty()) argv.insert(argv.end(), {"-p", job.ssh_port});
-  for (const std::string& o : job.ssh_options) argv.insert(argv.end(), {"-o", o});
-  // "--": a host that looks like an option ("-oProxyCommand=...") stays a destination.
-  argv.insert(argv.end(), {"--", job.ssh_host});
-  std::string remote = ShellQuote(job.remote_engine) + (job.send ? " recv" : " send") + " --stdio";
-  for (const std::string& a : job.remote_args) remote += " " + ShellQuote(a);
-  argv.push_back(remote);
-  return argv;
-}
-
-Result<std::unique_ptr<Channel>> StartSsh(const TransferJob& job, pid_t* pid) {
-  int to_ssh[2], from_ssh[2];
-  if (pipe2(to_ssh, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
-  UniqueFd to_read(to_ssh[0]), to_write(to_ssh[1]);
-  if (pipe2(from_ssh, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
-  UniqueFd from_read(from_ssh[0]), from_write(from_ssh[1]);
-  // base::Spawn: clean signal state, no inherited descriptors, and a parent-death signal, so
-  // ssh (and with it the far side, which sees its stdin close) never outlives this engine.
-  base::SpawnOptions spawn;
-  spawn.stdin_fd = to_read.get();
-  spawn.stdout_fd = from_write.get();
-  spawn.process_group = -1;
-  base::SpawnResult started = base::Spawn(SshCommand(job), spawn);
-  if (!started.ok()) {
-    int rc = started.fork_errno != 0 ? started.fork_errno : started.exec_errno;
-    return Unavailable(std::string("cannot run ssh: ") + std::strerror(rc));
+  if (!job.ssh_host.empty() && job.ssh_host[0] == '-') {
+    return InvalidArgument("--ssh '" + job.ssh_host + "': a host cannot start with '-'");
   }
-  *pid = started.pid;
-  return std::make_unique<Channel>(std::move(from_read), std::move(to_write),
-                                   "ssh " + job.ssh_host);
+  if (!job.remote_args.empty() && job.ssh_host.empty()) {
+    return InvalidArgument("arguments after -- are for the far side of --ssh; --ssh is missing");
+  }
+  return Status::Ok();
+}
+
+LinkSpec LinkSpecFor(const TransferJob& job, const std::string& pubkey) {
+  LinkSpec spec;
+  spec.timeout_seconds = job.transfer.timeout_seconds;
+  if (!job.connect.empty()) {
+    spec.kind = LinkKind::kConnect;
+    spec.address = job.connect;
+  } else if (!job.listen.empty()) {
+    spec.kind = LinkKind::kListen;
+    spec.address = job.listen;
+    spec.announce = job.announce;
+    spec.announce_pubkey = pubkey;
+    spec.quiet = job.quiet;
+  } else if (!job.ssh_host.empty()) {
+    spec.kind = LinkKind::kSsh;
+    spec.ssh = {job.ssh_host,
+                job.ssh_port,
+                job.ssh_options,
+                job.remote_engine,
+                job.send ? "recv" : "send",
+                job.remote_args};
+  } else {
+    spec.kind = LinkKind::kStdio;
+  }
+  return spec;
 }
 
 }  // namespace zsend::tool

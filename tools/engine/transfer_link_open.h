@@ -1,23 +1,21 @@
-// Opening the link of a transfer: listen and accept, connect, run ssh, or use our stdio.
+// The link of a transfer: the one place that turns `send`/`recv` flags (--listen, --connect,
+// --ssh, --stdio and their options) into a LinkSpec (transports/link.h) for OpenLink().
 #pragma once
 
-#include <memory>
 #include <string>
 
-#include "engine/transfer/child_process.h"
-#include "engine/wire/channel.h"
+#include "base/status.h"
 #include "tools/engine/transfer_job.h"
-#include "transports/tcp.h"
+#include "transports/link.h"
 
 namespace zsend::tool {
 
-// The ssh command line for --ssh: ssh [-p N] [-o OPT]... HOST 'ENGINE' 'recv' '--stdio' ARGS...
-std::vector<std::string> SshCommand(const TransferJob& job);
+// Exactly one link, and its addresses, port and ssh host well formed: a bad one is a usage
+// error (2), found before any key is read or socket opened.
+Status ValidateLinkFlags(const TransferJob& job);
 
-// Quotes a word for a POSIX shell (the far side of ssh runs our command through one).
-std::string ShellQuote(const std::string& word);
-
-// Starts ssh with pipes on both its stdin and stdout; the Channel reads its stdout.
-Result<std::unique_ptr<Channel>> StartSsh(const TransferJob& job, pid_t* pid);
+// The link the flags name (ValidateLinkFlags passed). `pubkey`: our public key in text form,
+// for a listener's --announce line.
+LinkSpec LinkSpecFor(const TransferJob& job, const std::string& pubkey);
 
 }  // namespace zsend::tool

@@ -2,8 +2,12 @@
 // file and registers itself here with one line.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
 #include <string>
 
+#include "orchestrator/host/run_dir.h"
 #include "tools/zsend/commands.h"
 #include "tools/zsend/exit_codes.h"
 
@@ -35,5 +39,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "zsend%s: %s; see 'zsend%s --help'\n", sub.c_str(), e.what(), sub.c_str());
     return kExitFatal;
   }
-  return run ? run() : kExitFatal;
+  if (!run) return kExitFatal;
+  // Every temporary file of this run, on this host, goes into one private directory that a
+  // later zsend removes should this one be killed with SIGKILL (run_dir.h).
+  std::error_code ec;
+  const std::string temp = std::filesystem::temp_directory_path(ec).string();
+  std::optional<zsend::orchestrator::RunDir> run_dir;
+  if (!ec) {
+    zsend::orchestrator::SweepRunDirs(temp);
+    auto made = zsend::orchestrator::RunDir::Create(temp);
+    if (made.ok()) {
+      run_dir.emplace(std::move(*made));
+      setenv("TMPDIR", run_dir->path().c_str(), 1);
+    }
+  }
+  return run();
 }

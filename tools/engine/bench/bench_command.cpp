@@ -8,7 +8,6 @@
 #include <memory>
 #include <string>
 
-#include "base/engine_contract.h"
 #include "base/units.h"
 #include "engine/crypto/keys.h"
 #include "engine/transfer/transfer_link.h"
@@ -17,6 +16,8 @@
 #include "tools/engine/commands.h"
 #include "tools/engine/exit_codes.h"
 #include "tools/engine/signals.h"
+#include "transports/fd_channel.h"
+#include "transports/link.h"
 #include "transports/tcp.h"
 
 namespace zsend::tool {
@@ -113,30 +114,11 @@ int RunLink(const BenchFlags& f, double seconds, double timeout) {
   options.block_size = 1 << 20;
   options.timeout_seconds = timeout;
   options.accept_any_peer = any_peer;
-  AuthorizedKeys authorized;
-  if (!f.key_file.empty()) {
-    Result<noise::KeyPair> pair = LoadPrivateKeyFile(f.key_file);
-    if (!pair.ok()) return Fail(kExitUsage, pair.status());
-    options.local_static = *pair;
-  } else {
-    options.local_static = noise::KeyPair::Generate();
-  }
-  if (!f.peer.empty()) {
-    Result<noise::PublicKey> peer = ParsePublicKey(f.peer);
-    if (!peer.ok()) return Fail(kExitUsage, peer.status().WithContext("--peer"));
-    options.peer = *peer;
-  }
-  if (!f.authorized_keys_file.empty()) {
-    Result<AuthorizedKeys> keys = AuthorizedKeys::LoadFile(f.authorized_keys_file);
-    if (!keys.ok()) return Fail(kExitUsage, keys.status());
-    authorized = *keys;
-  }
-  for (const std::string& text : f.authorize) {
-    Result<noise::PublicKey> key = ParsePublicKey(text);
-    if (!key.ok()) return Fail(kExitUsage, key.status().WithContext("--authorize"));
-    authorized.Add(*key, "--authorize");
-  }
-  options.authorized = &authorized;
+  Result<LoadedKeys> keys = LoadKeys({f.key_file, f.peer, f.authorized_keys_file, f.authorize});
+  if (!keys.ok()) return Fail(kExitUsage, keys.status());
+  options.local_static = keys->local;
+  options.peer = keys->peer;
+  options.authorized = &keys->authorized;
 
   std::optional<TcpListener> listener;
   if (!initiator) {
@@ -144,10 +126,7 @@ int RunLink(const BenchFlags& f, double seconds, double timeout) {
     if (!l.ok()) return Fail(kExitNetwork, l.status());
     listener.emplace(std::move(*l));
     if (f.announce) {
-      std::printf("%s\n", engine_contract::FormatAnnounceLine(
-                              listener->port(), FormatPublicKey(options.local_static->public_key))
-                              .c_str());
-      std::fflush(stdout);
+      PrintAnnounceLine(listener->port(), FormatPublicKey(options.local_static->public_key));
     } else if (!f.quiet) {
       std::fprintf(stderr, "zsend-engine bench: listening on port %d\n", listener->port());
     }
@@ -164,7 +143,7 @@ int RunLink(const BenchFlags& f, double seconds, double timeout) {
   Result<UniqueFd> fd =
       initiator ? TcpConnect(f.connect, TcpOptions{0, 0, timeout}) : listener->Accept();
   if (!fd.ok()) return Fail(kExitNetwork, fd.status());
-  Channel channel(std::move(*fd), initiator ? "tcp " + f.connect : "tcp peer");
+  FdChannel channel(std::move(*fd), initiator ? "tcp " + f.connect : "tcp peer");
   Result<Session> session = RunHandshake(channel, options);
   if (!session.ok()) return Fail(ExitCodeFor(session.status()), session.status());
   Result<LinkBenchResult> result = RunLinkBench(channel, *session, initiator, *cpu, seconds,

@@ -11,6 +11,7 @@
 #include "engine/transfer/transfer_sender.h"
 #include "engine/wire/channel.h"
 #include "tools/engine/bench/stage_bench.h"
+#include "transports/fd_channel.h"
 
 namespace zsend {
 namespace {
@@ -54,8 +55,8 @@ Result<LoopbackFigure> BenchLoopbackTransfer(const std::vector<std::byte>& sampl
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return ErrnoStatus("socketpair", errno);
   }
-  Channel send_side(UniqueFd(fds[0]), "loopback sender");
-  Channel recv_side(UniqueFd(fds[1]), "loopback receiver");
+  FdChannel send_side(UniqueFd(fds[0]), "loopback sender");
+  FdChannel recv_side(UniqueFd(fds[1]), "loopback receiver");
   Session sender;
   sender.cipher = CpuHasAes() ? BulkCipher::kAesGcm : BulkCipher::kChaChaPoly;
   sender.block_size = 1 << 20;

@@ -1,4 +1,4 @@
-#include "tools/engine/listener_accept.h"
+#include "transports/listener_accept.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -7,7 +7,9 @@
 #include <optional>
 #include <thread>
 
-namespace zsend::tool {
+#include "transports/fd_channel.h"
+
+namespace zsend {
 namespace {
 
 struct Attempt {
@@ -67,7 +69,7 @@ Result<AcceptedPeer> AcceptAuthorized(TcpListener& listener,
       return fd.status();
     }
     Attempt& attempt = attempts.emplace_back();
-    attempt.channel = std::make_unique<Channel>(std::move(*fd), "tcp peer");
+    attempt.channel = std::make_unique<FdChannel>(std::move(*fd), "tcp peer");
     attempt.thread = std::thread([&mu, &finished, &handshake, a = &attempt] {
       Result<Session> result = handshake(*a->channel);
       {
@@ -79,4 +81,4 @@ Result<AcceptedPeer> AcceptAuthorized(TcpListener& listener,
   }
 }
 
-}  // namespace zsend::tool
+}  // namespace zsend

@@ -16,7 +16,7 @@
 #include "engine/wire/session_handshake.h"
 #include "transports/tcp.h"
 
-namespace zsend::tool {
+namespace zsend {
 
 inline constexpr size_t kMaxHandshakes = 16;
 inline constexpr double kHandshakeSeconds = 10;
@@ -34,4 +34,4 @@ Result<AcceptedPeer> AcceptAuthorized(TcpListener& listener,
                                       const std::function<bool()>& stop,
                                       const std::function<void(const std::string&)>& say);
 
-}  // namespace zsend::tool
+}  // namespace zsend
