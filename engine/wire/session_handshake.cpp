@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/engine_contract.h"
 #include "engine/codec/dedup.h"
 #include "engine/crypto/noise_handshake.h"
 
@@ -12,7 +13,7 @@ namespace zsend {
 namespace {
 
 constexpr uint8_t kMagic[4] = {'Z', 'S', 'N', 'D'};
-constexpr uint16_t kVersion = 1;
+constexpr uint16_t kVersion = engine_contract::kProtocolVersion;
 constexpr size_t kPreambleSize = 8;
 constexpr char kPrologueLabel[] = "zsend/1 handshake";
 constexpr uint8_t kPayloadVersion = 1;

@@ -172,6 +172,14 @@ Result<std::vector<std::string>> CommandRunner::StreamArgv(const std::vector<std
                             (argv.empty() ? std::string("commands") : argv[0]));
 }
 
+Result<CommandOutput> DebugRunner::Run(const Command& command) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    out_ << "debug [" << inner_.HostLabel() << "]: " << ShellJoin(command.argv) << "\n";
+  }
+  return inner_.Run(command);
+}
+
 Result<CommandOutput> DryRunRunner::Run(const Command& command) {
   if (command.effect == Effect::kReadOnly) return inner_.Run(command);
   std::lock_guard<std::mutex> lock(mutex_);

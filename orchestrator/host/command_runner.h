@@ -94,12 +94,11 @@ class LocalRunner : public CommandRunner {
   double timeout_seconds_;
 };
 
-// Prints each mutating command as "dry-run [host]: argv..." on `out` and reports success
-// without running it; read-only commands go to `inner`. Does not own `inner` or `out`.
-class DryRunRunner : public CommandRunner {
+// A runner over another one that changes only Run(): the host label, streaming, remoteness
+// and Unwrapped() are `inner`'s. Does not own `inner`.
+class WrappingRunner : public CommandRunner {
  public:
-  DryRunRunner(CommandRunner& inner, std::ostream& out) : inner_(inner), out_(out) {}
-  Result<CommandOutput> Run(const Command& command) override;
+  explicit WrappingRunner(CommandRunner& inner) : inner_(inner) {}
   std::string HostLabel() const override { return inner_.HostLabel(); }
   Result<std::vector<std::string>> StreamArgv(const std::vector<std::string>& argv) override {
     return inner_.StreamArgv(argv);
@@ -108,8 +107,30 @@ class DryRunRunner : public CommandRunner {
   CommandRunner& Unwrapped() override { return inner_.Unwrapped(); }
   CommandRunner& inner() { return inner_; }
 
- private:
+ protected:
   CommandRunner& inner_;
+};
+
+// Prints each mutating command as "dry-run [host]: argv..." on `out` and reports success
+// without running it; read-only commands go to `inner`. Does not own `inner` or `out`.
+class DryRunRunner : public WrappingRunner {
+ public:
+  DryRunRunner(CommandRunner& inner, std::ostream& out) : WrappingRunner(inner), out_(out) {}
+  Result<CommandOutput> Run(const Command& command) override;
+
+ private:
+  std::mutex mutex_;
+  std::ostream& out_;  // guarded by mutex_
+};
+
+// Prints every command as "debug [host]: argv..." on `out` before `inner` runs it (--debug).
+// Does not own `inner` or `out`.
+class DebugRunner : public WrappingRunner {
+ public:
+  DebugRunner(CommandRunner& inner, std::ostream& out) : WrappingRunner(inner), out_(out) {}
+  Result<CommandOutput> Run(const Command& command) override;
+
+ private:
   std::mutex mutex_;
   std::ostream& out_;  // guarded by mutex_
 };

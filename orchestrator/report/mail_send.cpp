@@ -1,7 +1,9 @@
 #include "orchestrator/report/mail_send.h"
 
 #include <curl/curl.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -150,6 +152,33 @@ Status SendViaSendmail(CommandRunner& local, const std::string& command, const M
                        std::to_string(output->exit_code) + "): " + output->FirstErrorLine());
   }
   return Status::Ok();
+}
+
+std::string HostName() {
+  char name[256] = {0};
+  if (gethostname(name, sizeof name - 1) != 0) return "localhost";
+  return name;
+}
+
+std::string DefaultMailFrom() {
+  return "zsend@" + HostName();
+}
+
+Status SendMail(const MailOptions& options, const MailMessage& message) {
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::string mime = RenderMime(message, now, HostName());
+  if (!options.smtp_url.empty()) {
+    SmtpOptions smtp;
+    smtp.url = options.smtp_url;
+    smtp.user = options.smtp_user;
+    smtp.password_file = options.smtp_password_file;
+    smtp.ca_file = options.smtp_ca_file;
+    return SendViaSmtp(message, mime, smtp);
+  }
+  LocalRunner local;
+  return SendViaSendmail(local, options.sendmail.empty() ? "/usr/sbin/sendmail" : options.sendmail,
+                         message, mime);
 }
 
 }  // namespace zsend::orchestrator

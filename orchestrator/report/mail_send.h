@@ -48,4 +48,24 @@ Status SendViaSmtp(const MailMessage& message, const std::string& mime, const Sm
 Status SendViaSendmail(CommandRunner& local, const std::string& command, const MailMessage& message,
                        const std::string& mime);
 
+// Where a subcommand's mail goes and how it is sent (zsend's --mail-* and --smtp-* options).
+struct MailOptions {
+  std::vector<std::string> to;
+  std::string from;
+  std::string on = "failure";
+  std::string smtp_url;
+  std::string smtp_user;
+  std::string smtp_password_file;
+  std::string smtp_ca_file;  // CA bundle to verify the server's certificate (TLS)
+  std::string sendmail;
+};
+
+// Renders and sends through SMTP (smtp_url) or sendmail (sendmail, default "/usr/sbin/sendmail"
+// when neither is given).
+Status SendMail(const MailOptions& options, const MailMessage& message);
+
+// This machine's name, and "zsend@HOST".
+std::string HostName();
+std::string DefaultMailFrom();
+
 }  // namespace zsend::orchestrator

@@ -1,26 +1,21 @@
 #include "orchestrator/run/engine_transport.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
-#include "base/subprocess.h"
-#include "base/unique_fd.h"
+#include "base/engine_contract.h"
 #include "orchestrator/host/process_chain.h"
 #include "orchestrator/host/ssh_runner.h"
+#include "orchestrator/run/announcing_child.h"
+#include "orchestrator/run/engine_probe.h"
 #include "orchestrator/run/far_side.h"
 #include "orchestrator/run/run_interrupt.h"
+#include "orchestrator/run/tcp_addresses.h"
 
 namespace zsend::orchestrator {
 namespace {
+
+namespace contract = engine_contract;
 
 constexpr int kAnnounceTimeoutMs = 30000;
 
@@ -28,148 +23,30 @@ constexpr int kAnnounceTimeoutMs = 30000;
 std::string Seconds(double seconds) {
   return std::to_string(static_cast<int64_t>(seconds < 1 ? 1 : seconds));
 }
-// How long a receiver may take to end by itself once its sender failed, before it is stopped.
-constexpr int kReceiverGraceMs = 2000;
-
-// Runs "$@" (the receiver) and stops it (SIGTERM) when this script's stdin reaches EOF, so a
-// receiver that still waits for a connection that will never come ends with its caller, also
-// on a far host (ssh passes the EOF on). Exits with the receiver's exit code.
-constexpr char kStopOnStdinEof[] =
-    "exec 3<&0; \"$@\" 3<&- & r=$!; { read -r _ <&3; kill $r; } 2>/dev/null & w=$!; "
-    "exec 3<&-; wait $r; s=$?; kill $w 2>/dev/null; exit $s";
-
-// A child whose stdout is read line by line while it runs (the announcing receiver), in its own
-// process group. Its stdin is a pipe this object holds; closing it (Abandon) stops a receiver
-// started through kStopOnStdinEof. The destructor stops and reaps a child still running.
-class AnnouncingChild {
- public:
-  ~AnnouncingChild() {
-    if (pid_ > 0) {
-      Abandon();
-      if (!ended_ && !EndsWithin(kReceiverGraceMs)) Stop();
-      Wait();
-    }
-  }
-  Status Start(const std::vector<std::string>& argv) {
-    int in[2], out[2], err[2];
-    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-      return ErrnoStatus("pipe", errno);
-    }
-    UniqueFd in_read(in[0]);
-    in_.reset(in[1]);
-    out_.reset(out[0]);
-    err_.reset(err[0]);
-    UniqueFd out_write(out[1]), err_write(err[1]);
-    base::SpawnOptions spawn;
-    spawn.stdin_fd = in_read.get();
-    spawn.stdout_fd = out_write.get();
-    spawn.stderr_fd = err_write.get();
-    base::SpawnResult started = base::Spawn(argv, spawn);
-    if (started.fork_errno != 0) return ErrnoStatus("fork", started.fork_errno);
-    if (started.exec_errno != 0) {
-      return ErrnoStatus("cannot run " + argv[0], started.exec_errno);
-    }
-    pid_ = started.pid;
-    fcntl(err_.get(), F_SETFL, O_NONBLOCK);
-    return Status::Ok();
-  }
-  // Closes the child's stdin: a receiver that has not ended yet is stopped.
-  void Abandon() { in_.reset(); }
-  // Stops the child's process group now (SIGTERM, SIGCONT, then SIGKILL) and reaps it.
-  void Stop() {
-    if (pid_ <= 0 || ended_) return;
-    status_ = base::StopAndReap(pid_, pid_, kReceiverGraceMs);
-    ended_ = true;
-  }
-  // True when the child ended within `timeout_ms` (Wait then returns at once).
-  bool EndsWithin(int timeout_ms) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (pid_ > 0 && !ended_) {
-      DrainErr();
-      pid_t done = waitpid(pid_, &status_, WNOHANG);
-      if (done == pid_) {
-        ended_ = true;
-        break;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      usleep(20000);
-    }
-    return true;
-  }
-  // The first line of stdout; "" when the child ended, `timeout_ms` passed or the run was
-  // interrupted first.
-  std::string FirstLine(int timeout_ms) {
-    std::string line;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (line.find('\n') == std::string::npos) {
-      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      deadline - std::chrono::steady_clock::now())
-                                      .count());
-      if (left <= 0 || Interrupted()) return "";
-      pollfd fds[2] = {{out_.get(), POLLIN, 0}, {InterruptFd(), POLLIN, 0}};
-      if (poll(fds, fds[1].fd >= 0 ? 2 : 1, left) <= 0) continue;
-      if (fds[0].revents == 0) continue;
-      char c[256];
-      ssize_t got = read(out_.get(), c, sizeof c);
-      if (got <= 0) return "";
-      line.append(c, static_cast<size_t>(got));
-    }
-    return line.substr(0, line.find('\n'));
-  }
-  // Waits for the child (stopping it when the run is interrupted); its exit code and stderr.
-  StageResult Wait() {
-    StageResult result;
-    while (pid_ > 0 && !ended_) {
-      if (Interrupted()) {
-        Abandon();
-        Stop();
-        break;
-      }
-      EndsWithin(200);
-    }
-    DrainErr();
-    result.err = err_text_;
-    if (pid_ > 0) {
-      pid_ = -1;
-      result.exit_code = base::ExitCodeOf(status_);
-    }
-    return result;
-  }
-
- private:
-  void DrainErr() {
-    char buffer[4096];
-    ssize_t got;
-    while (err_.valid() && (got = read(err_.get(), buffer, sizeof buffer)) > 0) {
-      if (err_text_.size() < 65536) err_text_.append(buffer, static_cast<size_t>(got));
-    }
-  }
-
-  pid_t pid_ = -1;
-  bool ended_ = false;  // reaped
-  int status_ = 0;
-  UniqueFd in_, out_, err_;
-  std::string err_text_;
-};
 
 class EngineMover : public StreamMover {
  public:
   EngineMover(CommandRunner& source, CommandRunner& target, TransportOptions options,
               std::unique_ptr<StreamMover> pipe)
-      : source_(source), target_(target), options_(std::move(options)), pipe_(std::move(pipe)) {}
+      : source_(source),
+        target_(target),
+        addresses_(source, target),
+        options_(std::move(options)),
+        pipe_(std::move(pipe)) {}
 
   StreamResult Move(const StreamCommand& command) override {
-    std::string missing = MissingEngine();
-    if (!missing.empty()) {
+    const EngineCheck engines = CheckedEngines();
+    if (!engines.ok()) {
       if (options_.kind != TransportKind::kAuto) {
         StreamResult result;
         result.transport = TransportKindName(options_.kind);
-        result.status = FailedPrecondition("--transport " + result.transport + ": " + missing +
-                                           "; install it there, or use --transport pipe");
+        result.status =
+            FailedPrecondition("--transport " + result.transport + ": " + engines.problem + "; " +
+                               engines.fix + ", or use --transport pipe");
         return result;
       }
       StreamResult result = pipe_->Move(command);
-      result.fallback = missing + "; used pipe";
+      result.fallback = engines.problem + "; used pipe";
       return result;
     }
     if (options_.dry_run) {
@@ -201,86 +78,14 @@ class EngineMover : public StreamMover {
     return options_.local_engine;
   }
 
-  // "" when both hosts' engines speak send/recv, else which one does not.
-  std::string MissingEngine() {
+  // Both hosts' engines checked against the engine contract (engine_probe.h), once per run.
+  EngineCheck CheckedEngines() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!probed_) {
-      // The far hosts first: their answer is the one the user can act on.
-      std::vector<CommandRunner*> hosts = {&source_, &target_};
-      std::stable_partition(hosts.begin(), hosts.end(),
-                            [](CommandRunner* h) { return h->IsRemote(); });
-      for (CommandRunner* host : hosts) {
-        Result<CommandOutput> probe =
-            host->Run({{Engine(*host), "send", "--help"}, Effect::kReadOnly, ""});
-        // CLI11 answers --help for any word, so the usage must name send's own options
-        // (--stdio: an engine that can also be the far sender of a pull over ssh).
-        if (!probe.ok() || !probe->ok() || probe->out.find("--connect") == std::string::npos ||
-            probe->out.find("--stdio") == std::string::npos) {
-          missing_ =
-              "no zsend-engine with send/recv on " + host->HostLabel() + " (" + Engine(*host) + ")";
-          break;
-        }
-      }
+      engines_ = CheckEngines({{&source_, Engine(source_)}, {&target_, Engine(target_)}});
       probed_ = true;
     }
-    return missing_;
-  }
-
-  // Field `index` of $SSH_CONNECTION on a remote host (0: the ssh client's address, 2: the
-  // address the host was reached at), in the form --connect takes; "" when unknown.
-  static std::string SshConnectionAddress(CommandRunner& host, size_t index) {
-    Result<CommandOutput> env =
-        host.Run({{"sh", "-c", "echo $SSH_CONNECTION"}, Effect::kReadOnly, ""});
-    if (!env.ok() || !env->ok()) return "";
-    std::istringstream fields(env->out);
-    std::string field;
-    for (size_t i = 0; i <= index; ++i) {
-      if (!(fields >> field)) return "";
-    }
-    return field.find(':') == std::string::npos ? field : "[" + field + "]";
-  }
-
-  // The address the source connects to (asked once per run).
-  std::string TargetHostForSource() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (target_address_.empty()) target_address_ = FindTargetHostForSource();
-    return target_address_;
-  }
-  // "[v6]:port" or "v4:port"; a host already in brackets (SshConnectionAddress) keeps them
-  // ("[[::1]]:0" was refused by --listen: ssh to localhost arriving over ::1).
-  static std::string JoinHostPort(const std::string& host, const std::string& port) {
-    bool bare_v6 = host.find(':') != std::string::npos && host.front() != '[';
-    return bare_v6 ? "[" + host + "]:" + port : host + ":" + port;
-  }
-  // The receiver's --listen: the sender's address for the target when it is known to be the
-  // target's own, so the one-shot port is not offered on every interface.
-  std::string ReceiverListenAddress() {
-    (void)TargetHostForSource();  // sets target_bind_
-    std::lock_guard<std::mutex> lock(mutex_);
-    return target_bind_.empty() ? "0" : JoinHostPort(target_bind_, "0");
-  }
-  std::string FindTargetHostForSource() {
-    if (target_.IsRemote()) {
-      // From here, the target is where our ssh session arrived: the address ssh resolved,
-      // also for a Host alias of ~/.ssh/config, which the engine could not resolve.
-      if (!source_.IsRemote()) {
-        std::string reached = SshConnectionAddress(target_, 2);
-        if (!reached.empty()) {
-          target_bind_ = reached;  // an address of the target's own: sshd accepted on it
-          return reached;
-        }
-      }
-      auto* ssh = dynamic_cast<SshRunner*>(&target_.Unwrapped());
-      if (ssh) return HostOfDestination(ssh->options().destination);
-      return HostOfDestination(target_.HostLabel());
-    }
-    if (!source_.IsRemote()) {
-      target_bind_ = "127.0.0.1";
-      return "127.0.0.1";
-    }
-    // The source reaches us at the address its ssh session came from.
-    std::string client = SshConnectionAddress(source_, 0);
-    return client.empty() ? "127.0.0.1" : client;
+    return engines_;
   }
 
   StreamResult MoveTcp(const StreamCommand& command) {
@@ -323,7 +128,7 @@ class EngineMover : public StreamMover {
                                      Engine(target_),
                                      "recv",
                                      "--listen",
-                                     ReceiverListenAddress(),
+                                     addresses_.ReceiverListenAddress(),
                                      "--once",
                                      "--announce",
                                      "-q",
@@ -356,7 +161,8 @@ class EngineMover : public StreamMover {
                                   ended.err.substr(0, ended.err.find('\n')));
       return result;
     }
-    std::string address = JoinHostPort(TargetHostForSource(), std::to_string(announce->port));
+    std::string address =
+        JoinHostPort(addresses_.TargetHostForSource(), std::to_string(announce->port));
     std::vector<std::string> send = {engine,
                                      "send",
                                      "-q",
@@ -385,12 +191,12 @@ class EngineMover : public StreamMover {
     Result<ChainResult> sent =
         RunProcessChain({{*send_argv, false}}, 0, [&receiver] { return receiver.EndsWithin(0); });
     // A receiver whose sender failed may never get its connection (it was refused, or went to
-    // the wrong address) and would wait for ever: it is stopped. After a network failure (5:
-    // no connection, or the peer went away) it has nothing to add; otherwise it gets a moment
+    // the wrong address) and would wait for ever: it is stopped. After a network failure (no
+    // connection, or the peer went away) it has nothing to add; otherwise it gets a moment
     // to end by itself and report (a failed zfs receive's exit code and stderr). One that does
     // not end once its stdin closed (stopped, hung) is stopped with its process group.
-    const bool sender_ok = sent.ok() && sent->stages[0].exit_code == 0;
-    const bool network = sent.ok() && sent->stages[0].exit_code == 5;
+    const bool sender_ok = sent.ok() && sent->stages[0].exit_code == contract::kExitOk;
+    const bool network = sent.ok() && sent->stages[0].exit_code == contract::kExitNetwork;
     if (!sent.ok() && sent.status().code() == StatusCode::kCancelled) {
       receiver.Abandon();
       receiver.Stop();
@@ -411,11 +217,13 @@ class EngineMover : public StreamMover {
     const StageResult& sender = sent->stages[0];
     // Nothing reached the target only when the sender could not connect (or lost the link)
     // before its first stream byte.
-    result.data_moved = !(sender.exit_code == 5 && result.bytes == 0);
-    if (sender.exit_code == 0 && received.exit_code == 0) return result;
-    // 11: the consumer (zfs recv) failed; 12: the producer (zfs send) failed; 5: network.
-    bool recv_failed = received.exit_code == 11 || sender.exit_code == 11;
-    bool send_failed = sender.exit_code == 12;
+    result.data_moved = !(sender.exit_code == contract::kExitNetwork && result.bytes == 0);
+    if (sender.exit_code == contract::kExitOk && received.exit_code == contract::kExitOk) {
+      return result;
+    }
+    bool recv_failed = received.exit_code == contract::kExitConsumer ||
+                       sender.exit_code == contract::kExitConsumer;
+    bool send_failed = sender.exit_code == contract::kExitProducer;
     if (recv_failed || send_failed) {
       result.failed_command = ShellJoin(recv_failed ? command.recv_argv : command.send_argv);
       // The sender carries the consumer's stderr too (a receiver stopped early may not).
@@ -479,10 +287,10 @@ class EngineMover : public StreamMover {
     result.seconds = ran->seconds;
     Figures(ReadStats(local_, stats), result);
     const StageResult& engine = ran->stages[0];
-    result.data_moved = !(engine.exit_code == 5 && result.bytes == 0);
-    if (engine.exit_code != 0) {
-      result.failed_command =
-          ShellJoin(engine.exit_code == 12 ? command.send_argv : command.recv_argv);
+    result.data_moved = !(engine.exit_code == contract::kExitNetwork && result.bytes == 0);
+    if (engine.exit_code != contract::kExitOk) {
+      result.failed_command = ShellJoin(
+          engine.exit_code == contract::kExitProducer ? command.send_argv : command.recv_argv);
       result.failed_stderr = engine.err;
       result.status = Aborted("zsend-engine " + role + " --ssh failed (exit " +
                               std::to_string(engine.exit_code) +
@@ -505,35 +313,29 @@ class EngineMover : public StreamMover {
     return figures.is_object() ? figures : nlohmann::json::object();
   }
   static void Figures(const nlohmann::json& figures, StreamResult& result) {
-    if (figures.contains("stream_bytes") && figures["stream_bytes"].is_number()) {
-      result.bytes = figures["stream_bytes"].get<uint64_t>();
+    if (figures.contains(contract::kStatsStreamBytes) &&
+        figures[contract::kStatsStreamBytes].is_number()) {
+      result.bytes = figures[contract::kStatsStreamBytes].get<uint64_t>();
     }
-    if (figures.contains("wire_bytes") && figures["wire_bytes"].is_number()) {
-      result.wire_bytes = figures["wire_bytes"].get<uint64_t>();
+    if (figures.contains(contract::kStatsWireBytes) &&
+        figures[contract::kStatsWireBytes].is_number()) {
+      result.wire_bytes = figures[contract::kStatsWireBytes].get<uint64_t>();
     }
   }
 
   CommandRunner& source_;
   CommandRunner& target_;
+  TcpAddresses addresses_;
   LocalRunner local_;
   std::atomic<int> stats_counter_{0};
   TransportOptions options_;
   std::unique_ptr<StreamMover> pipe_;
   std::mutex mutex_;
-  bool probed_ = false;         // guarded by mutex_
-  std::string missing_;         // guarded by mutex_
-  std::string target_address_;  // guarded by mutex_
-  // The address the tcp receiver binds to where the sender's address for it is known to be
-  // the target's own (loopback, or where the run's ssh session arrived); empty: all of them.
-  std::string target_bind_;  // guarded by mutex_
+  bool probed_ = false;  // guarded by mutex_
+  EngineCheck engines_;  // guarded by mutex_
 };
 
 }  // namespace
-
-std::string HostOfDestination(const std::string& destination) {
-  size_t at = destination.rfind('@');
-  return at == std::string::npos ? destination : destination.substr(at + 1);
-}
 
 std::unique_ptr<StreamMover> MakeEngineMover(CommandRunner& source, CommandRunner& target,
                                              const TransportOptions& options,

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/engine_contract.h"
+
 namespace zsend::orchestrator {
 namespace {
 
@@ -67,18 +69,21 @@ Result<FarKey> ParseKeygenOutput(const std::string& out) {
 
 Result<Announce> ParseAnnounce(const std::string& line) {
   nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-  const bool valid = j.is_object() && j.value("event", nlohmann::json()).is_string() &&
-                     j["event"] == "listening" && j.contains("port") &&
-                     j["port"].is_number_unsigned() && j["port"].get<uint64_t>() >= 1 &&
-                     j["port"].get<uint64_t>() <= 65535 && j.contains("pubkey") &&
-                     j["pubkey"].is_string() && IsPublicKey(j["pubkey"].get<std::string>());
+  using namespace engine_contract;
+  const bool valid =
+      j.is_object() && j.value(kAnnounceEvent, nlohmann::json()).is_string() &&
+      j[kAnnounceEvent] == kAnnounceListening && j.contains(kAnnouncePort) &&
+      j[kAnnouncePort].is_number_unsigned() && j[kAnnouncePort].get<uint64_t>() >= 1 &&
+      j[kAnnouncePort].get<uint64_t>() <= 65535 && j.contains(kAnnouncePubkey) &&
+      j[kAnnouncePubkey].is_string() && IsPublicKey(j[kAnnouncePubkey].get<std::string>());
   if (!valid) {
     return Unavailable(
         "announced no port: expected {\"event\":\"listening\",\"port\":1..65535,"
         "\"pubkey\":\"zsend1:...\"}, got '" +
         line.substr(0, 200) + "'");
   }
-  return Announce{static_cast<int>(j["port"].get<uint64_t>()), j["pubkey"].get<std::string>()};
+  return Announce{static_cast<int>(j[kAnnouncePort].get<uint64_t>()),
+                  j[kAnnouncePubkey].get<std::string>()};
 }
 
 }  // namespace zsend::orchestrator

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/engine_contract.h"
 #include "orchestrator/host/process_chain.h"
 #include "orchestrator/run/engine_transport.h"
 
@@ -25,9 +26,6 @@ std::string NextStatsFile(const std::string& dir) {
   static std::atomic<int> counter{0};
   return dir + "/stream-" + std::to_string(++counter) + ".json";
 }
-
-// zsend-engine's exit code when its watchdog or --timeout expired (tools/engine/exit_codes.h).
-constexpr int kEngineExitTimeout = 6;
 
 std::string Trimmed(const std::string& text) {
   size_t end = text.find_last_not_of(" \t\r\n");
@@ -73,8 +71,8 @@ class PipeMover : public StreamMover {
     std::string json = ReadWhole(stats);
     std::remove(stats.c_str());
     nlohmann::json figures = nlohmann::json::parse(json, nullptr, false);
-    if (figures.is_object() && figures.contains("bytes_out")) {
-      result.bytes = figures["bytes_out"].get<uint64_t>();
+    if (figures.is_object() && figures.contains(engine_contract::kStatsBytesOut)) {
+      result.bytes = figures[engine_contract::kStatsBytesOut].get<uint64_t>();
       result.wire_bytes = result.bytes;  // the stream crosses a pipe (or ssh) unchanged
     }
     result.data_moved = result.bytes > 0 || !figures.is_object();
@@ -89,7 +87,7 @@ class PipeMover : public StreamMover {
     if (ran->stages[0].exit_code != 0 && !broke_pipe(ran->stages[0])) order = {0, 2, 1};
     // The buffer's watchdog (-W) fired: a stage stopped moving and was stopped afterwards; the
     // watchdog's message says which side stalled.
-    if (ran->stages[1].exit_code == kEngineExitTimeout) order = {1, 2, 0};
+    if (ran->stages[1].exit_code == engine_contract::kExitTimeout) order = {1, 2, 0};
     if (!ran->stalled.empty()) {
       result.failed_command = ShellJoin(command.recv_argv);
       result.failed_stderr = Trimmed(ran->stages[2].err);

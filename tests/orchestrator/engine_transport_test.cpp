@@ -2,13 +2,17 @@
 // follows the send/recv contract of docs/orchestrator.md over a plain TCP socket): the fresh
 // sender key made with keygen on the source, the receiver started first with --authorize,
 // its announced port and key passed to the sender, the stream delivered, the stats read, and
-// the key directory removed. Also: auto falls back to pipe when the engine lacks send/recv.
+// the key directory removed. Also the engine contract's check before (engine_probe.h): auto
+// falls back to pipe when an engine lacks a capability or is older than the contract, an
+// explicit transport fails naming the fix.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "base/engine_contract.h"
+#include "orchestrator/run/engine_probe.h"
 #include "orchestrator/run/far_side.h"
 #include "orchestrator/run/transport.h"
 #include "tests/support/files.h"
@@ -23,8 +27,17 @@ args = sys.argv[1:]
 log = open(os.environ.get("FAKE_ENGINE_LOG", "/dev/null"), "a")
 def opt(name):
     return args[args.index(name) + 1] if name in args else None
-if args[:1] == ["send"] and "--help" in args:
-    print("send --connect HOST:PORT --exec CMD --stdio"); sys.exit(0)
+if args[:2] == ["version", "--json"]:
+    if os.environ.get("FAKE_VERSION_EXIT"): sys.exit(int(os.environ["FAKE_VERSION_EXIT"]))
+    print(os.environ.get("FAKE_VERSION") or json.dumps({
+        "program": "zsend-engine", "version": "0.1.0", "protocol": 1,
+        "commands": ["buffer", "send", "recv", "keygen"], "transports": ["tcp", "ssh", "stdio"],
+        "codecs": ["none"], "features": ["connect", "listen", "announce", "authorize",
+                                         "json-stats", "timeout"]}))
+    sys.exit(0)
+if args[:1] == ["buffer"]:
+    data = sys.stdin.buffer.read(); sys.stdout.buffer.write(data)
+    json.dump({"bytes_out": len(data)}, open(opt("--json-stats"), "w")); sys.exit(0)
 if args[:1] == ["keygen"]:
     f = opt("-o")
     open(f, "w").write("zsend1-private:fake\n"); os.chmod(f, 0o600)
@@ -73,6 +86,8 @@ class EngineTransport : public ::testing::Test {
   }
   void TearDown() override {
     unsetenv("FAKE_ENGINE_LOG");
+    unsetenv("FAKE_VERSION");
+    unsetenv("FAKE_VERSION_EXIT");
     std::filesystem::remove_all(dir_);
   }
   // The sender's --key argument in the stand-in engine's log ("" when there is none).
@@ -170,6 +185,13 @@ TEST_F(EngineTransport, AMalformedAnnounceIsAnErrorNotACrash) {
   unsetenv("FAKE_ANNOUNCE");
 }
 
+TEST(FarSide, TheEnginesAnnounceLineParses) {
+  Result<Announce> a = ParseAnnounce(engine_contract::FormatAnnounceLine(40123, "zsend1:abc="));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->port, 40123);
+  EXPECT_EQ(a->pubkey, "zsend1:abc=");
+}
+
 TEST(FarSide, OnlyDirectoriesTheKeygenScriptMadeAreRecognised) {
   EXPECT_TRUE(IsOurKeyDir("/tmp/zsend-key.AbC0123456"));
   EXPECT_TRUE(IsOurKeyDir("/var/tmp/user 1/zsend-key.AbC0123456"));
@@ -200,20 +222,78 @@ TEST_F(EngineTransport, TcpReportsAFailingReceiveAsTheConsumer) {
   EXPECT_NE(r.status.message().find("recv exit 11"), std::string::npos) << r.status.message();
 }
 
-TEST_F(EngineTransport, AutoUsesPipeWhenTheEngineHasNoSendRecv) {
+TEST_F(EngineTransport, AutoUsesPipeWhenTheEngineLacksACapability) {
+  setenv("FAKE_VERSION",
+         R"({"program":"zsend-engine","version":"0.0.9","protocol":1,)"
+         R"("commands":["buffer","send","recv","keygen"],"transports":["tcp","ssh"],"codecs":[],)"
+         R"("features":["connect","listen","announce","authorize","json-stats","timeout"]})",
+         1);
+  options_.kind = TransportKind::kAuto;
+  std::unique_ptr<StreamMover> mover = MakeStreamMover(local_, local_, options_);
+  std::string out = dir_ + "/received";
+  StreamResult r =
+      mover->Move({{"head", "-c", "4096", "/dev/urandom"}, {"sh", "-c", "cat > " + out}, "p/fs"});
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.transport, "pipe");
+  EXPECT_EQ(r.fallback,
+            "zsend-engine 0.0.9 on local (" + dir_ + "/engine) lacks transport stdio; used pipe");
+  EXPECT_EQ(std::filesystem::file_size(out), 4096u);
+  EXPECT_EQ(r.bytes, 4096u);
+}
+
+TEST_F(EngineTransport, AnExplicitTransportNamesTheFixForAnEngineOlderThanTheContract) {
+  // An engine without `version` exits with the usage code, as this project's did before it.
+  setenv("FAKE_VERSION_EXIT", "2", 1);
+  for (TransportKind kind : {TransportKind::kTcp, TransportKind::kSsh}) {
+    options_.kind = kind;
+    std::unique_ptr<StreamMover> mover = MakeStreamMover(local_, local_, options_);
+    StreamResult r =
+        mover->Move({{"head", "-c", "10", "/dev/zero"}, {"sh", "-c", "cat > /dev/null"}, "p/fs"});
+    ASSERT_FALSE(r.status.ok());
+    EXPECT_EQ(r.status.code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(r.status.message(),
+              std::string("--transport ") + TransportKindName(kind) + ": zsend-engine on local (" +
+                  dir_ + "/engine) is older than this zsend (it has no 'version --json'); " +
+                  "install zsend-engine " + engine_contract::kProgramVersion +
+                  " there, or use --transport pipe");
+  }
+  EXPECT_EQ(test::ReadFile(dir_ + "/engine.log"), "");  // nothing else was started
+}
+
+TEST_F(EngineTransport, EnginesOfOneTransferMustSpeakOneProtocol) {
+  engine_contract::EngineVersion newer = engine_contract::ThisEngine({});
+  newer.protocol = 2;
+  // Behind a shell startup file that prints something first: the document is the last line.
+  test::WriteFile(dir_ + "/engine2", "#!/bin/sh\necho 'motd of a noisy shell'\necho '" +
+                                         engine_contract::FormatEngineVersion(newer) + "'\n");
+  chmod((dir_ + "/engine2").c_str(), 0755);
+  EngineCheck check = CheckEngines({{&local_, dir_ + "/engine"}, {&local_, dir_ + "/engine2"}});
+  EXPECT_EQ(check.problem, "zsend-engine on local (" + dir_ +
+                               "/engine2) speaks protocol 2, the one on local (" + dir_ +
+                               "/engine) protocol 1");
+  EXPECT_EQ(check.fix, "install the same zsend-engine version on both");
+  EXPECT_TRUE(CheckEngines({{&local_, dir_ + "/engine2"}}).ok());
+}
+
+TEST_F(EngineTransport, ThisTreesEngineMeetsTheContract) {
+  EngineCheck check = CheckEngines({{&local_, test::BinPath("zsend-engine")}});
+  EXPECT_TRUE(check.ok()) << check.problem;
+  EngineCheck none = CheckEngines({{&local_, dir_ + "/no-such-engine"}});
+  EXPECT_EQ(none.problem.rfind(
+                "no zsend-engine with send/recv on local (" + dir_ + "/no-such-engine)", 0),
+            0u)
+      << none.problem;
+  // And auto, given it, moves the stream with the engine itself.
   options_.kind = TransportKind::kAuto;
   options_.local_engine = test::BinPath("zsend-engine");
   std::unique_ptr<StreamMover> mover = MakeStreamMover(local_, local_, options_);
   std::string out = dir_ + "/received";
   StreamResult r =
       mover->Move({{"head", "-c", "4096", "/dev/urandom"}, {"sh", "-c", "cat > " + out}, "p/fs"});
-  // The engine of this tree may or may not have send/recv yet; either way the data arrives.
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.transport, "tcp");
+  EXPECT_EQ(r.fallback, "");
   EXPECT_EQ(std::filesystem::file_size(out), 4096u);
-  if (r.transport == "pipe") {
-    EXPECT_NE(r.fallback.find("no zsend-engine with send/recv on local"), std::string::npos)
-        << r.fallback;
-  }
 }
 
 TEST_F(EngineTransport, ARefusedConnectionStopsTheWaitingReceiver) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "base/engine_contract.h"
 #include "base/private_file.h"
 #include "base/units.h"
 #include "tools/engine/exit_codes.h"
@@ -177,7 +178,7 @@ void WriteJsonStats(const BufferJob& job, const PipelineResult& r, int exit_code
       {"error", r.status.ok() ? "" : r.status.message()},
       {"failed_stage", PipelineStageName(r.failed_stage)},
       {"bytes_in", r.bytes_in},
-      {"bytes_out", r.bytes_out},
+      {engine_contract::kStatsBytesOut, r.bytes_out},
       {"seconds", r.seconds},
       {"rate_in", static_cast<double>(r.bytes_in) / secs},
       {"rate_out", static_cast<double>(r.bytes_out) / secs},

@@ -17,6 +17,7 @@ void RegisterKeygenCommand(CLI::App& app, CommandRun* run);
 void RegisterSendCommand(CLI::App& app, CommandRun* run);
 void RegisterRecvCommand(CLI::App& app, CommandRun* run);
 void RegisterBenchCommand(CLI::App& app, CommandRun* run);
+void RegisterVersionCommand(CLI::App& app, CommandRun* run);
 
 // The mbuffer personality: argv in mbuffer's own syntax.
 int MbufferMain(int argc, char** argv);

@@ -1,27 +1,15 @@
-// The exit codes of zsend-engine, one table for every subcommand and the mbuffer personality.
-// Documented in --help (kExitCodeHelp) and in the README; tests check them.
+// The exit codes of zsend-engine, one table for every subcommand and the mbuffer personality,
+// as its --help lists them (kExitCodeHelp; also in the README); tests check them.
 #pragma once
 
+#include "base/engine_contract.h"
 #include "engine/ring/pipeline.h"
 
 namespace zsend::tool {
 
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitInternal = 1,        // a bug, or a failure with no better code
-  kExitUsage = 2,           // bad option or value
-  kExitInput = 3,           // reading the input failed (missing file, read error)
-  kExitOutput = 4,          // writing the output failed (broken pipe, disk full)
-  kExitNetwork = 5,         // connect/listen failed or the network peer went away
-  kExitTimeout = 6,         // the watchdog expired, or the peer sent nothing for --timeout
-  kExitCorrupt = 7,         // --decompress: the compressed input is corrupt or truncated
-  kExitAuthentication = 8,  // send/recv: wrong or unauthorized key, tampered handshake
-  kExitIntegrity = 9,       // send/recv: tampered, truncated or reordered stream, digest mismatch
-  kExitResources = 10,      // memory could not be reserved or locked
-  kExitConsumer = 11,       // send/recv: the consumer (zfs recv) failed, here or on the far side
-  kExitProducer = 12,       // send/recv: the producer (zfs send) failed, here or on the far side
-  kExitInterrupted = 130,   // SIGINT (143 for SIGTERM: 128 + signal number)
-};
+// The codes themselves are the engine contract's (base/engine_contract.h), shared with zsend.
+using ExitCode = engine_contract::ExitCode;
+using enum engine_contract::ExitCode;
 
 inline constexpr const char* kExitCodeHelp =
     "Exit codes:\n"

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "base/engine_contract.h"
 #include "tools/engine/commands.h"
 #include "tools/engine/exit_codes.h"
 
@@ -25,13 +26,15 @@ int main(int argc, char** argv) {
   CLI::App app{"zsend-engine: buffer, compress, encrypt and move zfs send streams"};
   app.footer(kExitCodeHelp);
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("zsend-engine 0.1.0"));
+  app.set_version_flag("--version", std::string(zsend::engine_contract::kProgramName) + " " +
+                                        zsend::engine_contract::kProgramVersion);
   CommandRun run;
   RegisterBufferCommand(app, &run);
   RegisterKeygenCommand(app, &run);
   RegisterSendCommand(app, &run);
   RegisterRecvCommand(app, &run);
   RegisterBenchCommand(app, &run);
+  RegisterVersionCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/engine_contract.h"
 #include "base/units.h"
 #include "tools/engine/buffer_job.h"
 #include "tools/engine/commands.h"
@@ -122,7 +123,7 @@ int MbufferMain(int argc, char** argv) {
       std::fputs(kExitCodeHelp, stdout);
       return kExitOk;
     } else if (arg == "-V" || arg == "--version") {
-      std::printf("mbuffer personality of zsend-engine 0.1.0\n");
+      std::printf("mbuffer personality of zsend-engine %s\n", engine_contract::kProgramVersion);
       return kExitOk;
     } else if (arg == "--md5" || arg == "-H") {
       job.pipeline.digest = "md5";

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "base/engine_contract.h"
 #include "base/private_file.h"
 #include "base/shell_words.h"
 #include "base/units.h"
@@ -286,8 +287,8 @@ void Runner::WriteJsonStats(const TransferReport& r, const Session& session, int
       {"cipher", BulkCipherName(session.cipher)},
       {"codec", job_.send ? r.codec_level : std::string("decodes any")},
       {"block_size", session.block_size},
-      {"stream_bytes", r.stream_bytes},
-      {"wire_bytes", r.wire_bytes},
+      {engine_contract::kStatsStreamBytes, r.stream_bytes},
+      {engine_contract::kStatsWireBytes, r.wire_bytes},
       {"dedup_window", session.dedup_window},
       {"seconds", r.seconds},
       {"stream_xxh3_128", r.stream_digest_hex},

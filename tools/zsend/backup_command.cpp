@@ -1,9 +1,9 @@
 // zsend backup BACKUP_NAME TARGET_PATH [options]: select, snapshot, send what each target lacks,
-// then rotate, record and mail. Parses the command line (or a --config job) into BackupOptions,
-// takes the job's run lock, makes the hosts' runners (local, ssh, dry-run), prints RunBackup's
-// result and runs the steps of backup_steps.h. Exit code: datasets whose transfer or rotation
-// failed (<= 254), at least 1 when the mail could not be sent; 255 fatal (nothing transferred:
-// bad arguments, a host unreachable, the lock held by another run).
+// then rotate, record and mail. Parses and checks the command line (or a --config job) into a
+// BackupJob and runs it (orchestrator/run/backup_job.h), which prints the result and returns the
+// exit code: datasets whose transfer or rotation failed (<= 254), at least 1 when the mail could
+// not be sent; 255 fatal (nothing transferred: bad arguments, a host unreachable, the lock held
+// by another run); 128 + the signal when stopped.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -11,21 +11,16 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <set>
 #include <sstream>
 
 #include "base/units.h"
-#include "orchestrator/host/run_lock.h"
 #include "orchestrator/host/ssh_runner.h"
-#include "orchestrator/report/backup_report.h"
 #include "orchestrator/report/syslog_tee.h"
-#include "orchestrator/run/backup_run.h"
+#include "orchestrator/run/backup_job.h"
 #include "orchestrator/run/run_interrupt.h"
-#include "tools/zsend/backup_steps.h"
 #include "tools/zsend/commands.h"
 #include "tools/zsend/common_options.h"
 #include "tools/zsend/exit_codes.h"
-#include "tools/zsend/history_access.h"
 #include "tools/zsend/mail_options.h"
 #include "tools/zsend/option_checks.h"
 
@@ -47,25 +42,6 @@ struct BackupFlags {
   MailOptions mail;
   ConfigOptions config;
   CLI::App* app = nullptr;
-};
-
-// Prints every command before running it (--debug).
-class DebugRunner : public CommandRunner {
- public:
-  explicit DebugRunner(CommandRunner& inner) : inner_(inner) {}
-  Result<CommandOutput> Run(const Command& command) override {
-    std::cerr << "debug [" << inner_.HostLabel() << "]: " << ShellJoin(command.argv) << "\n";
-    return inner_.Run(command);
-  }
-  std::string HostLabel() const override { return inner_.HostLabel(); }
-  Result<std::vector<std::string>> StreamArgv(const std::vector<std::string>& argv) override {
-    return inner_.StreamArgv(argv);
-  }
-  bool IsRemote() const override { return inner_.IsRemote(); }
-  CommandRunner& Unwrapped() override { return inner_.Unwrapped(); }
-
- private:
-  CommandRunner& inner_;
 };
 
 std::vector<std::string> SplitCommas(const std::vector<std::string>& values) {
@@ -94,65 +70,6 @@ std::string LocalEngine() {
 int Fatal(const std::string& message) {
   std::cerr << "zsend backup: " << message << "\n";
   return kExitFatal;
-}
-
-// Mails the run (when due) and turns a mail failure into its exit status: the backup's own
-// code stays (failed datasets, 255), a run that was fine exits 1.
-int Finish(const BackupFlags& f, RunBook& book, const std::vector<TransferRecord>& transfers,
-           const std::vector<std::string>& notes, int exit_code) {
-  if (f.options.dry_run) {
-    if (!f.mail.to.empty()) std::cerr << "dry-run: no mail sent\n";
-    return exit_code;
-  }
-  RunSummary summary{HostName(), book.run(), transfers, notes};
-  Status mailed = MailAfterRun(f.mail, summary, std::cerr);
-  if (mailed.ok()) return exit_code;
-  std::cerr << "zsend backup: mail not sent: " << mailed.message()
-            << " (the backup result above stands)\n";
-  book.End(book.run().result, book.run().datasets_ok, book.run().datasets_failed,
-           (book.run().error.empty() ? "" : book.run().error + "; ") +
-               "mail not sent: " + mailed.message());
-  return exit_code == 0 ? 1 : exit_code;
-}
-
-int FatalRun(const BackupFlags& f, RunBook& book, const Status& status) {
-  std::cerr << "zsend backup: " << status.message() << "\n";
-  if (Interrupted()) {
-    book.End("interrupted", 0, 0, InterruptedStatus(status.message()).message());
-    return Finish(f, book, {}, {}, kExitInterruptedBase + InterruptSignal());
-  }
-  book.End("failed", 0, 0, status.message());
-  return Finish(f, book, {}, {}, kExitFatal);
-}
-
-// After SIGINT/SIGTERM/SIGHUP: no rotation, the datasets' rows (interrupted ones so named), the
-// run row "interrupted", the mail, and exit 128 + the signal. The transports have already
-// stopped their processes and removed their keys and temporary files.
-int InterruptedRun(const BackupFlags& f, RunBook& book, const BackupResult& result,
-                   CommandRunner* source) {
-  const BackupOptions& o = f.options;
-  std::cerr << "zsend backup: " << InterruptedStatus("stopped the transfers; no rotation").message()
-            << "\n";
-  std::vector<TransferRecord> transfers;
-  if (!o.dry_run) {
-    // Snapshot counts are not read: every command is refused once interrupted.
-    Zfs source_zfs(*source);
-    transfers = BackupRecords(o, result, book.run(), source_zfs, nullptr);
-    for (const TransferRecord& t : transfers) book.Add(t);
-  }
-  int ok = 0, failed = 0;
-  std::string error;
-  for (const TransferRecord& t : transfers) {
-    if (t.result == "ok" || t.result == "up-to-date") {
-      ++ok;
-    } else {
-      ++failed;
-      if (error.empty()) error = t.source_dataset + ": " + t.error;
-    }
-  }
-  if (error.empty()) error = InterruptedStatus("").message();
-  book.End("interrupted", ok, failed, error.substr(0, error.find('\n')));
-  return Finish(f, book, transfers, {}, kExitInterruptedBase + InterruptSignal());
 }
 
 int RunBackupCommand(BackupFlags& f) {
@@ -206,129 +123,20 @@ int RunBackupCommand(BackupFlags& f) {
     o.set_properties.emplace_back(setting.substr(0, equals), setting.substr(equals + 1));
   }
 
-  // One run per job at a time; a dry run takes no lock and writes no history (it reads the
-  // history, when there is one, for the rotation's known common snapshots).
-  std::optional<RunLock> lock;
-  std::unique_ptr<History> history;
-  if (!o.dry_run) {
-    Result<RunLock> acquired = RunLock::Acquire(f.state_dir, o.backup_name);
-    if (!acquired.ok()) return Fatal(acquired.status().message());
-    lock.emplace(std::move(*acquired));
-    Result<std::unique_ptr<History>> opened = History::Open(f.state_dir);
-    if (!opened.ok()) return Fatal(opened.status().message());
-    history = std::move(*opened);
-    // The lock proves that no other run of the job is alive: a row still "running" belongs to
-    // a run that was killed (SIGKILL) or lost its host.
-    if (Result<int> ended = history->EndAbandonedRuns(o.backup_name, Now());
-        ended.ok() && *ended > 0) {
-      std::cerr << "zsend backup: " << *ended
-                << " earlier run(s) of this job never ended; recorded as interrupted\n";
-    }
-  } else if (auto opened = OpenHistoryForReading(f.state_dir); opened.ok()) {
-    history = std::move(*opened);
-  }
-
-  LocalRunner local(f.command_timeout);
-  auto ssh_for = [&](const std::string& destination) {
-    SshOptions ssh;
-    ssh.destination = destination;
-    ssh.port = f.ssh_port;
-    ssh.identity_file = f.ssh_identity;
-    ssh.ssh_options = f.ssh_options;
-    return std::make_unique<SshRunner>(ssh, local);
-  };
-  RunRecord record;
-  record.backup_name = o.backup_name;
-  record.command = "backup";
-  record.host = HostName();
-  record.source_host = f.ssh_source.empty() ? local.HostLabel() : f.ssh_source;
-  record.target_host = f.ssh_target.empty() ? local.HostLabel() : f.ssh_target;
-  record.started = Now();
-  RunBook book(o.dry_run ? nullptr : history.get(), record);
-
-  std::unique_ptr<SshRunner> source_ssh, target_ssh;
-  CommandRunner* source = &local;
-  CommandRunner* target = &local;
-  Status target_error;
-  if (!f.ssh_source.empty()) {
-    source_ssh = ssh_for(f.ssh_source);
-    Status connected = source_ssh->Connect();
-    if (!connected.ok()) return FatalRun(f, book, connected);
-    source = source_ssh.get();
-  }
-  if (!f.ssh_target.empty()) {
-    target_ssh = ssh_for(f.ssh_target);
-    target_error = target_ssh->Connect();
-    // Snapshot-only runs (--no-send) go on without the target; rotation then keeps the
-    // common snapshot the history knows.
-    if (!target_error.ok() && !o.no_send) return FatalRun(f, book, target_error);
-    if (!target_error.ok()) std::cerr << "target unreachable: " << target_error.message() << "\n";
-    target = target_ssh.get();
-  }
-  std::unique_ptr<DebugRunner> source_debug, target_debug;
-  if (f.debug) {
-    source_debug = std::make_unique<DebugRunner>(*source);
-    target_debug = std::make_unique<DebugRunner>(*target);
-    source = source_debug.get();
-    target = target_debug.get();
-    o.verbose = true;
-  }
-  std::unique_ptr<DryRunRunner> source_dry, target_dry;
-  if (o.dry_run) {
-    source_dry = std::make_unique<DryRunRunner>(*source, std::cout);
-    target_dry = std::make_unique<DryRunRunner>(*target, std::cout);
-    source = source_dry.get();
-    target = target_dry.get();
-  }
-
-  std::ostream& out = f.json ? std::cerr : std::cout;
-  BackupResult result = RunBackup(o, *source, *target, std::cerr, std::cout);
-  if (f.json) std::cout << BackupJson(o.backup_name, result) << "\n";
-  if (!result.fatal.ok()) return FatalRun(f, book, result.fatal);
-  if (!f.json) {
-    for (const DatasetReport& report : result.datasets) out << FormatDatasetLine(report) << "\n";
-    out << FormatSummary(o.backup_name, result) << "\n";
-  }
-
-  if (Interrupted()) return InterruptedRun(f, book, result, source);
-
-  Zfs source_zfs(*source), target_zfs(*target);
-  if (target_error.ok()) target_error = target_zfs.Probe();
-  Zfs* reachable_target = target_error.ok() ? &target_zfs : nullptr;
-  std::vector<std::string> notes;
-  std::set<std::string> failed;
-  for (const DatasetReport& report : result.datasets) {
-    if (report.outcome == Outcome::kFailed || report.outcome == Outcome::kSkipped) {
-      failed.insert(report.source);
-    }
-  }
-  if (rotation->wanted() && source_zfs.Probe().ok()) {
-    RotationResult rotated = RotateAfterBackup(o, result, *rotation, source_zfs, reachable_target,
-                                               target_error, history.get(), out);
-    const std::string line =
-        "rotation " + o.backup_name + ": " + RotationSummary(rotated, o.dry_run);
-    out << line << "\n";
-    notes.push_back(line);
-    if (!rotated.first_error.empty()) notes.push_back("rotation error: " + rotated.first_error);
-    failed.insert(rotated.failed.begin(), rotated.failed.end());
-  }
-  std::vector<TransferRecord> transfers;
-  if (!o.dry_run) {
-    transfers = BackupRecords(o, result, book.run(), source_zfs, reachable_target);
-    for (const TransferRecord& t : transfers) book.Add(t);
-  }
-  const int failed_count = static_cast<int>(failed.size());
-  const int total = static_cast<int>(result.datasets.size());
-  std::string error;
-  for (const TransferRecord& t : transfers) {
-    if (error.empty() && t.result == "failed") error = t.source_dataset + ": " + t.error;
-  }
-  if (error.empty() && !notes.empty() && notes.back().rfind("rotation error: ", 0) == 0) {
-    error = notes.back();
-  }
-  book.End(failed_count > 0 ? "failed" : "ok", std::max(0, total - failed_count), failed_count,
-           error.substr(0, error.find('\n')));
-  return Finish(f, book, transfers, notes, std::min(failed_count, kMaxFailureCount));
+  BackupJob job;
+  job.options = o;
+  job.rotation = *rotation;
+  job.mail = f.mail;
+  job.state_dir = f.state_dir;
+  job.ssh_source = f.ssh_source;
+  job.ssh_target = f.ssh_target;
+  job.ssh.port = f.ssh_port;
+  job.ssh.identity_file = f.ssh_identity;
+  job.ssh.ssh_options = f.ssh_options;
+  job.command_timeout = f.command_timeout;
+  job.debug = f.debug;
+  job.json = f.json;
+  return RunBackupJob(std::move(job), std::cout, std::cerr);
 }
 
 }  // namespace

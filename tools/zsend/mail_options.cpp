@@ -27,29 +27,4 @@ void AddMailOptions(CLI::App& app, MailOptions* options) {
                  "send through this sendmail command instead of SMTP");
 }
 
-std::string HostName() {
-  char name[256] = {0};
-  if (gethostname(name, sizeof name - 1) != 0) return "localhost";
-  return name;
-}
-
-std::string DefaultMailFrom() {
-  return "zsend@" + HostName();
-}
-
-Status SendMail(const MailOptions& options, const orchestrator::MailMessage& message) {
-  const std::string mime = orchestrator::RenderMime(message, Now(), HostName());
-  if (!options.smtp_url.empty()) {
-    orchestrator::SmtpOptions smtp;
-    smtp.url = options.smtp_url;
-    smtp.user = options.smtp_user;
-    smtp.password_file = options.smtp_password_file;
-    smtp.ca_file = options.smtp_ca_file;
-    return orchestrator::SendViaSmtp(message, mime, smtp);
-  }
-  orchestrator::LocalRunner local;
-  return orchestrator::SendViaSendmail(
-      local, options.sendmail.empty() ? "/usr/sbin/sendmail" : options.sendmail, message, mime);
-}
-
 }  // namespace zsend::cli

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/report/mail_message.h"
+#include "orchestrator/report/mail_send.h"
 
 namespace CLI {
 class App;
@@ -14,25 +14,12 @@ class App;
 
 namespace zsend::cli {
 
-struct MailOptions {
-  std::vector<std::string> to;
-  std::string from;
-  std::string on = "failure";
-  std::string smtp_url;
-  std::string smtp_user;
-  std::string smtp_password_file;
-  std::string smtp_ca_file;  // CA bundle to verify the server's certificate (TLS)
-  std::string sendmail;
-};
+// The options themselves and sending with them: orchestrator/report/mail_send.h.
+using orchestrator::DefaultMailFrom;
+using orchestrator::HostName;
+using orchestrator::MailOptions;
+using orchestrator::SendMail;
 
 void AddMailOptions(CLI::App& app, MailOptions* options);
-
-// Renders and sends through SMTP (--smtp-url) or sendmail (--sendmail, default
-// "/usr/sbin/sendmail" when neither is given).
-Status SendMail(const MailOptions& options, const orchestrator::MailMessage& message);
-
-// This machine's name, and "zsend@HOST".
-std::string HostName();
-std::string DefaultMailFrom();
 
 }  // namespace zsend::cli

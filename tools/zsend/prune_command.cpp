@@ -12,7 +12,7 @@
 #include "orchestrator/report/history.h"
 #include "orchestrator/report/syslog_tee.h"
 #include "orchestrator/retention/job_rotation.h"
-#include "tools/zsend/backup_steps.h"
+#include "orchestrator/run/backup_steps.h"
 #include "tools/zsend/commands.h"
 #include "tools/zsend/common_options.h"
 #include "tools/zsend/exit_codes.h"

@@ -1,7 +1,7 @@
-// The steps of `zsend backup` after its transfers: rotation (--keep-source/--keep-target),
+// The steps of a backup job after its transfers: rotation (--keep-source/--keep-target),
 // the history rows (one per dataset, with snapshot counts after rotation), and the mail.
-// backup_command.cpp calls them in that order; each is a plain function of what the run
-// produced, so the command file stays a parser and a sequence.
+// RunBackupJob (backup_job.h) calls them in that order; each is a plain function of what the
+// run produced.
 //
 // Thread-safety: call from the main thread; runners and the history are not owned.
 #pragma once
@@ -13,11 +13,11 @@
 
 #include "orchestrator/report/history.h"
 #include "orchestrator/report/mail_message.h"
+#include "orchestrator/report/mail_send.h"
 #include "orchestrator/retention/job_rotation.h"
 #include "orchestrator/run/backup_run.h"
-#include "tools/zsend/mail_options.h"
 
-namespace zsend::cli {
+namespace zsend::orchestrator {
 
 // Rotation settings of a backup: nullopt specs leave that side alone (no rotation unless
 // asked: a backup never destroys a snapshot by default).
@@ -26,8 +26,8 @@ inline constexpr const char* kDefaultKeepSource = "10";
 inline constexpr const char* kDefaultKeepTarget = "30";
 
 struct BackupRotation {
-  std::optional<orchestrator::RetentionSpec> keep_source;
-  std::optional<orchestrator::RetentionSpec> keep_target;
+  std::optional<RetentionSpec> keep_source;
+  std::optional<RetentionSpec> keep_target;
   bool wanted() const { return keep_source || keep_target; }
 };
 
@@ -37,15 +37,17 @@ struct BackupRotation {
 // matters more than its record.
 class RunBook {
  public:
-  RunBook(orchestrator::History* history, orchestrator::RunRecord run);
-  orchestrator::RunRecord& run() { return run_; }
+  // Messages about the history go to `err`.
+  RunBook(History* history, RunRecord run, std::ostream& err);
+  RunRecord& run() { return run_; }
   // Sets the result; the end time is the first End()'s (a later call amends the text only).
   void End(const std::string& result, int ok, int failed, const std::string& error);
-  void Add(const orchestrator::TransferRecord& transfer);
+  void Add(const TransferRecord& transfer);
 
  private:
-  orchestrator::History* history_;
-  orchestrator::RunRecord run_;
+  History* history_;
+  RunRecord run_;
+  std::ostream& err_;
 };
 
 // Parses --keep-source/--keep-target ("" leaves the side alone).
@@ -53,30 +55,25 @@ Result<BackupRotation> ParseBackupRotation(const std::string& keep_source,
                                            const std::string& keep_target);
 
 // The (source, target) pairs of the job's selected datasets.
-std::vector<orchestrator::RotationPair> BackupPairs(const orchestrator::BackupOptions& options,
-                                                    const orchestrator::BackupResult& result);
+std::vector<RotationPair> BackupPairs(const BackupOptions& options, const BackupResult& result);
 
 // Rotates the job's datasets after the transfers. The source keeps what unfinished transfers
 // need (result.needed_source_snapshots) and the common snapshot (by guid, or from `history`
 // when the target is unreachable). `target` null: unreachable (`target_error` says why).
-orchestrator::RotationResult RotateAfterBackup(const orchestrator::BackupOptions& options,
-                                               const orchestrator::BackupResult& result,
-                                               const BackupRotation& rotation,
-                                               orchestrator::Zfs& source, orchestrator::Zfs* target,
-                                               const Status& target_error,
-                                               orchestrator::History* history, std::ostream& out);
+RotationResult RotateAfterBackup(const BackupOptions& options, const BackupResult& result,
+                                 const BackupRotation& rotation, Zfs& source, Zfs* target,
+                                 const Status& target_error, History* history, std::ostream& out);
 
 // The run's transfer rows, with each dataset's snapshot counts (and the target's oldest and
 // newest snapshot) read after rotation; `target` null: the target side stays unknown.
-std::vector<orchestrator::TransferRecord> BackupRecords(const orchestrator::BackupOptions& options,
-                                                        const orchestrator::BackupResult& result,
-                                                        const orchestrator::RunRecord& run,
-                                                        orchestrator::Zfs& source,
-                                                        orchestrator::Zfs* target);
+std::vector<TransferRecord> BackupRecords(const BackupOptions& options, const BackupResult& result,
+                                          const RunRecord& run, Zfs& source, Zfs* target);
+
+// Seconds since the epoch, now.
+double Now();
 
 // Sends the run's mail when the policy asks for it. Returns OK when no mail was due; `log`
 // gets "mail: sent to ..." or nothing (the caller reports a failure).
-Status MailAfterRun(const MailOptions& mail, const orchestrator::RunSummary& summary,
-                    std::ostream& log);
+Status MailAfterRun(const MailOptions& mail, const RunSummary& summary, std::ostream& log);
 
-}  // namespace zsend::cli
+}  // namespace zsend::orchestrator

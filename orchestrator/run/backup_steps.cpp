@@ -1,23 +1,25 @@
-#include "tools/zsend/backup_steps.h"
+#include "orchestrator/run/backup_steps.h"
 
-#include <iostream>
+#include <chrono>
 
 #include "orchestrator/plan/selection.h"
 #include "orchestrator/report/backup_report.h"
 #include "orchestrator/zfs/snapshot_batch.h"
-#include "tools/zsend/common_options.h"
 
-namespace zsend::cli {
+namespace zsend::orchestrator {
 
-using namespace orchestrator;
+double Now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
-RunBook::RunBook(History* history, RunRecord run) : history_(history), run_(std::move(run)) {
+RunBook::RunBook(History* history, RunRecord run, std::ostream& err)
+    : history_(history), run_(std::move(run)), err_(err) {
   if (history_ == nullptr) return;
   Result<int64_t> id = history_->BeginRun(run_);
   if (id.ok()) {
     run_.id = *id;
   } else {
-    std::cerr << "zsend backup: the run is not recorded: " << id.status().message() << "\n";
+    err_ << "zsend backup: the run is not recorded: " << id.status().message() << "\n";
   }
 }
 
@@ -29,13 +31,13 @@ void RunBook::End(const std::string& result, int ok, int failed, const std::stri
   run_.error = error;
   if (history_ == nullptr || run_.id == 0) return;
   Status ended = history_->EndRun(run_.id, run_.ended, result, ok, failed, error);
-  if (!ended.ok()) std::cerr << "zsend backup: " << ended.message() << "\n";
+  if (!ended.ok()) err_ << "zsend backup: " << ended.message() << "\n";
 }
 
 void RunBook::Add(const TransferRecord& transfer) {
   if (history_ == nullptr || run_.id == 0) return;
   Result<int64_t> added = history_->AddTransfer(transfer);
-  if (!added.ok()) std::cerr << "zsend backup: " << added.status().message() << "\n";
+  if (!added.ok()) err_ << "zsend backup: " << added.status().message() << "\n";
 }
 
 Result<BackupRotation> ParseBackupRotation(const std::string& keep_source,
@@ -125,4 +127,4 @@ Status MailAfterRun(const MailOptions& mail, const RunSummary& summary, std::ost
   return sent;
 }
 
-}  // namespace zsend::cli
+}  // namespace zsend::orchestrator

@@ -1,0 +1,97 @@
+#include "base/engine_contract.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace zsend::engine_contract {
+namespace {
+
+bool Contains(const std::vector<std::string>& list, const std::string& name) {
+  return std::find(list.begin(), list.end(), name) != list.end();
+}
+
+// The string list `field` of `j`; false when it is missing or holds anything but strings.
+bool ReadList(const nlohmann::json& j, const char* field, std::vector<std::string>* out) {
+  if (!j.contains(field) || !j[field].is_array()) return false;
+  for (const nlohmann::json& item : j[field]) {
+    if (!item.is_string()) return false;
+    out->push_back(item.get<std::string>());
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string FormatAnnounceLine(int port, const std::string& pubkey) {
+  nlohmann::json line = {
+      {kAnnounceEvent, kAnnounceListening}, {kAnnouncePort, port}, {kAnnouncePubkey, pubkey}};
+  return line.dump();
+}
+
+EngineVersion ThisEngine(std::vector<std::string> codecs) {
+  EngineVersion v;
+  v.program = kProgramName;
+  v.version = kProgramVersion;
+  v.protocol = kProtocolVersion;
+  v.commands = {kCommandBuffer, kCommandSend,  kCommandRecv,
+                kCommandKeygen, kCommandBench, kCommandVersion};
+  v.transports = {kTransportTcp, kTransportSsh, kTransportStdio};
+  v.codecs = std::move(codecs);
+  v.features = {kFeatureConnect,   kFeatureListen,  kFeatureAnnounce, kFeatureAuthorize,
+                kFeatureJsonStats, kFeatureTimeout, kFeatureRateLimit};
+  return v;
+}
+
+std::string FormatEngineVersion(const EngineVersion& v) {
+  nlohmann::json j = {{"program", v.program},       {"version", v.version},
+                      {"protocol", v.protocol},     {"commands", v.commands},
+                      {"transports", v.transports}, {"codecs", v.codecs},
+                      {"features", v.features}};
+  return j.dump();
+}
+
+Result<EngineVersion> ParseEngineVersion(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) {
+    return InvalidArgument("the version document is not a JSON object (got '" +
+                           text.substr(0, 200) + "')");
+  }
+  EngineVersion v;
+  if (!j.contains("program") || !j["program"].is_string() || !j.contains("version") ||
+      !j["version"].is_string()) {
+    return InvalidArgument("the version document has no string 'program' and 'version'");
+  }
+  v.program = j["program"].get<std::string>();
+  v.version = j["version"].get<std::string>();
+  if (!j.contains("protocol") || !j["protocol"].is_number_integer()) {
+    return InvalidArgument("the version document has no integer 'protocol'");
+  }
+  v.protocol = j["protocol"].get<int>();
+  for (auto [field, list] : {std::pair{"commands", &v.commands},
+                             {"transports", &v.transports},
+                             {"codecs", &v.codecs},
+                             {"features", &v.features}}) {
+    if (!ReadList(j, field, list)) {
+      return InvalidArgument(std::string("the version document has no string list '") + field +
+                             "'");
+    }
+  }
+  return v;
+}
+
+std::vector<std::string> MissingCapabilities(const EngineVersion& v) {
+  std::vector<std::string> missing;
+  for (const char* c : {kCommandSend, kCommandRecv, kCommandKeygen}) {
+    if (!Contains(v.commands, c)) missing.push_back(std::string("command ") + c);
+  }
+  for (const char* t : {kTransportTcp, kTransportSsh, kTransportStdio}) {
+    if (!Contains(v.transports, t)) missing.push_back(std::string("transport ") + t);
+  }
+  for (const char* f : {kFeatureConnect, kFeatureListen, kFeatureAnnounce, kFeatureAuthorize,
+                        kFeatureJsonStats, kFeatureTimeout}) {
+    if (!Contains(v.features, f)) missing.push_back(std::string("feature ") + f);
+  }
+  return missing;
+}
+
+}  // namespace zsend::engine_contract
