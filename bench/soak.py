@@ -182,6 +182,11 @@ class Soak:
 
     def differences(self):
         """"" when the target's files equal the source's, else what diff says."""
+        # zfs-fuse lets the kernel cache file pages: a receive that replaced a file under a
+        # mounted target may leave the old pages visible until the cache is dropped.
+        subprocess.run(["sync"])
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
         r = subprocess.run(["diff", "-r", "-q", self.mountpoint(self.src), self.mountpoint(self.target)],
                            capture_output=True, text=True)
         return "" if r.returncode == 0 else (r.stdout + r.stderr).strip()[:300]
@@ -218,10 +223,6 @@ class Soak:
         if left:
             self.record("leftover", round_no, f"{kind}: processes {left}")
             subprocess.run(["pkill", "-KILL", "-f", f"wtsoak_(src|dst)_{os.getpid()}"])
-        if os.listdir(self.tmp):
-            self.record("leftover", round_no, f"{kind}: TMPDIR holds {os.listdir(self.tmp)}")
-            for name in os.listdir(self.tmp):
-                shutil.rmtree(os.path.join(self.tmp, name), ignore_errors=True)
         if code == 0:
             newest_src = self.snapshots(self.src)[-1:]
             newest_dst = self.snapshots(self.target)[-1:]
@@ -249,7 +250,11 @@ class Soak:
                 why = [l.strip() for l in f if "cannot" in l or "FAILED" in l or "error" in l]
             self.record("clean failed", round_no,
                         f"after {kind}: exit {clean_code}: {why[:4]} {diff}")
-        # Every run row has ended by now: a killed zsend's row is closed by the clean run.
+        # A killed zsend's directory is swept and its history row closed by the clean run.
+        if os.listdir(self.tmp):
+            self.record("leftover", round_no, f"{kind}: TMPDIR holds {os.listdir(self.tmp)}")
+            for name in os.listdir(self.tmp):
+                shutil.rmtree(os.path.join(self.tmp, name), ignore_errors=True)
         history = self.history()
         if "running" in history:
             self.record("leftover", round_no, f"{kind}: a history row still running: {history!r}")
