@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "orchestrator/run/executor.h"
-#include "orchestrator/run/transport.h"
+#include "orchestrator/transport/transport.h"
 
 namespace zsend::orchestrator {
 

@@ -30,7 +30,7 @@
 #include "orchestrator/plan/gather.h"
 #include "orchestrator/plan/planner.h"
 #include "orchestrator/run/scheduler.h"
-#include "orchestrator/run/transport.h"
+#include "orchestrator/transport/transport.h"
 #include "orchestrator/zfs/zfs.h"
 
 namespace zsend::orchestrator {

@@ -12,9 +12,9 @@
 #include <fstream>
 
 #include "base/engine_contract.h"
-#include "orchestrator/run/engine_probe.h"
-#include "orchestrator/run/far_side.h"
-#include "orchestrator/run/transport.h"
+#include "orchestrator/transport/engine_probe.h"
+#include "orchestrator/transport/far_side.h"
+#include "orchestrator/transport/transport.h"
 #include "tests/support/files.h"
 #include "tests/support/subprocess.h"
 

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "orchestrator/host/process_chain.h"
-#include "orchestrator/run/transport.h"
+#include "orchestrator/transport/transport.h"
 #include "tests/support/subprocess.h"
 
 namespace zsend::orchestrator {

@@ -1,4 +1,4 @@
-#include "orchestrator/run/announcing_child.h"
+#include "orchestrator/transport/announcing_child.h"
 
 #include <fcntl.h>
 #include <poll.h>

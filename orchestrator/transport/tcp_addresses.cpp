@@ -1,4 +1,4 @@
-#include "orchestrator/run/tcp_addresses.h"
+#include "orchestrator/transport/tcp_addresses.h"
 
 #include <sstream>
 

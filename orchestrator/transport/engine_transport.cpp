@@ -1,4 +1,4 @@
-#include "orchestrator/run/engine_transport.h"
+#include "orchestrator/transport/engine_transport.h"
 
 #include <atomic>
 #include <nlohmann/json.hpp>
@@ -6,11 +6,11 @@
 #include "base/engine_contract.h"
 #include "orchestrator/host/process_chain.h"
 #include "orchestrator/host/ssh_runner.h"
-#include "orchestrator/run/announcing_child.h"
-#include "orchestrator/run/engine_probe.h"
-#include "orchestrator/run/far_side.h"
 #include "orchestrator/run/run_interrupt.h"
-#include "orchestrator/run/tcp_addresses.h"
+#include "orchestrator/transport/announcing_child.h"
+#include "orchestrator/transport/engine_probe.h"
+#include "orchestrator/transport/far_side.h"
+#include "orchestrator/transport/tcp_addresses.h"
 
 namespace zsend::orchestrator {
 namespace {

@@ -1,4 +1,4 @@
-#include "orchestrator/run/far_side.h"
+#include "orchestrator/transport/far_side.h"
 
 #include <cctype>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "orchestrator/run/engine_probe.h"
+#include "orchestrator/transport/engine_probe.h"
 
 #include <algorithm>
 #include <optional>

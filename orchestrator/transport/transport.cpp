@@ -1,4 +1,4 @@
-#include "orchestrator/run/transport.h"
+#include "orchestrator/transport/transport.h"
 
 #include <signal.h>
 
@@ -10,7 +10,7 @@
 
 #include "base/engine_contract.h"
 #include "orchestrator/host/process_chain.h"
-#include "orchestrator/run/engine_transport.h"
+#include "orchestrator/transport/engine_transport.h"
 
 namespace zsend::orchestrator {
 namespace {

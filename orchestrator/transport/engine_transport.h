@@ -20,7 +20,7 @@
 
 #include <memory>
 
-#include "orchestrator/run/transport.h"
+#include "orchestrator/transport/transport.h"
 
 namespace zsend::orchestrator {
 
