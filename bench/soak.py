@@ -19,7 +19,7 @@ and prints the runs, the faults by kind and these counts; the exit status is 1 w
 except the faults is non-zero. Pools are file-backed zfs-fuse pools named after this process
 (wtsoak_*_PID), destroyed at the end.
 
-  bench/soak.py [--runs 100] [--seed 1] [--transports tcp,pipe] [--json out.json]
+  bench/soak.py [--runs 100] [--seed 1] [--transports tcp,pipe] [--only KIND] [--json out.json]
 
 Needs root, a running zfs-fuse (scripts/zfs-fuse-up.sh) and build/bin/{zsend,zsend-engine}.
 A round takes about 10 s; 100 rounds about 15 minutes.
@@ -196,7 +196,7 @@ class Soak:
         self.events.append({"round": round_no, "kind": kind, "detail": detail})
         print(f"  round {round_no}: {kind}: {detail}", flush=True)
 
-    def round(self, round_no):
+    def pick(self):
         transport = self.rng.choice(self.args.transports)
         parts = list(PARTS if transport == "tcp" else PIPE_PARTS)
         choice = self.rng.choice(parts + ["none"])
@@ -204,6 +204,12 @@ class Soak:
         if choice == "zsend" and signame == "STOP":
             signame = "TERM"  # a stopped zsend stops the run by design: nothing to time out
         kind = f"{transport}:{choice}:{signame}" if signame else f"{transport}:none"
+        return transport, choice, signame, kind
+
+    def round(self, round_no):
+        transport, choice, signame, kind = self.pick()
+        while self.args.only and self.args.only not in kind:
+            transport, choice, signame, kind = self.pick()
         self.change(round_no)
         before = set(self.snapshots(self.target))
         had_common = bool(before & set(self.snapshots(self.src)))
@@ -215,7 +221,11 @@ class Soak:
         try:
             code = proc.wait(timeout=self.args.deadline)
         except subprocess.TimeoutExpired:
-            self.record("hung", round_no, kind)
+            tree = sh("ps", "-eo", "pid,stat,wchan:20,args", check=False).stdout.splitlines()
+            tree = [line[:160] for line in tree if f"_{os.getpid()}" in line]
+            with open(os.path.join(self.work, "run.log")) as f:
+                tail = f.read().splitlines()[-12:]
+            self.record("hung", round_no, f"{kind}: processes {tree}; zsend said {tail}")
             os.killpg(proc.pid, signal.SIGKILL)
             code = proc.wait()
         left = self.leftovers()
@@ -276,6 +286,8 @@ def main():
     parser.add_argument("--transports", default="tcp,pipe")
     parser.add_argument("--deadline", type=float, default=120,
                         help="seconds a run may take before it counts as hung")
+    parser.add_argument("--only", default="",
+                        help="only faults whose kind contains this (e.g. tcp:zfs-receive:STOP)")
     parser.add_argument("--json")
     args = parser.parse_args()
     args.transports = args.transports.split(",")

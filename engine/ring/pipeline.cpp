@@ -214,6 +214,18 @@ void WriterLoop(ByteSink& sink, Ring& ring, Counters& counters, uint64_t rate,
   if (!finished.ok()) failure.Fail(ring, PipelineStage::kOutput, finished);
 }
 
+// The writer waiting for a block means the input is what stalled, otherwise the output.
+bool WatchdogApplies(PipelineOptions::WatchdogScope scope, bool consumer_waiting) {
+  switch (scope) {
+    case PipelineOptions::WatchdogScope::kInput:
+      return consumer_waiting;
+    case PipelineOptions::WatchdogScope::kOutput:
+      return !consumer_waiting;
+    default:
+      return true;
+  }
+}
+
 }  // namespace
 
 PipelineResult Pipeline::Run(ByteSource& source, ByteSink& sink) {
@@ -288,7 +300,7 @@ PipelineResult Pipeline::Run(ByteSource& source, ByteSink& sink) {
       } else if (options_.watchdog_seconds > 0 &&
                  std::chrono::duration<double>(now - last_motion).count() >=
                      options_.watchdog_seconds &&
-                 (!options_.watchdog_input_only || ring.consumer_waiting())) {
+                 WatchdogApplies(options_.watchdog_scope, ring.consumer_waiting())) {
         // The writer waiting for a block means the input is what stalled; otherwise the
         // writer is stuck in (or paced before) a write the output does not accept.
         const bool input_side = ring.consumer_waiting();

@@ -66,11 +66,14 @@ const char* PipelineStageName(PipelineStage stage);
 
 struct PipelineOptions {
   RingOptions ring;
-  uint64_t read_rate = 0;            // bytes/s, 0 = unlimited (-r)
-  uint64_t write_rate = 0;           // (-R)
-  double watchdog_seconds = 0;       // 0 = off (-W)
-  bool watchdog_input_only = false;  // only a stalled input trips it (the output has its own)
-  std::string digest;                // "" or a Digest name; computed over the input stream
+  uint64_t read_rate = 0;       // bytes/s, 0 = unlimited (-r)
+  uint64_t write_rate = 0;      // (-R)
+  double watchdog_seconds = 0;  // 0 = off (-W)
+  // Which stall trips the watchdog: any, or only one side's (the other side is a link with its
+  // own idle timeout, so a slow link there is no stall).
+  enum class WatchdogScope { kAny, kInput, kOutput };
+  WatchdogScope watchdog_scope = WatchdogScope::kAny;
+  std::string digest;  // "" or a Digest name; computed over the input stream
   BlockTransform* transform = nullptr;
   int workers = 0;                                // threads for `transform`
   OrderedTransform* ordered_transform = nullptr;  // run by the writer thread

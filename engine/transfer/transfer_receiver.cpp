@@ -270,6 +270,13 @@ TransferReport RunReceiveTransfer(Channel& channel, const Session& session, Cons
   pipeline.block_reader = &reader;
   pipeline.transform = &opener;
   pipeline.workers = std::max(1, options.workers);
+  // --timeout also covers a consumer that takes nothing (zfs receive under SIGSTOP): the
+  // receiver's heartbeats would otherwise keep the sender waiting for the final status for ever.
+  // The link's idle timeout covers the input side, so a slow link is no stall.
+  if (pipeline.watchdog_seconds <= 0) {
+    pipeline.watchdog_seconds = options.timeout_seconds;
+    pipeline.watchdog_scope = PipelineOptions::WatchdogScope::kOutput;
+  }
   if (expander) {
     pipeline.ordered_transform = &*expander;
     // The window and the expansion buffer come out of --memory; the handshake agreed on a

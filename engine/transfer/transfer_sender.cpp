@@ -254,7 +254,7 @@ TransferReport RunSendTransfer(Channel& channel, const Session& session, ByteSou
   // The link's own idle timeout covers the output side, so a slow link is not a stall.
   if (pipeline.watchdog_seconds <= 0) {
     pipeline.watchdog_seconds = options.timeout_seconds;
-    pipeline.watchdog_input_only = true;
+    pipeline.watchdog_scope = PipelineOptions::WatchdogScope::kInput;
   }
   auto outer_stop = options.pipeline.stop_requested;
   pipeline.stop_requested = [&] { return outcome.failed() || (outer_stop && outer_stop()); };

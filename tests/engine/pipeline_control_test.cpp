@@ -93,7 +93,7 @@ TEST(PipelineWatchdog, InputOnlyIgnoresABlockedOutputButNotASilentInput) {
     FdSink sink(pipe.fds[1], "output pipe", {.backend = IoBackend::kSyscalls}, UniqueFd());
     PipelineOptions options = SmallPipeline();
     options.watchdog_seconds = 0.3;
-    options.watchdog_input_only = true;
+    options.watchdog_scope = PipelineOptions::WatchdogScope::kInput;
     const auto start = Clock::now();
     options.stop_requested = [&] { return SecondsSince(start) > 1.5; };
     PipelineResult r = Pipeline(options).Run(source, sink);
@@ -105,10 +105,39 @@ TEST(PipelineWatchdog, InputOnlyIgnoresABlockedOutputButNotASilentInput) {
     CollectingSink sink;
     PipelineOptions options = SmallPipeline();
     options.watchdog_seconds = 0.3;
-    options.watchdog_input_only = true;
+    options.watchdog_scope = PipelineOptions::WatchdogScope::kInput;
     PipelineResult r = Pipeline(options).Run(source, sink);
     EXPECT_EQ(r.failed_stage, PipelineStage::kWatchdog) << PipelineStageName(r.failed_stage);
     EXPECT_NE(r.status.message().find("the input sent nothing"), std::string::npos)
+        << r.status.message();
+  }
+}
+
+// The transfer receiver's watchdog: only a stalled output counts, so a silent input (a slow
+// link) does not trip it, while an output that takes nothing still does.
+TEST(PipelineWatchdog, OutputOnlyIgnoresASilentInputButNotABlockedOutput) {
+  {
+    IdlePipe pipe;
+    FdSource source(pipe.fds[0], "input pipe", {.backend = IoBackend::kSyscalls}, UniqueFd());
+    CollectingSink sink;
+    PipelineOptions options = SmallPipeline();
+    options.watchdog_seconds = 0.3;
+    options.watchdog_scope = PipelineOptions::WatchdogScope::kOutput;
+    const auto start = Clock::now();
+    options.stop_requested = [&] { return SecondsSince(start) > 1.5; };
+    PipelineResult r = Pipeline(options).Run(source, sink);
+    EXPECT_EQ(r.failed_stage, PipelineStage::kStopped) << PipelineStageName(r.failed_stage);
+  }
+  {
+    IdlePipe pipe;
+    GeneratedSource source({.endless = true});
+    FdSink sink(pipe.fds[1], "output pipe", {.backend = IoBackend::kSyscalls}, UniqueFd());
+    PipelineOptions options = SmallPipeline();
+    options.watchdog_seconds = 0.3;
+    options.watchdog_scope = PipelineOptions::WatchdogScope::kOutput;
+    PipelineResult r = Pipeline(options).Run(source, sink);
+    EXPECT_EQ(r.failed_stage, PipelineStage::kWatchdog) << PipelineStageName(r.failed_stage);
+    EXPECT_NE(r.status.message().find("the output accepted nothing"), std::string::npos)
         << r.status.message();
   }
 }

@@ -102,9 +102,10 @@ void AddSharedOptions(CLI::App* cmd, TransferFlags& f) {
                   "--insecure-plaintext)");
   cmd->add_flag("--insecure-plaintext", f.job.insecure_plaintext,
                 "Allow --cipher none over TCP (frames still carry checksums)");
-  cmd->add_option("--timeout", f.timeout,
-                  "Fail when no byte moved to or from the peer, or (sender) from the input, for "
-                  "SECONDS (default 60)");
+  cmd->add_option(
+      "--timeout", f.timeout,
+      "Fail when no byte moved to or from the peer, from the input (sender) or into the "
+      "output (receiver) for SECONDS (default 60)");
   cmd->add_option("-m,--memory", f.memory, "Buffer size (default 256M, or N% of RAM)");
   cmd->add_option("-s,--block-size", f.block_size, "Block (frame) size (default 1M; sender)");
   cmd->add_option("--codec", f.job.codec,
