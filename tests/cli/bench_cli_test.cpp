@@ -13,7 +13,7 @@
 
 #include "engine/crypto/keys.h"
 #include "tests/support/engine_cli.h"
-#include "tests/support/netns.h"
+#include "tests/support/peers/netns.h"
 #include "tests/support/subprocess.h"
 
 namespace zsend::test {

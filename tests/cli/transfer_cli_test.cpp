@@ -14,8 +14,8 @@
 #include <optional>
 #include <thread>
 
-#include "tests/support/fault_proxy.h"
-#include "tests/support/net.h"
+#include "tests/support/peers/fault_proxy.h"
+#include "tests/support/peers/net.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/transfer_fixture.h"
 

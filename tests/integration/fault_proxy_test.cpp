@@ -1,5 +1,5 @@
-// Tests for tests/support/fault_proxy.h with plain socket peers on 127.0.0.1.
-#include "tests/support/fault_proxy.h"
+// Tests for tests/support/peers/fault_proxy.h with plain socket peers on 127.0.0.1.
+#include "tests/support/peers/fault_proxy.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

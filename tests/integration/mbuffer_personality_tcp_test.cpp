@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/net.h"
+#include "tests/support/peers/net.h"
 #include "tests/support/subprocess.h"
 
 namespace zsend::test {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/net.h"
+#include "tests/support/peers/net.h"
 #include "tests/support/subprocess.h"
 
 namespace zsend::test {

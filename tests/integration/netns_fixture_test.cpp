@@ -1,4 +1,4 @@
-// Tests for tests/support/netns.h: two namespaces that can reach each other, a tbf rate limit
+// Tests for tests/support/peers/netns.h: two namespaces that can reach each other, a tbf rate limit
 // that TCP measures within 15% (issue 7's accuracy), and cleanup.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -15,8 +15,8 @@
 #include <optional>
 #include <thread>
 
-#include "tests/support/fault_proxy.h"
-#include "tests/support/netns.h"
+#include "tests/support/peers/fault_proxy.h"
+#include "tests/support/peers/netns.h"
 
 namespace zsend::test {
 namespace {

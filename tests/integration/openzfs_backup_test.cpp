@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/support/openzfs_guest.h"
+#include "tests/support/peers/openzfs_guest.h"
 
 namespace zsend::test {
 namespace {

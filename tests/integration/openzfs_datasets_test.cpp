@@ -4,7 +4,7 @@
 // prune and check end to end on the modern dialect.
 #include <gtest/gtest.h>
 
-#include "tests/support/openzfs_guest.h"
+#include "tests/support/peers/openzfs_guest.h"
 
 namespace zsend::test {
 namespace {

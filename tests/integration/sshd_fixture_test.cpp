@@ -1,4 +1,4 @@
-// Tests for tests/support/sshd.h: a real sshd per test, reachable only with its own keys.
+// Tests for tests/support/peers/sshd.h: a real sshd per test, reachable only with its own keys.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -10,7 +10,7 @@
 #include <optional>
 #include <thread>
 
-#include "tests/support/sshd.h"
+#include "tests/support/peers/sshd.h"
 #include "tests/support/subprocess.h"
 
 namespace zsend::test {

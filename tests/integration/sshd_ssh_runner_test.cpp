@@ -9,7 +9,7 @@
 
 #include "orchestrator/host/ssh_runner.h"
 #include "tests/support/files.h"
-#include "tests/support/sshd.h"
+#include "tests/support/peers/sshd.h"
 #include "tests/support/subprocess.h"
 
 namespace zsend::orchestrator {

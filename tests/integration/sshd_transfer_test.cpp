@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/support/sshd.h"
+#include "tests/support/peers/sshd.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/transfer_fixture.h"
 

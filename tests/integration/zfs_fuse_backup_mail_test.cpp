@@ -1,6 +1,6 @@
 // `zsend backup`'s mail after the run, on real zfs-fuse pools: failure and success mails
-// received by a real SMTP server on loopback (aiosmtpd, tests/support/smtp_server.h) with their
-// headers and both parts checked, a run that fails before any dataset, STARTTLS against a
+// received by a real SMTP server on loopback (aiosmtpd, tests/support/peers/smtp_server.h) with
+// their headers and both parts checked, a run that fails before any dataset, STARTTLS against a
 // self-signed certificate (--smtp-ca-file), an unreachable SMTP server (a clear error, the
 // backup's own result still printed and recorded), and the sendmail path with a stand-in.
 #include <gtest/gtest.h>
@@ -13,8 +13,8 @@
 
 #include "orchestrator/report/history.h"
 #include "tests/support/backup_fixture.h"
-#include "tests/support/net.h"
-#include "tests/support/smtp_server.h"
+#include "tests/support/peers/net.h"
+#include "tests/support/peers/smtp_server.h"
 
 namespace zsend::test {
 namespace {

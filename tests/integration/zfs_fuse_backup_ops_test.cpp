@@ -13,7 +13,7 @@
 
 #include "orchestrator/report/history.h"
 #include "tests/support/backup_fixture.h"
-#include "tests/support/net.h"
+#include "tests/support/peers/net.h"
 
 namespace zsend::test {
 namespace {

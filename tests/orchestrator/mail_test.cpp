@@ -16,7 +16,7 @@
 
 #include "orchestrator/report/mail_message.h"
 #include "orchestrator/report/mail_send.h"
-#include "tests/support/smtp_server.h"
+#include "tests/support/peers/smtp_server.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/zsend_cli.h"
 

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "tests/support/net.h"
+#include "tests/support/peers/net.h"
 
 namespace zsend::test {
 

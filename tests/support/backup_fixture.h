@@ -4,8 +4,8 @@
 // BackupFixture makes two pools per test (names carry the pid and a counter; destroyed in
 // TearDown, pass or fail), runs `zsend backup` with the given arguments, and reads back what
 // the tests check: snapshots, origins, userrefs, `zfs list -t all` listings and file trees.
-// With an SshdServer (tests/support/sshd.h) SshArgs() gives the --ssh-* options that reach it.
-// Not thread-safe; one test thread.
+// With an SshdServer (tests/support/peers/sshd.h) SshArgs() gives the --ssh-* options that reach
+// it. Not thread-safe; one test thread.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/sshd.h"
+#include "tests/support/peers/sshd.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/zfs_pool.h"
 

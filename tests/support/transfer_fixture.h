@@ -1,5 +1,5 @@
 // Test support for zsend-engine send/recv: a temp directory with keys, spawning either side with
-// its stderr in a file, reading --announce lines, (faults: tests/support/fault_proxy.h).
+// its stderr in a file, reading --announce lines, (faults: tests/support/peers/fault_proxy.h).
 #pragma once
 
 #include <sys/types.h>

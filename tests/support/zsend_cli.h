@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "tests/support/net.h"  // FreePort()
+#include "tests/support/peers/net.h"  // FreePort()
 
 namespace zsend::test {
 

@@ -1,4 +1,4 @@
-#include "tests/support/openzfs_guest.h"
+#include "tests/support/peers/openzfs_guest.h"
 
 #include <unistd.h>
 

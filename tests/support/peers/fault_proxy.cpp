@@ -5,7 +5,7 @@
 // at most one buffer of bytes read but not yet written; reads are clipped at the next fault
 // boundary (stall or cut offset), so "after N bytes" is exact: the fault acts when exactly N
 // bytes of that direction have been written to the far peer and nothing beyond N was read.
-#include "tests/support/fault_proxy.h"
+#include "tests/support/peers/fault_proxy.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

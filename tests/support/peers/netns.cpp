@@ -1,7 +1,7 @@
 // NetnsPair: see netns.h. Every step is one `ip`/`tc` command; the first failing one stops the
 // set-up and is reported. The veth pair is created directly inside the two namespaces, so its
 // names never appear in (or collide in) the host namespace.
-#include "tests/support/netns.h"
+#include "tests/support/peers/netns.h"
 
 #include <fcntl.h>
 #include <sched.h>

@@ -1,4 +1,4 @@
-#include "tests/support/smtp_server.h"
+#include "tests/support/peers/smtp_server.h"
 
 #include <signal.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "tests/support/net.h"
+#include "tests/support/peers/net.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,7 +1,7 @@
 // SshdServer: see sshd.h. Start-up is: keys -> free port -> config -> spawn -> wait for the
 // "Server listening" log line and an SSH banner on the port. If sshd dies because the port was
 // taken in between (another test bound it), the whole start is retried on a new port.
-#include "tests/support/sshd.h"
+#include "tests/support/peers/sshd.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
