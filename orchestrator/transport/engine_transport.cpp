@@ -272,9 +272,16 @@ class EngineMover : public StreamMover {
     }
     std::string stats = options_.temp_dir + "/ssh-" + std::to_string(++stats_counter_) + ".json";
     argv.insert(argv.end(), {"--json-stats", stats});
-    if (push && !options_.codec.empty()) argv.insert(argv.end(), {"--codec", options_.codec});
+    // The sending engine compresses and paces: ours on a push, the far one on a pull.
+    std::vector<std::string> sender_flags;
+    if (!options_.codec.empty())
+      sender_flags.insert(sender_flags.end(), {"--codec", options_.codec});
+    if (!options_.rate_limit.empty()) {
+      sender_flags.insert(sender_flags.end(), {"-r", options_.rate_limit});
+    }
+    if (push) argv.insert(argv.end(), sender_flags.begin(), sender_flags.end());
     argv.insert(argv.end(), {"--", "-q", "--timeout", timeout, "--exec", ShellJoin(far_argv)});
-    if (pull && !options_.codec.empty()) argv.insert(argv.end(), {"--codec", options_.codec});
+    if (pull) argv.insert(argv.end(), sender_flags.begin(), sender_flags.end());
     Result<ChainResult> ran = RunProcessChain({{argv, false}});
     if (!ran.ok()) {
       result.status = ran.status();

@@ -256,6 +256,7 @@ class ZfsFuseFaultMatrix : public ZfsFuseBackupInterrupt,
                            public ::testing::WithParamInterface<Fault> {
  public:
   std::string Pattern(const std::string& part) {
+    if (part == "ssh") return "^ssh .*recv.*" + dst_;  // the engine's ssh to the far receiver
     if (part == "send-engine") return "^" + BinPath("zsend-engine") + " send .*" + src_;
     if (part == "recv-engine") return "^" + BinPath("zsend-engine") + " recv .*" + dst_;
     if (part == "zfs-send") return "^zfs send .*" + src_;
@@ -267,6 +268,14 @@ TEST_P(ZfsFuseFaultMatrix, TheDatasetFailsNothingStaysAndTheNextRunCompletes) {
   const Fault fault = GetParam();
   std::vector<std::string> argv = Args(fault.transport);
   argv.insert(argv.end(), {"--rate-limit", "256k", "--timeout", "3"});
+  const bool over_ssh = std::string(fault.transport) == "ssh";
+  if (over_ssh) {  // a push through the private sshd: the receiver runs under sshd
+    std::vector<std::string> ssh = StartSshd();
+    ASSERT_FALSE(ssh.empty());
+    argv.insert(argv.end(),
+                {"--ssh-target", sshd_->destination(), "--remote-engine", BinPath("zsend-engine")});
+    argv.insert(argv.end(), ssh.begin(), ssh.end());
+  }
   pid_t pid = Start(argv);
   const std::string pattern = Pattern(fault.part);
   ASSERT_TRUE(WaitFor(pattern, 30)) << pattern;
@@ -285,7 +294,7 @@ TEST_P(ZfsFuseFaultMatrix, TheDatasetFailsNothingStaysAndTheNextRunCompletes) {
   ASSERT_EQ(transfers.size(), 1u);
   EXPECT_EQ(transfers[0].result, "failed");
   EXPECT_TRUE(SnapshotNames(Target()).empty());  // nothing that looks complete
-  ExpectNextRunCompletes(fault.transport);
+  ExpectNextRunCompletes(over_ssh ? "pipe" : fault.transport);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -304,7 +313,12 @@ INSTANTIATE_TEST_SUITE_P(
                       // pipe: zfs send has written the whole (small) stream into the buffer
                       // long before the rate-limited receive ends, so only the receive is cut.
                       Fault{"PipeZfsReceiveKilled", "pipe", "zfs-receive", SIGKILL},
-                      Fault{"PipeZfsReceiveTerminated", "pipe", "zfs-receive", SIGTERM}),
+                      Fault{"PipeZfsReceiveTerminated", "pipe", "zfs-receive", SIGTERM},
+                      // ssh stdio through the real sshd: the ssh client, and the far engine.
+                      Fault{"SshClientKilled", "ssh", "ssh", SIGKILL},
+                      Fault{"SshClientTerminated", "ssh", "ssh", SIGTERM},
+                      Fault{"SshFarEngineKilled", "ssh", "recv-engine", SIGKILL},
+                      Fault{"SshFarEngineStopped", "ssh", "recv-engine", SIGSTOP}),
     [](const ::testing::TestParamInfo<Fault>& param) { return std::string(param.param.name); });
 
 }  // namespace
