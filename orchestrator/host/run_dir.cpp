@@ -1,6 +1,7 @@
 #include "orchestrator/host/run_dir.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -54,13 +55,17 @@ Result<RunDir> RunDir::Create(const std::string& parent) {
                            " (set TMPDIR to a writable directory)",
                        errno);
   }
-  UniqueFd lock(
-      open((pattern + "/" + kLockName).c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!lock.valid() || flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+  // The lock file appears under its name already locked (made under another name, then
+  // renamed), so a sweep never finds it unlocked while this process lives.
+  const std::string lock_path = pattern + "/" + kLockName;
+  const std::string fresh = lock_path + ".new";
+  UniqueFd lock(open(fresh.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!lock.valid() || flock(lock.get(), LOCK_EX | LOCK_NB) != 0 ||
+      rename(fresh.c_str(), lock_path.c_str()) != 0) {
     const int err = errno;
     std::error_code ignored;
     fs::remove_all(pattern, ignored);
-    return ErrnoStatus("cannot lock " + pattern + "/" + kLockName, err);
+    return ErrnoStatus("cannot lock " + lock_path, err);
   }
   return RunDir(pattern, std::move(lock));
 }
