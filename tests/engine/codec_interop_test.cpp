@@ -5,10 +5,13 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 
 #include "tests/support/subprocess.h"
+#include "tests/support/zfs_pool.h"
 
 namespace zsend {
 namespace {
@@ -21,53 +24,53 @@ std::string Quote(const std::string& s) {
   return "'" + s + "'";
 }
 
-// One zfs send stream for the whole suite; the pool is destroyed right after sending.
+// One zfs send stream of real files, made once per build tree: every test runs in its own
+// process under ctest, and filling a zfs-fuse pool with 1500 files takes seconds. The stream is
+// kept as bin/../test-cache/codec-interop.zstream (renamed into place when complete, so a
+// cut-off run leaves no half stream behind); the pool is destroyed right after sending.
 class CodecInterop : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!HaveProgram("zpool") || Shell("zpool list >/dev/null 2>&1").exit_code != 0) return;
+    const std::string cache_dir =
+        std::filesystem::path(BinPath("zsend-engine")).parent_path().parent_path() / "test-cache";
+    std::error_code ec;
+    std::filesystem::create_directories(cache_dir, ec);
+    const std::string cached = cache_dir + "/codec-interop.zstream";
+    if (access(cached.c_str(), R_OK) != 0) setup_error_ = MakeStream(cached);
+    if (setup_error_.empty()) stream_ = cached;
     char dir_template[] = "/tmp/zsend-codecs-XXXXXX";
-    if (mkdtemp(dir_template) == nullptr) return;
-    dir_ = dir_template;
-    pool_ = "zsend_codecs_" + std::to_string(getpid());
-    // Real files: a slice of /usr/share/doc (text, gzip'd changelogs, html).
-    std::string script = R"(set -e
-truncate -s 256M DIR/vdev
-zpool create -m DIR/mnt POOL DIR/vdev
-# zfs-fuse may call the pool busy for a moment after a send: retry the destroy.
-trap "for i in 1 2 3 4 5 6 7 8 9 10; do zpool destroy -f POOL && break; sleep 1; done" EXIT
-zfs create POOL/data
-find /usr/share/doc -type f -size -1024k | sort | head -n 1500 | while read -r f; do
-  cp --parents "$f" DIR/mnt/data/
-done
-zfs snapshot POOL/data@s
-zfs send POOL/data@s > DIR/stream
-touch DIR/stream-done
-)";
-    for (const auto& [key, value] : {std::pair{"DIR", dir_}, std::pair{"POOL", pool_}}) {
-      for (size_t at; (at = script.find(key)) != std::string::npos;) {
-        script.replace(at, std::string(key).size(), value);
-      }
+    if (mkdtemp(dir_template) != nullptr) dir_ = dir_template;
+  }
+  // Makes a zfs send stream of a slice of /usr/share/doc (text, gzip'd changelogs, html) on a
+  // throw-away pool and renames it to `path`. Returns "" or why not.
+  static std::string MakeStream(const std::string& path) {
+    std::string problem = test::ZfsFuseProblem();
+    if (!problem.empty()) return problem;
+    std::string error;
+    std::unique_ptr<test::ZfsPool> pool = test::ZfsPool::Create("zsend_codecs_", 256, &error);
+    if (pool == nullptr) return error;
+    const std::string data = pool->CreateDataset("data", &error);
+    if (data.empty()) return error;
+    const std::string partial = path + ".partial." + std::to_string(getpid());
+    test::RunResult r = Shell(
+        "set -e; find /usr/share/doc -type f -size -1024k | sort | "
+        "head -n 1500 | while read -r f; do cp --parents \"$f\" " +
+        Quote(pool->Mountpoint(data)) + "/; done; zfs snapshot " + data + "@s; zfs send " + data +
+        "@s > " + Quote(partial) + " && mv " + Quote(partial) + " " + Quote(path) + " 2>&1");
+    if (r.exit_code != 0) {
+      unlink(partial.c_str());
+      return "could not make a zfs send stream: " + r.out + r.err;
     }
-    std::ofstream(dir_ + "/make-stream.sh") << script << "\n";
-    test::RunResult r = Shell("bash " + dir_ + "/make-stream.sh 2>&1");
-    if (access((dir_ + "/stream-done").c_str(), F_OK) == 0) {
-      stream_ = dir_ + "/stream";
-    } else {
-      setup_error_ = r.out + r.err;
-    }
+    return "";
   }
   static void TearDownTestSuite() {
-    // The script destroys the pool itself; this covers a test binary killed half way.
-    if (!pool_.empty()) {
-      (void)Shell("zpool list " + pool_ + " >/dev/null 2>&1 && zpool destroy -f " + pool_ +
-                  " >/dev/null 2>&1");
-    }
     if (!dir_.empty()) (void)Shell("rm -rf " + Quote(dir_));
   }
   void SetUp() override {
-    ZSEND_REQUIRE(HaveProgram("zpool"), "zfs-fuse (zpool)");
-    ASSERT_FALSE(stream_.empty()) << "could not make a zfs send stream: " << setup_error_;
+    std::string problem = test::ZfsFuseProblem();
+    ZSEND_REQUIRE(problem.empty(), problem);
+    ASSERT_FALSE(stream_.empty()) << setup_error_;
+    ASSERT_FALSE(dir_.empty()) << "mkdtemp failed";
     ZSEND_REQUIRE(HaveProgram("zstd") && HaveProgram("gunzip") && HaveProgram("lz4"),
                   "zstd, gzip and lz4 tools");
   }
@@ -80,10 +83,9 @@ touch DIR/stream-done
   }
   static std::string Engine() { return BinPath("zsend-engine") + " buffer -q -m 64M"; }
 
-  static std::string dir_, pool_, stream_, setup_error_;
+  static std::string dir_, stream_, setup_error_;
 };
-std::string CodecInterop::dir_, CodecInterop::pool_, CodecInterop::stream_,
-    CodecInterop::setup_error_;
+std::string CodecInterop::dir_, CodecInterop::stream_, CodecInterop::setup_error_;
 
 TEST_F(CodecInterop, TheStreamIsLargeEnoughToSpanManyBlocks) {
   std::ifstream f(stream_, std::ios::binary | std::ios::ate);

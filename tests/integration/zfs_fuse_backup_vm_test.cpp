@@ -27,29 +27,19 @@ class ZfsFuseBackupVm : public BackupFixture {
     ASSERT_EQ(flock(lock_fd_, LOCK_EX), 0);
     ASSERT_NE(Shell("zpool list -H -o name zones").exit_code, 0)
         << "a pool named zones exists already; this test needs that name for itself";
-    char pattern[] = "/tmp/zsend-zones-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    Sh("truncate -s 96M " + dir_ + "/zones.img");
-    Sh("zpool create -m " + dir_ + "/mnt zones " + dir_ + "/zones.img");
-    created_ = true;
+    std::string error;
+    zones_ = ZfsPool::CreateNamed("zones", 96, &error);
+    ASSERT_NE(zones_, nullptr) << error;
+    dir_ = zones_->dir();
   }
   void TearDown() override {
-    bool destroyed = !created_;
-    // zfs-fuse may hold a mount busy for a moment after the last file was read.
-    for (int attempt = 0; attempt < 10 && !destroyed; ++attempt) {
-      destroyed = Shell("zpool destroy -f zones").exit_code == 0;
-      if (!destroyed) usleep(300 * 1000);
-    }
-    EXPECT_TRUE(destroyed) << "cannot destroy the pool zones";
-    // Never remove the backing file of a pool that is still imported.
-    if (destroyed && !dir_.empty()) std::filesystem::remove_all(dir_);
-    if (lock_fd_ >= 0) close(lock_fd_);  // releases the lock
+    zones_.reset();  // destroys the pool (retrying a busy mount) before the lock is released
+    if (lock_fd_ >= 0) close(lock_fd_);
     BackupFixture::TearDown();
   }
+  std::unique_ptr<ZfsPool> zones_;
   std::string dir_;
   int lock_fd_ = -1;
-  bool created_ = false;
 };
 
 TEST_F(ZfsFuseBackupVm, BacksUpTheVmsDatasetsAndHonoursSmartcopyExclude) {

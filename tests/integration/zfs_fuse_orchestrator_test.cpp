@@ -1,8 +1,8 @@
 // The orchestrator's zfs layer, selection and planner against real zfs-fuse pools.
 //
-// Each test makes its own pools on files in a fresh mktemp directory (names carry the pid and
-// a counter, so parallel helpers and runs never collide) and destroys them in TearDown, pass
-// or fail.
+// Each test makes its own unmounted pools with tests/support/zfs_pool.h (names carry the pid and
+// a counter, so parallel helpers and runs never collide), destroyed with the fixture, pass or
+// fail.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,6 +16,7 @@
 #include "orchestrator/zfs/snapshot_batch.h"
 #include "orchestrator/zfs/zfs.h"
 #include "tests/support/subprocess.h"
+#include "tests/support/zfs_pool.h"
 
 namespace zsend::orchestrator {
 namespace {
@@ -25,27 +26,16 @@ using test::Shell;
 class ZfsFuseOrchestrator : public ::testing::Test {
  protected:
   void SetUp() override {
-    ZSEND_REQUIRE(test::HaveProgram("zpool") && Shell("zpool list").exit_code == 0,
-                  "a running zfs-fuse (scripts/zfs-fuse-up.sh)");
-    char pattern[] = "/tmp/zsend-orch-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
+    std::string problem = test::ZfsFuseProblem();
+    ZSEND_REQUIRE(problem.empty(), problem);
   }
-  void TearDown() override {
-    for (const std::string& pool : pools_) Shell("zpool destroy -f " + pool + " 2>/dev/null");
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-  // Creates a pool on a 64 MiB file; returns its name.
+  // Creates an unmounted pool on a 64 MiB file; returns its name. Destroyed with the fixture.
   std::string Pool(const std::string& role) {
-    static int counter = 0;
-    std::string name =
-        "wtorch_" + role + "_" + std::to_string(getpid()) + "_" + std::to_string(++counter);
-    std::string file = dir_ + "/" + name + ".img";
-    EXPECT_EQ(Shell("truncate -s 64M " + file).exit_code, 0);
-    test::RunResult made = Shell("zpool create -m none " + name + " " + file + " 2>&1");
-    EXPECT_EQ(made.exit_code, 0) << made.out << made.err;
-    pools_.push_back(name);
-    return name;
+    std::string error;
+    pools_.push_back(
+        test::ZfsPool::Create("wtorch_" + role + "_", 64, &error, test::ZfsPool::Mount::kNone));
+    EXPECT_NE(pools_.back(), nullptr) << error;
+    return pools_.back() == nullptr ? "" : pools_.back()->name();
   }
   void Sh(const std::string& command) {
     test::RunResult r = Shell(command + " 2>&1");
@@ -55,8 +45,7 @@ class ZfsFuseOrchestrator : public ::testing::Test {
 
   LocalRunner local_;
   Zfs zfs_{local_};
-  std::string dir_;
-  std::vector<std::string> pools_;
+  std::vector<std::unique_ptr<test::ZfsPool>> pools_;
 };
 
 TEST_F(ZfsFuseOrchestrator, ProbeDetectsTheOlderDialect) {

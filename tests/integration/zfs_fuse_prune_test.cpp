@@ -2,8 +2,8 @@
 // changing nothing while printing every decision, held snapshots surviving, a target that is
 // unreachable keeping the common snapshot on the source, and a --config job.
 //
-// Each test makes its own pools on files in a fresh mktemp directory (names carry the
-// worktree, the pid and a counter) and destroys them in TearDown, pass or fail.
+// Each test makes its own unmounted pools with tests/support/zfs_pool.h (names carry the pid and
+// a counter), destroyed with the fixture, pass or fail.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -15,6 +15,7 @@
 
 #include "orchestrator/report/history.h"
 #include "tests/support/subprocess.h"
+#include "tests/support/zfs_pool.h"
 #include "tests/support/zsend_cli.h"
 
 namespace zsend::test {
@@ -23,13 +24,12 @@ namespace {
 class ZfsFusePrune : public ::testing::Test {
  protected:
   void SetUp() override {
-    ZSEND_REQUIRE(HaveProgram("zpool") && Shell("zpool list").exit_code == 0,
-                  "a running zfs-fuse (scripts/zfs-fuse-up.sh)");
-    char pattern[] = "/tmp/zsend-prune-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
+    std::string problem = ZfsFuseProblem();
+    ZSEND_REQUIRE(problem.empty(), problem);
     src_ = Pool("src");
     dst_ = Pool("dst");
+    ASSERT_FALSE(src_.empty() || dst_.empty());
+    dir_ = pools_.front()->dir();  // the state directory lives beside the source pool's file
     Sh("zfs create " + src_ + "/data && zfs create " + dst_ + "/backup");
     // Eight snapshots a day apart; the target received the first four.
     for (int day = 1; day <= 8; ++day) {
@@ -40,20 +40,12 @@ class ZfsFusePrune : public ::testing::Test {
     Sh("zfs send -I " + src_ + "/data@" + Name(1) + " " + src_ + "/data@" + Name(4) +
        " | zfs recv " + dst_ + "/backup/data");
   }
-  void TearDown() override {
-    for (const std::string& pool : pools_) Shell("zpool destroy -f " + pool + " 2>/dev/null");
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
+  // Creates an unmounted pool on a 64 MiB file; returns its name. Destroyed with the fixture.
   std::string Pool(const std::string& role) {
-    static int counter = 0;
-    std::string name =
-        "wtops_" + role + "_" + std::to_string(getpid()) + "_" + std::to_string(++counter);
-    std::string file = dir_ + "/" + name + ".img";
-    EXPECT_EQ(Shell("truncate -s 64M " + file).exit_code, 0);
-    RunResult made = Shell("zpool create -m none " + name + " " + file + " 2>&1");
-    EXPECT_EQ(made.exit_code, 0) << made.out << made.err;
-    pools_.push_back(name);
-    return name;
+    std::string error;
+    pools_.push_back(ZfsPool::Create("wtops_" + role + "_", 64, &error, ZfsPool::Mount::kNone));
+    EXPECT_NE(pools_.back(), nullptr) << error;
+    return pools_.back() == nullptr ? "" : pools_.back()->name();
   }
   void Sh(const std::string& command) {
     RunResult r = Shell(command + " 2>&1");
@@ -84,7 +76,7 @@ class ZfsFusePrune : public ::testing::Test {
   }
 
   std::string dir_, src_, dst_;
-  std::vector<std::string> pools_;
+  std::vector<std::unique_ptr<ZfsPool>> pools_;
 };
 
 TEST_F(ZfsFusePrune, RotatesWithCountsOnBothSidesKeepingTheCommonSnapshot) {

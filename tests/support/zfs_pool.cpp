@@ -112,10 +112,14 @@ bool RunChecked(const std::vector<std::string>& argv, std::string* error) {
 }
 
 std::unique_ptr<ZfsPool> ZfsPool::Create(const std::string& prefix, uint64_t size_mib,
-                                         std::string* error) {
+                                         std::string* error, Mount mount) {
   static std::atomic<int> counter{0};
-  const std::string name =
-      prefix + std::to_string(getpid()) + "_" + std::to_string(counter.fetch_add(1));
+  return CreateNamed(prefix + std::to_string(getpid()) + "_" + std::to_string(counter.fetch_add(1)),
+                     size_mib, error, mount);
+}
+
+std::unique_ptr<ZfsPool> ZfsPool::CreateNamed(const std::string& name, uint64_t size_mib,
+                                              std::string* error, Mount mount) {
   std::string templ = (fs::temp_directory_path() / "zsend-pool.XXXXXX").string();
   if (mkdtemp(templ.data()) == nullptr) {
     *error = "mkdtemp failed";
@@ -131,7 +135,8 @@ std::unique_ptr<ZfsPool> ZfsPool::Create(const std::string& prefix, uint64_t siz
     *error = "cannot size " + file + ": " + ec.message();
     return nullptr;
   }
-  if (!RunChecked({"zpool", "create", "-m", templ + "/mnt", name, file}, error)) {
+  const std::string mountpoint = mount == Mount::kNone ? "none" : templ + "/mnt";
+  if (!RunChecked({"zpool", "create", "-m", mountpoint, name, file}, error)) {
     pool->name_.clear();  // nothing to destroy
     return nullptr;
   }

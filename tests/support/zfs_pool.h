@@ -26,10 +26,18 @@ bool RunChecked(const std::vector<std::string>& argv, std::string* error);
 
 class ZfsPool {
  public:
+  // Where the pool's root dataset mounts: under dir() (the default), or nowhere (`-m none`,
+  // for tests that only look at metadata and want no mounts).
+  enum class Mount { kUnderDir, kNone };
+
   // Creates pool "<prefix><pid>_<n>" on a sparse file of `size_mib` MiB (zfs-fuse needs >= 64).
   // Returns null and sets `error` on failure.
   static std::unique_ptr<ZfsPool> Create(const std::string& prefix, uint64_t size_mib,
-                                         std::string* error);
+                                         std::string* error, Mount mount = Mount::kUnderDir);
+  // The same with an exact name, for tests whose subject is a fixed pool name. The caller makes
+  // sure no such pool exists (the shared daemon would refuse it).
+  static std::unique_ptr<ZfsPool> CreateNamed(const std::string& name, uint64_t size_mib,
+                                              std::string* error, Mount mount = Mount::kUnderDir);
   ~ZfsPool();
   ZfsPool(const ZfsPool&) = delete;
   ZfsPool& operator=(const ZfsPool&) = delete;
