@@ -1,8 +1,8 @@
 #include "transports/link.h"
 
 #include <cstdio>
-#include <nlohmann/json.hpp>
 
+#include "base/engine_contract.h"
 #include "transports/fd_channel.h"
 #include "transports/listener_accept.h"
 #include "transports/tcp.h"
@@ -82,8 +82,7 @@ Result<Link> Open(const LinkSpec& spec, const LinkHooks& hooks, LinkFailure* fai
 }  // namespace
 
 void PrintAnnounceLine(int port, const std::string& pubkey) {
-  nlohmann::json line = {{"event", "listening"}, {"port", port}, {"pubkey", pubkey}};
-  std::printf("%s\n", line.dump().c_str());
+  std::printf("%s\n", engine_contract::FormatAnnounceLine(port, pubkey).c_str());
   std::fflush(stdout);
 }
 

@@ -15,7 +15,7 @@ namespace {
 
 int Fatal(std::ostream& err, const std::string& message) {
   err << "zsend backup: " << message << "\n";
-  return kBackupFatal;
+  return kExitFatal;
 }
 
 // Mails the run (when due) and turns a mail failure into its exit status: the backup's own
@@ -41,10 +41,10 @@ int FatalRun(const BackupJob& job, RunBook& book, const Status& status, std::ost
   err << "zsend backup: " << status.message() << "\n";
   if (Interrupted()) {
     book.End("interrupted", 0, 0, InterruptedStatus(status.message()).message());
-    return Finish(job, book, {}, {}, kBackupInterruptedBase + InterruptSignal(), err);
+    return Finish(job, book, {}, {}, kExitInterruptedBase + InterruptSignal(), err);
   }
   book.End("failed", 0, 0, status.message());
-  return Finish(job, book, {}, {}, kBackupFatal, err);
+  return Finish(job, book, {}, {}, kExitFatal, err);
 }
 
 // After SIGINT/SIGTERM/SIGHUP: no rotation, the datasets' rows (interrupted ones so named), the
@@ -74,7 +74,7 @@ int InterruptedRun(const BackupJob& job, RunBook& book, const BackupResult& resu
   }
   if (error.empty()) error = InterruptedStatus("").message();
   book.End("interrupted", ok, failed, error.substr(0, error.find('\n')));
-  return Finish(job, book, transfers, {}, kBackupInterruptedBase + InterruptSignal(), err);
+  return Finish(job, book, transfers, {}, kExitInterruptedBase + InterruptSignal(), err);
 }
 
 }  // namespace
@@ -130,7 +130,7 @@ int RunBackupOnHosts(const BackupJob& job, RunBook& book, CommandRunner& source,
   }
   book.End(failed_count > 0 ? "failed" : "ok", std::max(0, total - failed_count), failed_count,
            error.substr(0, error.find('\n')));
-  return Finish(job, book, transfers, notes, std::min(failed_count, kBackupMaxFailed), err);
+  return Finish(job, book, transfers, notes, std::min(failed_count, kMaxFailureCount), err);
 }
 
 int RunBackupJob(BackupJob job, std::ostream& out, std::ostream& err) {

@@ -10,8 +10,8 @@
 //   5. rotate both sides (backup_steps.h), write the dataset rows with their snapshot counts,
 //      end the run row, mail when due
 //
-// Exit code: the datasets whose transfer or rotation failed (at most kBackupMaxFailed), at least
-// 1 when the mail could not be sent; kBackupFatal when nothing was transferred (the lock held,
+// Exit code: the datasets whose transfer or rotation failed (at most kMaxFailureCount), at least
+// 1 when the mail could not be sent; kExitFatal when nothing was transferred (the lock held,
 // a host unreachable, a fatal RunBackup error); kBackupInterruptedBase + the signal.
 //
 // RunBackupOnHosts is steps 3 to 5 over runners the caller made (tests: fake zfs hosts).
@@ -26,12 +26,9 @@
 #include "orchestrator/report/mail_send.h"
 #include "orchestrator/run/backup_run.h"
 #include "orchestrator/run/backup_steps.h"
+#include "orchestrator/run/exit_codes.h"
 
 namespace zsend::orchestrator {
-
-inline constexpr int kBackupFatal = 255;
-inline constexpr int kBackupMaxFailed = 254;
-inline constexpr int kBackupInterruptedBase = 128;
 
 struct BackupJob {
   BackupOptions options;  // checked by the caller

@@ -8,6 +8,7 @@
 
 #include "orchestrator/plan/selection.h"
 #include "orchestrator/retention/prune_datasets.h"
+#include "orchestrator/run/exit_codes.h"
 #include "orchestrator/zfs/holds.h"
 #include "orchestrator/zfs/snapshot_batch.h"
 
@@ -87,8 +88,8 @@ std::vector<std::string> ChangedOnly(Zfs& source, const std::vector<std::string>
 }  // namespace
 
 int BackupResult::ExitCode() const {
-  if (!fatal.ok()) return 255;
-  return std::min(failed, 254);
+  if (!fatal.ok()) return kExitFatal;
+  return std::min(failed, kMaxFailureCount);
 }
 
 BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runner,

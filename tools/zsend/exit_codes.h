@@ -8,17 +8,14 @@
 // Nagios plugin codes (check.h). status, history, report: 0, or 255 on an error.
 #pragma once
 
+#include "orchestrator/run/exit_codes.h"
+
 namespace zsend::cli {
 
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitFatal = 255,
-};
-
-inline constexpr int kMaxFailureCount = 254;
-// backup: stopped by a signal: 128 + the signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP), after its
-// processes were stopped, its temporary files and keys removed and its history written.
-inline constexpr int kExitInterruptedBase = 128;
+using orchestrator::kExitFatal;
+using orchestrator::kExitInterruptedBase;
+using orchestrator::kExitOk;
+using orchestrator::kMaxFailureCount;
 
 inline constexpr const char* kExitCodeHelp =
     "Exit codes:\n"

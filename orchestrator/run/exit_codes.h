@@ -1,0 +1,18 @@
+// The exit codes of zsend's runs, one definition for the orchestrator and the CLI
+// (tools/zsend/exit_codes.h adds the help text; docs/zsend.md documents them).
+//
+// backup and prune: the number of datasets that failed (at most kMaxFailureCount); kExitFatal for
+// a fatal error before any dataset was touched (bad arguments, unreachable host, another run of
+// the same job holding its lock); backup: kExitInterruptedBase + the signal when
+// SIGINT/SIGTERM/SIGHUP stopped it, after its processes were stopped, its temporary files and
+// keys removed and its history written.
+#pragma once
+
+namespace zsend::orchestrator {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFatal = 255;
+inline constexpr int kMaxFailureCount = 254;
+inline constexpr int kExitInterruptedBase = 128;
+
+}  // namespace zsend::orchestrator
