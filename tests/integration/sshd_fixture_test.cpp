@@ -31,6 +31,19 @@ TEST(SshdFixture, RunsACommandThroughTheServer) {
   EXPECT_EQ(r.out, "hello\n");
 }
 
+// Sessions run with a private, empty HOME (the machine user's shell startup files stay out),
+// and a caller's SetEnv joins it rather than being dropped by sshd's first-line-wins rule.
+TEST(SshdFixture, SessionsHaveAPrivateHomeAndTheCallersEnvironment) {
+  REQUIRE_OPENSSH();
+  SshdOptions options;
+  options.extra_config = {"SetEnv ZSEND_FIXTURE_MARK=present"};
+  SshdServer sshd(options);
+  ASSERT_TRUE(sshd.ok()) << sshd.error();
+  RunResult r = test::Run(sshd.SshCommand("echo \"$HOME $ZSEND_FIXTURE_MARK\""));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, sshd.dir() + "/home present\n");
+}
+
 TEST(SshdFixture, PassesStdinAndExitCodeThrough) {
   REQUIRE_OPENSSH();
   SshdServer sshd;

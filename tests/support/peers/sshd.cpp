@@ -152,6 +152,7 @@ bool SshdServer::Prepare(const SshdOptions&) {
   known_hosts_ = dir_ + "/known_hosts";
   log_ = dir_ + "/sshd.log";
   mkdir("/run/sshd", 0755);  // privilege separation directory; EEXIST is fine
+  mkdir((dir_ + "/home").c_str(), 0700);
   if (!GenerateKey(host_key_, &error_) || !GenerateKey(identity_, &error_)) return false;
   if (!WriteFile(dir_ + "/authorized_keys", ReadFile(identity_ + ".pub"))) {
     error_ = "cannot write authorized_keys in " + dir_;
@@ -176,7 +177,19 @@ bool SshdServer::WriteConfig(const SshdOptions& options) {
     << "MaxStartups 100\n"
     << "MaxSessions 100\n"
     << "PrintMotd no\n";
-  for (const std::string& line : options.extra_config) c << line << "\n";
+  // Sessions get an empty HOME of their own: bash run by sshd reads ~/.bashrc even for a
+  // command, and this machine user's startup files (a pyenv init takes seconds under load)
+  // would slow every remote command and could change what the tests see. sshd takes only its
+  // first SetEnv line, so the caller's SetEnv values join this one.
+  std::string set_env = "SetEnv HOME=" + dir_ + "/home";
+  for (const std::string& line : options.extra_config) {
+    if (line.rfind("SetEnv ", 0) == 0) {
+      set_env += line.substr(6);
+    } else {
+      c << line << "\n";
+    }
+  }
+  c << set_env << "\n";
   return WriteFile(config_, c.str());
 }
 
