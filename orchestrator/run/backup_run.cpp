@@ -229,6 +229,7 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runne
   }
   exec.recv.clear_mountpoint = options.clear_mountpoint;
   exec.recv.readonly = options.readonly;
+  exec.recv.unmounted = !options.mount;
   exec.recv.clear_refreservation = options.clear_refreservation;
   exec.plan = plan_options;
   exec.gather = gather;

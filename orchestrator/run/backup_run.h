@@ -37,7 +37,10 @@ struct BackupOptions {
   TransportOptions transport;
   int jobs = 1;
   int strip_path = 0;
-  bool clear_refreservation = false, clear_mountpoint = false, readonly = false;
+  bool clear_refreservation = false, clear_mountpoint = false;
+  // A backup stays receivable when people look at it: readonly=on on every dataset received
+  // (--no-readonly turns it off), and received unmounted where the zfs can (recv -u; --mount).
+  bool readonly = true, mount = false;
   std::vector<std::string> filter_properties;
   std::vector<std::pair<std::string, std::string>> set_properties;
   bool rollback = false, no_holds = false, no_resume = false;

@@ -149,8 +149,9 @@ Status Executor::RunSteps(const DatasetPlan& dataset, DatasetReport& report, boo
       return Status(status.code(),
                     status.message() +
                         " (the target changed after its newest snapshot: reading it with atime on, "
-                        "or on zfs-fuse mounting a received child, is enough; receive with "
-                        "--readonly, or discard such changes with --rollback)");
+                        "or on zfs-fuse mounting a received child, is enough: zsend receives "
+                        "read-only unless --no-readonly is given; discard such changes with "
+                        "--rollback)");
     }
     return status;
   }

@@ -188,7 +188,12 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
   cmd->add_flag("--clear-refreservation", o.clear_refreservation,
                 "refreservation=none on the target");
   cmd->add_flag("--clear-mountpoint", o.clear_mountpoint, "canmount=noauto on the target");
-  cmd->add_flag("--readonly", o.readonly, "readonly=on on the target");
+  cmd->add_flag("--readonly,!--no-readonly", o.readonly,
+                "readonly=on on every dataset received (the default), so that reading a backup "
+                "cannot break its next incremental");
+  cmd->add_flag("--mount", o.mount,
+                "Mount received datasets (the default receives them unmounted where the zfs "
+                "can: recv -u)");
   cmd->add_option("--filter-properties", f->filter_properties,
                   "Properties not received (P,...; repeatable)")
       ->allow_extra_args(false);
