@@ -83,15 +83,15 @@ files=$(find "$src_mnt" -type f | wc -l)
 [ "$files" -gt 0 ] || fail "no files copied from $source_dir"
 say "copied $files files ($(du -sh --apparent-size "$src_mnt" | cut -f1)) of $source_dir into $src_pool/$dataset"
 # The job: back up every dataset with zsend:demo=true into $dst_pool (--strip-path 1 drops the
-# source pool's name). --readonly keeps the copy unchanged when it is read (atime), so the next
-# incremental run applies.
+# source pool's name). The copies are received read-only (the default), so reading them changes
+# nothing (atime) and the next incremental run applies.
 zfs set zsend:demo=true "$src_pool/$dataset"
 backup() {
-  "$zsend" backup demo "$dst_pool" --strip-path 1 --readonly --snapshot-name "$1" -v \
+  "$zsend" backup demo "$dst_pool" --strip-path 1 --snapshot-name "$1" -v \
     --state-dir "$work/state"
 }
 
-say "zsend backup demo $dst_pool --strip-path 1 --readonly   (first run: full)"
+say "zsend backup demo $dst_pool --strip-path 1   (first run: full)"
 start_us=${EPOCHREALTIME/./}
 backup run1 2>&1 | sed 's/^/  /'
 [ "${PIPESTATUS[0]}" -eq 0 ] || fail "the first zsend backup failed"
