@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""Many small datasets: `zsend backup` with default options against `syncoid -r`, side by side.
+
+For each N in --datasets, a source pool gets a tree of N small filesystems (three 8 KiB files
+each, marked zsend:fleet=true). zsend backs it up into one pool, syncoid into another, each
+through the same route: locally, or pushed through a private sshd on 127.0.0.1 (--routes
+local,ssh; the sshd is this script's own, with keys it generates and an empty HOME, so the
+machine's ssh config and dotfiles play no part; its sessions find a `zfs` shim first on PATH
+that gives syncoid the `zfs get -t snapshot` zfs-fuse lacks, see Sshd). Three phases per N, in this order, each timed
+for both tools one right after the other:
+
+  full       the first run (every dataset sent whole)
+  unchanged  nothing changed since the last run
+  changed    three datasets changed (one file rewritten in each)
+
+The report gives seconds, milliseconds per dataset and syncoid/zsend per phase. zsend runs as a
+user runs it: `zsend backup fleet DST` (plus --ssh-* and --remote-engine for the ssh route, and
+a private --state-dir); nothing else. Pools are named wtfleet_*_PID and destroyed at the end.
+
+  bench/fleet.py [--datasets 10,100] [--routes local,ssh] [--json out.json] [--plot out.png]
+
+Needs root, a running zfs-fuse (scripts/zfs-fuse-up.sh), build/bin/zsend and zsend-engine,
+Debian's sanoid package (syncoid) and openssh-server for the ssh route. On zfs-fuse a run at
+N=100 takes a few minutes per route; N=1000 takes most of an hour.
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("ZSEND_BIN", os.path.join(ROOT, "build", "bin"))
+ZSEND = os.path.join(BIN, "zsend")
+ENGINE = os.path.join(BIN, "zsend-engine")
+PHASES = ("full", "unchanged", "changed")
+CHANGED = 3
+
+
+def sh(*argv, check=True):
+    r = subprocess.run(argv, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {r.returncode}: {r.stderr.strip()}")
+    return r
+
+
+def timed(argv):
+    start = time.monotonic()
+    r = subprocess.run(argv, capture_output=True, text=True)
+    seconds = time.monotonic() - start
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:3])}... exited {r.returncode}: "
+                           f"{(r.stderr or r.stdout).strip()[-1500:]}")
+    return seconds
+
+
+class Sshd:
+    """A private sshd on 127.0.0.1 with generated keys and an empty HOME for its sessions."""
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "sshd")
+        os.makedirs(os.path.join(self.dir, "home"))
+        # syncoid lists snapshots with `zfs get -t snapshot`, which zfs-fuse lacks; its fallback
+        # for a remote host puts the ssh command in twice (syncoid 2.1) and fails. The sessions
+        # of this sshd find a `zfs` first on PATH that answers `get ... -t snapshot` with the
+        # snapshot lines of a plain `get` and passes everything else through.
+        shim = os.path.join(self.dir, "shim")
+        os.makedirs(shim)
+        with open(os.path.join(shim, "zfs"), "w") as f:
+            f.write('#!/bin/sh\n'
+                    'if [ "$1" = get ] && [ "$2" = -Hpd ] && [ "$4" = -t ] && [ "$5" = snapshot ]; then\n'
+                    '  shift 5; /usr/sbin/zfs get -Hpd 1 "$@" | grep @; exit 0\n'
+                    'fi\n'
+                    'exec /usr/sbin/zfs "$@"\n')
+        os.chmod(os.path.join(shim, "zfs"), 0o755)
+        for key in ("host", "client"):
+            sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(self.dir, key))
+        shutil.copy(os.path.join(self.dir, "client.pub"), os.path.join(self.dir, "authorized"))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        config = os.path.join(self.dir, "sshd_config")
+        with open(config, "w") as f:
+            f.write(f"ListenAddress 127.0.0.1:{self.port}\nHostKey {self.dir}/host\n"
+                    f"PidFile {self.dir}/sshd.pid\nAuthorizedKeysFile {self.dir}/authorized\n"
+                    "UsePAM no\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+                    "StrictModes no\nMaxStartups 100\nMaxSessions 100\n"
+                    f"SetEnv HOME={self.dir}/home PATH={shim}:/usr/sbin:/usr/bin:/sbin:/bin\n")
+        os.makedirs("/run/sshd", exist_ok=True)
+        self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", config],
+                                     stderr=subprocess.DEVNULL)
+        with open(os.path.join(self.dir, "known_hosts"), "w") as f:
+            f.write(f"[127.0.0.1]:{self.port} {open(self.dir + '/host.pub').read()}")
+        self.options = [f"UserKnownHostsFile={self.dir}/known_hosts", "StrictHostKeyChecking=yes"]
+        for _ in range(100):
+            if sh("ssh", *self.ssh_args(), "root@127.0.0.1", "true", check=False).returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the private sshd does not answer")
+
+    def ssh_args(self):
+        args = ["-p", str(self.port), "-i", f"{self.dir}/client", "-o", "BatchMode=yes"]
+        for option in self.options:
+            args += ["-o", option]
+        return args
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def make_pool(work, name, mib):
+    img = os.path.join(work, name + ".img")
+    with open(img, "wb") as f:
+        f.truncate(mib << 20)
+    sh("zpool", "create", "-m", os.path.join(work, name), name, img)
+
+
+def destroy_pool(name):
+    for _ in range(10):
+        if sh("zpool", "destroy", "-f", name, check=False).returncode == 0:
+            return
+        time.sleep(0.5)
+
+
+def write_files(dataset, first, count):
+    mnt = sh("zfs", "get", "-H", "-o", "value", "mountpoint", dataset).stdout.strip()
+    for j in range(first, first + count):
+        with open(os.path.join(mnt, f"f{j}"), "wb") as f:
+            f.write(os.urandom(8192))
+
+
+def run_route(n, route, sshd, work):
+    """The three phases for N datasets over one route; returns {phase: {tool: seconds}}."""
+    tag = f"{route}{n}_{os.getpid()}"
+    src, zs, syn = (f"wtfleet_{role}{tag}" for role in ("s", "z", "y"))
+    size = max(256, 64 + n // 2)
+    pools = []
+    try:
+        for pool in (src, zs, syn):
+            make_pool(work, pool, size)
+            pools.append(pool)
+        sh("zfs", "create", f"{src}/tree")
+        sh("zfs", "set", "zsend:fleet=true", f"{src}/tree")
+        for i in range(n):
+            sh("zfs", "create", f"{src}/tree/d{i:04d}")
+            write_files(f"{src}/tree/d{i:04d}", 0, 3)
+        zsend = [ZSEND, "backup", "fleet", zs, "--state-dir", os.path.join(work, f"state{tag}")]
+        syncoid = ["syncoid", "-r", "--quiet", "--no-privilege-elevation", f"{src}/tree"]
+        if route == "ssh":
+            zsend += ["--ssh-target", "root@127.0.0.1", "--ssh-port", str(sshd.port),
+                      "--ssh-identity", f"{sshd.dir}/client", "--remote-engine", ENGINE]
+            for option in sshd.options:
+                zsend += ["--ssh-option", option]
+            syncoid += [f"--sshport={sshd.port}", f"--sshkey={sshd.dir}/client"]
+            for option in sshd.options:
+                syncoid += [f"--sshoption={option}"]
+            syncoid.append(f"root@127.0.0.1:{syn}/tree")
+        else:
+            syncoid.append(f"{syn}/tree")
+        results = {}
+        for phase in PHASES:
+            if phase == "changed":
+                for i in range(min(CHANGED, n)):
+                    write_files(f"{src}/tree/d{i:04d}", 0, 1)
+            results[phase] = {"zsend": timed(zsend), "syncoid": timed(syncoid)}
+        return results
+    finally:
+        for pool in reversed(pools):
+            destroy_pool(pool)
+
+
+def plot(rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(PHASES), figsize=(12, 4), sharey=False)
+    for ax, phase in zip(axes, PHASES):
+        for route in sorted({r["route"] for r in rows}):
+            mine = sorted((r for r in rows if r["route"] == route), key=lambda r: r["datasets"])
+            xs = [r["datasets"] for r in mine]
+            for tool, style in (("zsend", "-o"), ("syncoid", "--s")):
+                ax.plot(xs, [r["results"][phase][tool] for r in mine], style,
+                        label=f"{tool} ({route})")
+        ax.set_title(phase)
+        ax.set_xlabel("datasets")
+        ax.set_ylabel("seconds")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="10,100", help="comma-separated N values")
+    parser.add_argument("--routes", default="local,ssh", help="local, ssh or both")
+    parser.add_argument("--json")
+    parser.add_argument("--plot")
+    args = parser.parse_args()
+    if shutil.which("syncoid") is None:
+        sys.exit("syncoid not found: apt-get install sanoid")
+    counts = [int(n) for n in args.datasets.split(",")]
+    routes = args.routes.split(",")
+    work = tempfile.mkdtemp(prefix="zsend-fleet-")
+    sshd = Sshd(work) if "ssh" in routes else None
+    rows = []
+    try:
+        for n in counts:
+            for route in routes:
+                rows.append({"datasets": n, "route": route,
+                             "results": run_route(n, route, sshd, work)})
+                print(f"done: {n} datasets, {route}", file=sys.stderr)
+    finally:
+        if sshd:
+            sshd.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    print("| datasets | route | phase | zsend s | syncoid s | zsend ms/dataset | "
+          "syncoid ms/dataset | syncoid / zsend |")
+    print("|---:|---|---|---:|---:|---:|---:|---:|")
+    for row in rows:
+        n = row["datasets"]
+        for phase in PHASES:
+            t = row["results"][phase]
+            print(f"| {n} | {row['route']} | {phase} | {t['zsend']:.2f} | {t['syncoid']:.2f} | "
+                  f"{1000 * t['zsend'] / n:.0f} | {1000 * t['syncoid'] / n:.0f} | "
+                  f"{t['syncoid'] / t['zsend']:.2f}x |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"changed": CHANGED, "rows": rows}, f, indent=2)
+    if args.plot:
+        plot(rows, args.plot)
+
+
+if __name__ == "__main__":
+    main()
