@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "base/unique_fd.h"
@@ -83,7 +84,8 @@ class ZfsFuseBackupInterrupt : public BackupFixture {
   void ExpectNoProcessLeft() {
     std::string left;
     for (int i = 0; i < 50; ++i) {
-      left = Pids("(send|receive|recv).*(" + src_ + "|" + dst_ + ")");
+      // (and no ssh control master of the run: its socket is under the run's TMPDIR)
+      left = Pids("(send|receive|recv).*(" + src_ + "|" + dst_ + ")|^ssh .*" + tmp_);
       if (left.empty()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -104,6 +106,22 @@ class ZfsFuseBackupInterrupt : public BackupFixture {
     if (!history.ok()) return {};
     auto transfers = (*history)->Transfers(job_, 0);
     return transfers.ok() ? *transfers : std::vector<orchestrator::TransferRecord>{};
+  }
+  // What every fault matrix row checks of the faulted run: exit 1 (one dataset failed) and
+  // FAILED, run and transfer rows "failed" (never ok, never running), no process of the run
+  // left, no temporary file or key left, nothing on the target that looks complete.
+  void ExpectFailedAndNothingLeft(const RunResult& r) {
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_TRUE(Contains(r.out, "FAILED")) << r.out << r.err;
+    ExpectNoProcessLeft();
+    ExpectNoTempFiles();
+    std::vector<orchestrator::RunRecord> runs = Runs();
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].result, "failed");
+    std::vector<orchestrator::TransferRecord> transfers = Transfers();
+    ASSERT_EQ(transfers.size(), 1u);
+    EXPECT_EQ(transfers[0].result, "failed");
+    EXPECT_TRUE(SnapshotNames(Target()).empty());
   }
   // The next plain run takes the lock and completes a correct backup.
   void ExpectNextRunCompletes(const std::string& transport) {
@@ -255,8 +273,28 @@ struct Fault {
 class ZfsFuseFaultMatrix : public ZfsFuseBackupInterrupt,
                            public ::testing::WithParamInterface<Fault> {
  public:
+  // Cuts the TCP connection between the two engines with `ss -K` (the kernel destroys both
+  // ends, as a reset would): every established socket of the sending engine, both ends.
+  void CutTheEnginesLink() {
+    std::string engine = Pids(Pattern("send-engine"));
+    engine = engine.substr(0, engine.find('\n'));
+    ASSERT_FALSE(engine.empty());
+    std::string ports = Out("ss -tnpH state established | grep 'pid=" + engine +
+                            ",' | awk '{split($3, a, \":\"); print a[2]}'");
+    ASSERT_FALSE(ports.empty()) << Out("ss -tnp");
+    std::istringstream lines(ports);
+    for (std::string port; std::getline(lines, port);) {
+      RunResult cut = test::Run({"ss", "-K", "( sport = :" + port + " or dport = :" + port + " )"});
+      ASSERT_EQ(cut.exit_code, 0) << cut.err;
+      ASSERT_NE(cut.out.find(":" + port), std::string::npos) << "nothing cut: " << cut.out;
+    }
+  }
   std::string Pattern(const std::string& part) {
-    if (part == "ssh") return "^ssh .*recv.*" + dst_;  // the engine's ssh to the far receiver
+    // The ssh session running the far receiving engine (the ssh transport's stdio link, or
+    // the one that started the far engine of the tcp transport).
+    if (part == "ssh") return "^ssh .*recv.*" + dst_;
+    // The sshd and tcp-link faults are aimed once the receive runs.
+    if (part == "sshd-session" || part == "tcp-link") return "^zfs receive .*" + dst_;
     if (part == "send-engine") return "^" + BinPath("zsend-engine") + " send .*" + src_;
     if (part == "recv-engine") return "^" + BinPath("zsend-engine") + " recv .*" + dst_;
     if (part == "zfs-send") return "^zfs send .*" + src_;
@@ -266,9 +304,10 @@ class ZfsFuseFaultMatrix : public ZfsFuseBackupInterrupt,
 
 TEST_P(ZfsFuseFaultMatrix, TheDatasetFailsNothingStaysAndTheNextRunCompletes) {
   const Fault fault = GetParam();
-  std::vector<std::string> argv = Args(fault.transport);
+  const std::string transport = fault.transport;
+  const bool over_ssh = transport == "ssh" || transport == "tcp-ssh";
+  std::vector<std::string> argv = Args(transport == "tcp-ssh" ? "tcp" : transport);
   argv.insert(argv.end(), {"--rate-limit", "256k", "--timeout", "3"});
-  const bool over_ssh = std::string(fault.transport) == "ssh";
   if (over_ssh) {  // a push through the private sshd: the receiver runs under sshd
     std::vector<std::string> ssh = StartSshd();
     ASSERT_FALSE(ssh.empty());
@@ -277,24 +316,22 @@ TEST_P(ZfsFuseFaultMatrix, TheDatasetFailsNothingStaysAndTheNextRunCompletes) {
     argv.insert(argv.end(), ssh.begin(), ssh.end());
   }
   pid_t pid = Start(argv);
-  const std::string pattern = Pattern(fault.part);
+  const std::string part = fault.part;
+  const std::string pattern = Pattern(part);
   ASSERT_TRUE(WaitFor(pattern, 30)) << pattern;
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  test::Run({"pkill", "-" + std::to_string(fault.signal), "-f", pattern});
+  if (part == "sshd-session") {
+    // Every sshd serving a connection of this run is a child of the test's private listener.
+    ASSERT_EQ(test::Run({"pkill", "-KILL", "-P", std::to_string(sshd_->pid())}).exit_code, 0);
+  } else if (part == "tcp-link") {
+    CutTheEnginesLink();
+  } else {
+    test::Run({"pkill", "-" + std::to_string(fault.signal), "-f", pattern});
+  }
   RunResult r = Finish(pid);
-  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_TRUE(Contains(r.out, "FAILED")) << r.out << r.err;
   test::Run({"pkill", "-CONT", "-f", src_ + "|" + dst_});  // a stopped part must be gone anyway
-  ExpectNoProcessLeft();
-  ExpectNoTempFiles();
-  std::vector<orchestrator::RunRecord> runs = Runs();
-  ASSERT_EQ(runs.size(), 1u);
-  EXPECT_EQ(runs[0].result, "failed");
-  std::vector<orchestrator::TransferRecord> transfers = Transfers();
-  ASSERT_EQ(transfers.size(), 1u);
-  EXPECT_EQ(transfers[0].result, "failed");
-  EXPECT_TRUE(SnapshotNames(Target()).empty());  // nothing that looks complete
-  ExpectNextRunCompletes(over_ssh ? "pipe" : fault.transport);
+  ExpectFailedAndNothingLeft(r);
+  ExpectNextRunCompletes(over_ssh ? "pipe" : transport);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -318,7 +355,15 @@ INSTANTIATE_TEST_SUITE_P(
                       Fault{"SshClientKilled", "ssh", "ssh", SIGKILL},
                       Fault{"SshClientTerminated", "ssh", "ssh", SIGTERM},
                       Fault{"SshFarEngineKilled", "ssh", "recv-engine", SIGKILL},
-                      Fault{"SshFarEngineStopped", "ssh", "recv-engine", SIGSTOP}),
+                      Fault{"SshFarEngineStopped", "ssh", "recv-engine", SIGSTOP},
+                      Fault{"SshFarZfsReceiveKilled", "ssh", "zfs-receive", SIGKILL},
+                      Fault{"SshdSessionKilled", "ssh", "sshd-session", SIGKILL},
+                      // tcp with the far engine started through the real sshd.
+                      Fault{"TcpSshSessionKilled", "tcp-ssh", "ssh", SIGKILL},
+                      Fault{"TcpSshdSessionKilled", "tcp-ssh", "sshd-session", SIGKILL},
+                      Fault{"TcpSshFarZfsReceiveKilled", "tcp-ssh", "zfs-receive", SIGKILL},
+                      // the TCP connection between the engines destroyed by the kernel (ss -K)
+                      Fault{"TcpLinkCut", "tcp", "tcp-link", SIGKILL}),
     [](const ::testing::TestParamInfo<Fault>& param) { return std::string(param.param.name); });
 
 }  // namespace
