@@ -53,9 +53,10 @@ class ZfsFuseBackupInterrupt : public BackupFixture {
             "--transport",    transport, "--state-dir", state_dir_, "--no-rotation"};
   }
   // Starts zsend with the private TMPDIR; its stdout and stderr go to files that Finish reads.
-  pid_t Start(std::vector<std::string> argv) {
+  pid_t Start(std::vector<std::string> argv, const std::string& path = "") {
     SpawnOptions options;
     options.env["TMPDIR"] = tmp_;
+    if (!path.empty()) options.env["PATH"] = path;
     UniqueFd out(open((state_dir_ + "/out.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600));
     UniqueFd err(open((state_dir_ + "/err.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600));
     options.stdout_fd = out.get();
@@ -365,6 +366,61 @@ INSTANTIATE_TEST_SUITE_P(
                       // the TCP connection between the engines destroyed by the kernel (ss -K)
                       Fault{"TcpLinkCut", "tcp", "tcp-link", SIGKILL}),
     [](const ::testing::TestParamInfo<Fault>& param) { return std::string(param.param.name); });
+
+// The target pool fills up mid-stream: a real full pool, not a quota. A file in a dataset of its
+// own takes all but about 1 MB of the target pool's free space, so the 2 MB stream runs the
+// pool out of space half-way; the next run, after that dataset is destroyed, completes.
+TEST_F(ZfsFuseBackupInterrupt, TargetPoolFullMidStreamFailsTheDataset) {
+  // What zfs says is available in the pool (zfs-fuse has no `zfs list -p`: "56.2M").
+  auto available = [&] {
+    std::string value = Out("zfs list -H -o avail " + dst_);
+    double number = std::atof(value.c_str());
+    const std::string units = "KMGT";
+    size_t unit = units.find(value.empty() ? ' ' : value[value.find_first_not_of("0123456789.")]);
+    for (size_t i = 0; unit != std::string::npos && i <= unit; ++i) number *= 1024;
+    return static_cast<uint64_t>(number);
+  };
+  Sh("zfs create " + dst_ + "/filler");
+  const uint64_t free_bytes = available();
+  ASSERT_GT(free_bytes, 8u << 20);
+  Sh("head -c " + std::to_string(free_bytes - (1u << 20)) + " /dev/zero > " +
+     target_->Mountpoint(dst_ + "/filler") + "/filler && sync");
+  ASSERT_LT(available(), 2u << 20);  // less room than the stream needs
+  std::vector<std::string> argv = Args("tcp");
+  argv.insert(argv.end(), {"--rate-limit", "256k", "--timeout", "3"});
+  RunResult r = Finish(Start(argv));
+  EXPECT_TRUE(Contains(r.out + r.err, "space")) << r.out << r.err;
+  ExpectFailedAndNothingLeft(r);
+  Sh("zfs destroy " + dst_ + "/filler");
+  for (int i = 0; i < 600 && available() < (8u << 20); ++i) {  // should zfs free it later
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ExpectNextRunCompletes("tcp");
+}
+
+// The target pool is exported during the run. zfs-fuse refuses `zpool export -f` ("pool is
+// busy") for as long as a `zfs receive` writes into the pool, so a `zfs` first on zsend's PATH
+// exports the pool at the moment the receive is started: after the plan, with `zfs send`
+// already streaming. The next run, after `zpool import`, completes.
+TEST_F(ZfsFuseBackupInterrupt, TargetPoolExportedDuringTheRunFailsTheDataset) {
+  const std::string bin = state_dir_ + "/bin", exported = state_dir_ + "/exported";
+  std::filesystem::create_directory(bin);
+  const std::string real_zfs = Out("command -v zfs");
+  ASSERT_FALSE(real_zfs.empty());
+  std::ofstream(bin + "/zfs") << "#!/bin/sh\n"
+                                 "[ \"$1\" = receive ] && zpool export -f "
+                              << dst_ << " && touch " << exported << "\nexec "
+                              << real_zfs.substr(0, real_zfs.find('\n')) << " \"$@\"\n";
+  chmod((bin + "/zfs").c_str(), 0755);
+  std::vector<std::string> argv = Args("tcp");
+  argv.insert(argv.end(), {"--rate-limit", "256k", "--timeout", "3"});
+  const char* path = std::getenv("PATH");
+  RunResult r = Finish(Start(argv, bin + ":" + (path ? path : "/usr/sbin:/usr/bin:/sbin:/bin")));
+  ASSERT_TRUE(std::filesystem::exists(exported)) << r.out << r.err;
+  ExpectFailedAndNothingLeft(r);
+  Sh("zpool import -d " + target_->dir() + " " + dst_);
+  ExpectNextRunCompletes("tcp");
+}
 
 }  // namespace
 }  // namespace zsend::test
