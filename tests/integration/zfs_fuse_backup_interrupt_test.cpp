@@ -82,11 +82,12 @@ class ZfsFuseBackupInterrupt : public BackupFixture {
   }
   // No process of the run left: zfs send/receive and the engines all name a test pool.
   // (Parent-death signals act at once; a few hundred ms are given for the kernel to reap.)
-  void ExpectNoProcessLeft() {
+  void ExpectNoProcessLeft(bool control_master_too = true) {
     std::string left;
     for (int i = 0; i < 50; ++i) {
       // (and no ssh control master of the run: its socket is under the run's TMPDIR)
-      left = Pids("(send|receive|recv).*(" + src_ + "|" + dst_ + ")|^ssh .*" + tmp_);
+      left = Pids("(send|receive|recv).*(" + src_ + "|" + dst_ + ")" +
+                  (control_master_too ? "|^ssh .*" + tmp_ : ""));
       if (left.empty()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -107,6 +108,15 @@ class ZfsFuseBackupInterrupt : public BackupFixture {
     if (!history.ok()) return {};
     auto transfers = (*history)->Transfers(job_, 0);
     return transfers.ok() ? *transfers : std::vector<orchestrator::TransferRecord>{};
+  }
+  // Runs a shell command until it succeeds (up to 60 s); false when it never did.
+  bool Retry(const std::string& command) {
+    for (int i = 0; i < 120; ++i) {
+      if (Shell(command + " 2>&1").exit_code == 0) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    ADD_FAILURE() << command << ": " << Shell(command + " 2>&1").out;
+    return false;
   }
   // What every fault matrix row checks of the faulted run: exit 1 (one dataset failed) and
   // FAILED, run and transfer rows "failed" (never ok, never running), no process of the run
@@ -193,6 +203,49 @@ TEST_F(ZfsFuseBackupInterrupt, SigkillLeavesNoChildAndTheNextRunEndsTheStaleRow)
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_EQ(runs[1].result, "interrupted");  // ended by the next run, under the lock
   EXPECT_TRUE(Contains(runs[1].error, "without recording a result")) << runs[1].error;
+}
+
+// SIGKILL of zsend pulling from a remote source (through the private sshd) over tcp: the
+// sender's key directory on the source host (mktemp there, outside zsend's TMPDIR, so no sweep
+// of ours reaches it) is removed by the far side when the sender ends.
+TEST_F(ZfsFuseBackupInterrupt, SigkillOfAPullLeavesNoKeyDirectoryOnTheSource) {
+  std::vector<std::string> ssh = StartSshd();
+  ASSERT_FALSE(ssh.empty());
+  std::vector<std::string> argv = Args("tcp");
+  argv.insert(argv.end(), {"--rate-limit", "256k", "--ssh-source", sshd_->destination(),
+                           "--remote-engine", BinPath("zsend-engine")});
+  argv.insert(argv.end(), ssh.begin(), ssh.end());
+  pid_t pid = Start(argv);
+  const std::string sender = "^" + BinPath("zsend-engine") + " send .*" + src_;
+  ASSERT_TRUE(WaitFor(sender, 120));  // after the gather and keygen through ssh (slow when loaded)
+  // The sender's --key DIR/key names its key directory.
+  std::string line = Out("pgrep -a -f '" + sender + "'");
+  size_t key = line.find("--key ");
+  ASSERT_NE(key, std::string::npos) << line;
+  std::string dir = line.substr(key + 6, line.find(' ', key + 6) - key - 6);
+  dir = dir.substr(0, dir.rfind('/'));
+  ASSERT_NE(dir.find("/zsend-key."), std::string::npos) << dir;
+  ASSERT_TRUE(std::filesystem::exists(dir));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  kill(pid, SIGKILL);
+  EXPECT_EQ(Finish(pid).exit_code, 128 + SIGKILL);
+  // The run's ssh control master outlives it, and the next run sweeps it (checked below).
+  ExpectNoProcessLeft(/*control_master_too=*/false);
+  for (int i = 0; i < 300 && std::filesystem::exists(dir); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir)) << dir << ": " << Out("ls -A " + dir);
+  argv = Args("tcp");
+  argv.insert(argv.end(),
+              {"--ssh-source", sshd_->destination(), "--remote-engine", BinPath("zsend-engine")});
+  argv.insert(argv.end(), ssh.begin(), ssh.end());
+  RunResult again = Finish(Start(argv));
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  // The sender's stats (stream bytes) came back through its wrapper's stdout.
+  EXPECT_TRUE(Contains(again.out, ", 2.0")) << again.out;  // "full..., 2.02 MiB in"
+  EXPECT_EQ(Compare(src_ + "/data", Target()), "");
+  ExpectNoTempFiles();
+  ExpectNoProcessLeft();
 }
 
 // Runs `transport` with --timeout 2, SIGSTOPs the process matching `pattern` mid-transfer, and
@@ -319,7 +372,7 @@ TEST_P(ZfsFuseFaultMatrix, TheDatasetFailsNothingStaysAndTheNextRunCompletes) {
   pid_t pid = Start(argv);
   const std::string part = fault.part;
   const std::string pattern = Pattern(part);
-  ASSERT_TRUE(WaitFor(pattern, 30)) << pattern;
+  ASSERT_TRUE(WaitFor(pattern, 120)) << pattern;  // through ssh: slow on a loaded machine
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   if (part == "sshd-session") {
     // Every sshd serving a connection of this run is a child of the test's private listener.
@@ -385,13 +438,16 @@ TEST_F(ZfsFuseBackupInterrupt, TargetPoolFullMidStreamFailsTheDataset) {
   ASSERT_GT(free_bytes, 8u << 20);
   Sh("head -c " + std::to_string(free_bytes - (1u << 20)) + " /dev/zero > " +
      target_->Mountpoint(dst_ + "/filler") + "/filler && sync");
+  // Unmounted (zfs-fuse may call a just written dataset busy for a while) so that the destroy
+  // below needs no unmount.
+  ASSERT_TRUE(Retry("zfs unmount -f " + dst_ + "/filler"));
   ASSERT_LT(available(), 2u << 20);  // less room than the stream needs
   std::vector<std::string> argv = Args("tcp");
   argv.insert(argv.end(), {"--rate-limit", "256k", "--timeout", "3"});
   RunResult r = Finish(Start(argv));
   EXPECT_TRUE(Contains(r.out + r.err, "space")) << r.out << r.err;
   ExpectFailedAndNothingLeft(r);
-  Sh("zfs destroy " + dst_ + "/filler");
+  ASSERT_TRUE(Retry("zfs destroy -f " + dst_ + "/filler"));
   for (int i = 0; i < 600 && available() < (8u << 20); ++i) {  // should zfs free it later
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
