@@ -163,7 +163,12 @@ class EngineMover : public StreamMover {
     }
     std::string address =
         JoinHostPort(addresses_.TargetHostForSource(), std::to_string(announce->port));
-    std::vector<std::string> send = {engine,
+    std::vector<std::string> send = {"sh",
+                                     "-c",
+                                     kSendRemovingKeyDir,
+                                     "sh",
+                                     key_dir,
+                                     engine,
                                      "send",
                                      "-q",
                                      "--exec",
@@ -211,8 +216,8 @@ class EngineMover : public StreamMover {
       return result;
     }
     result.seconds = sent->seconds;
-    // Not removed on its own: the key directory's cleanup takes it (one ssh round trip less).
-    nlohmann::json stats = ReadStats(source_, key_dir + "/stats.json", /*remove=*/false);
+    // kSendRemovingKeyDir printed the stats after anything a startup file printed.
+    nlohmann::json stats = StatsFromOutput(sent->out);
     Figures(stats, result);
     const StageResult& sender = sent->stages[0];
     // Nothing reached the target only when the sender could not connect (or lost the link)
@@ -306,6 +311,14 @@ class EngineMover : public StreamMover {
     return result;
   }
 
+  // The --json-stats document that begins on the last line starting with "{" ({} if none).
+  static nlohmann::json StatsFromOutput(const std::string& out) {
+    size_t start = out.rfind("\n{");
+    start = start != std::string::npos ? start + 1 : out.rfind('{', 0);
+    if (start == std::string::npos) return nlohmann::json::object();
+    nlohmann::json figures = nlohmann::json::parse(out.substr(start), nullptr, false);
+    return figures.is_object() ? figures : nlohmann::json::object();
+  }
   // The sender's --json-stats document ({} when it cannot be read).
   static nlohmann::json ReadStats(CommandRunner& host, const std::string& path,
                                   bool remove = true) {
