@@ -44,6 +44,9 @@ struct BackupJob {
   double command_timeout = kDefaultCommandTimeoutSeconds;
   bool debug = false;  // print every command (also sets options.verbose)
   bool json = false;   // the result as JSON on `out`; the lines then go to `err`
+  // The progress display on `err` while the streams move (progress_board.h); none in dry-run.
+  enum class Progress { kOff, kTerminal, kLines } progress = Progress::kOff;
+  int terminal_width = 80;  // columns of the terminal (kTerminal)
 };
 
 // `out` gets the dataset lines, the summary, rotation lines (or the JSON) and dry-run lines;
