@@ -92,7 +92,12 @@ void ProgressBoard::End(int id) {
 void ProgressBoard::Print(const std::string& line) {
   std::lock_guard<std::mutex> lock(mutex_);
   ClearBlock();
-  out_ << line << "\n";
+  if (log_) {
+    out_ << std::flush;
+    *log_ << line << "\n" << std::flush;
+  } else {
+    out_ << line << "\n";
+  }
   if (!finished_ && mode_ == Mode::kTerminal && started_ >= 0) {
     Draw();
   } else {

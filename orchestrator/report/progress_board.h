@@ -58,6 +58,9 @@ class ProgressBoard : public TransferProgress {
   // `width`: the terminal's columns (kTerminal cuts lines to width - 1); `now` the clock.
   ProgressBoard(std::ostream& out, Mode mode, int width = 80,
                 std::function<double()> now = SteadySeconds);
+  // Print() lines go to `log` instead of `out` (the same file: --syslog tees `log` into syslog,
+  // while the block itself stays out of it).
+  void SetLogStream(std::ostream* log) { log_ = log; }
   ~ProgressBoard() override { Finish(); }
 
   void Expect(int datasets) override;
@@ -76,6 +79,7 @@ class ProgressBoard : public TransferProgress {
   void ClearBlock();  // mutex_ held
 
   std::ostream& out_;
+  std::ostream* log_ = nullptr;  // Print()'s lines; null: out_
   const Mode mode_;
   const int width_;
   const std::function<double()> now_;

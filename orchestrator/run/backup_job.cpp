@@ -88,10 +88,11 @@ int RunBackupOnHosts(const BackupJob& job, RunBook& book, CommandRunner& source,
   std::optional<ProgressBoard> board;
   BackupOptions options = o;
   if (job.progress != BackupJob::Progress::kOff && !o.dry_run) {
-    board.emplace(err,
+    board.emplace(job.progress_out ? *job.progress_out : err,
                   job.progress == BackupJob::Progress::kTerminal ? ProgressBoard::Mode::kTerminal
                                                                  : ProgressBoard::Mode::kLines,
                   job.terminal_width);
+    if (job.progress_out) board->SetLogStream(&err);
     options.transport.progress = &*board;
   }
   BackupResult result = RunBackup(options, source, target, err, out_stream);

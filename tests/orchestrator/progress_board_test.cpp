@@ -68,6 +68,18 @@ TEST(ProgressBoard, LogLinesGoAboveTheBlock) {
       << after;
 }
 
+// --syslog tees stderr's lines into syslog: the log lines go through it, the block does not.
+TEST(ProgressBoard, LogLinesCanGoToAStreamOfTheirOwn) {
+  std::ostringstream out, log;
+  ProgressBoard board(out, ProgressBoard::Mode::kTerminal, 80, [] { return 0.0; });
+  board.SetLogStream(&log);
+  board.Begin("tank/a", 0);
+  board.Print("fallback: something");
+  EXPECT_EQ(log.str(), "fallback: something\n");
+  EXPECT_EQ(out.str().find("fallback"), std::string::npos);
+  EXPECT_EQ(Count(out.str(), "tank/a"), 2u);  // drawn, cleared, drawn again
+}
+
 TEST(ProgressBoard, PlainLinesHaveNoEscapesAndAreRare) {
   std::ostringstream out;
   double now = 0;

@@ -82,6 +82,9 @@ int RunBackupCommand(BackupFlags& f) {
   if (Status s = ApplyConfig(*f.app, f.config, &o.backup_name, &o.target_path); !s.ok()) {
     return Fatal(s.message());
   }
+  // The progress display is drawn on stderr as it is before --syslog's tee: its redraws are not
+  // log lines.
+  std::ostream progress_out(std::cerr.rdbuf());
   std::optional<SyslogTee> tee;
   if (f.syslog) tee.emplace();
   if (o.target_path.empty()) {
@@ -136,6 +139,7 @@ int RunBackupCommand(BackupFlags& f) {
   job.command_timeout = f.command_timeout;
   job.debug = f.debug;
   job.json = f.json;
+  job.progress_out = &progress_out;
   // On a terminal unless --json or --no-progress; --progress forces it (plain lines when
   // stderr is not a terminal).
   const bool terminal = isatty(STDERR_FILENO);
