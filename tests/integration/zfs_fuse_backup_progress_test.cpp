@@ -77,14 +77,18 @@ TEST_P(ZfsFuseBackupProgressPty, RedrawsALinePerRunningDatasetAndATotal) {
   EXPECT_NE(screen.find(kRedraw), std::string::npos) << "no in-place redraw:\n" << screen;
   const std::regex running(src_ + "/[ab] +[0-9.]+ [KMG]?i?B +[0-9.]+ [KMG]?i?B/s");
   const std::regex total("total +[0-2] of 2 datasets done +[0-9.]+ [KMG]?i?B");
-  bool both = false, any_total = false;
+  // Bytes that moved: the local engine's --progress-fd reached the display.
+  const std::regex moving(src_ + "/[ab] +[1-9][0-9.]* [KMG]iB +[1-9][0-9.]* [KMG]iB/s");
+  bool both = false, any_total = false, any_bytes = false;
   for (const std::string& frame : Frames(screen)) {
     any_total = any_total || std::regex_search(frame, total);
+    any_bytes = any_bytes || std::regex_search(frame, moving);
     both = both || (frame.find(src_ + "/a ") != std::string::npos &&
                     frame.find(src_ + "/b ") != std::string::npos &&
                     std::regex_search(frame, running) && std::regex_search(frame, total));
   }
   EXPECT_TRUE(any_total) << screen;
+  EXPECT_TRUE(any_bytes) << "no running line shows bytes moving:\n" << screen;
   EXPECT_TRUE(both) << "no frame shows both running datasets and the total:\n" << screen;
   EXPECT_EQ(Compare(src_ + "/a", dst_ + "/a"), "");
   EXPECT_EQ(Compare(src_ + "/b", dst_ + "/b"), "");
