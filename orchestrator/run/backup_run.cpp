@@ -241,6 +241,7 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runne
   exec.ignore_transfer_errors = options.ignore_transfer_errors;
   exec.dry_run = options.dry_run;
   exec.dry_run_out = &dry_run_out;
+  exec.estimate_sizes = transport.progress != nullptr;
   const bool verbose = options.verbose;
   TransferProgress* progress = transport.progress;
   exec.log = [&log, verbose, progress](const std::string& line) {

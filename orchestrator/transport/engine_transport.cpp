@@ -140,7 +140,7 @@ class EngineMover : public StreamMover {
                                      ShellJoin(command.recv_argv)};
     // The local engine reports progress: the sender (on descriptor 3) when the source is this
     // host, else the receiver of a pull (on its stdout, after the announce line).
-    ProgressScope progress(options_.progress, command.label);
+    ProgressScope progress(options_.progress, command.label, command.expected_bytes);
     const bool sender_reports = progress.enabled() && !source_.IsRemote();
     const bool receiver_reports = progress.enabled() && !sender_reports && !target_.IsRemote();
     if (receiver_reports) recv.insert(recv.end() - 2, {"--progress-fd", "1"});
@@ -295,7 +295,7 @@ class EngineMover : public StreamMover {
     }
     if (push) argv.insert(argv.end(), sender_flags.begin(), sender_flags.end());
     // Our engine reports the stream's bytes on descriptor 3 (before "--": ours, not the far one's).
-    ProgressScope progress(options_.progress, command.label);
+    ProgressScope progress(options_.progress, command.label, command.expected_bytes);
     ChainStage stage{{}, false, {}};
     if (progress.enabled()) {
       argv.insert(argv.end(), {"--progress-fd", "3"});

@@ -34,8 +34,8 @@ class TransferProgress {
 // engine's progress lines.
 class ProgressScope {
  public:
-  ProgressScope(TransferProgress* progress, const std::string& label)
-      : progress_(progress), id_(progress ? progress->Begin(label, 0) : -1) {}
+  ProgressScope(TransferProgress* progress, const std::string& label, uint64_t expected_bytes)
+      : progress_(progress), id_(progress ? progress->Begin(label, expected_bytes) : -1) {}
   ProgressScope(const ProgressScope&) = delete;
   ProgressScope& operator=(const ProgressScope&) = delete;
   ~ProgressScope() {

@@ -56,7 +56,7 @@ class PipeMover : public StreamMover {
       *options_.dry_run_out << "dry-run [pipe]: " << line << "\n";
       return result;
     }
-    ProgressScope progress(options_.progress, command.label);
+    ProgressScope progress(options_.progress, command.label, command.expected_bytes);
     std::vector<ChainStage> chain;
     for (size_t i = 0; i < stages->size(); ++i) {
       chain.push_back({(*stages)[i], false, {}});

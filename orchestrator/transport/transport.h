@@ -40,6 +40,7 @@ struct StreamCommand {
   std::vector<std::string> send_argv;  // zfs send ... (run on the source)
   std::vector<std::string> recv_argv;  // zfs receive ... (run on the target)
   std::string label;                   // the dataset, for messages
+  uint64_t expected_bytes = 0;         // the stream's estimated size, 0 unknown (progress)
 };
 
 struct StreamResult {

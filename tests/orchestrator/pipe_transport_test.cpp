@@ -49,9 +49,10 @@ TEST_F(PipeTransport, MovesTheStreamAndCountsItsBytes) {
 class RecordedProgress : public TransferProgress {
  public:
   void Expect(int) override {}
-  int Begin(const std::string& label, uint64_t) override {
+  int Begin(const std::string& label, uint64_t expected_bytes) override {
     std::lock_guard<std::mutex> lock(mutex_);
     labels.push_back(label);
+    expected.push_back(expected_bytes);
     return 7;
   }
   void Update(int id, uint64_t bytes, double) override {
@@ -62,6 +63,7 @@ class RecordedProgress : public TransferProgress {
   void Print(const std::string&) override {}
   std::mutex mutex_;
   std::vector<std::string> labels;
+  std::vector<uint64_t> expected;
   std::vector<uint64_t> updates;
   int ended = 0;
 };
@@ -72,9 +74,14 @@ TEST_F(PipeTransport, ReportsProgressFromTheBuffersProgressFd) {
   RecordedProgress progress;
   options_.progress = &progress;
   options_.rate_limit = "2M";
-  StreamResult r = Move("head -c 1500000 /dev/urandom", "cat >/dev/null");
+  std::unique_ptr<StreamMover> mover = MakeStreamMover(local_, local_, options_);
+  StreamResult r = mover->Move({{"sh", "-c", "head -c 1500000 /dev/urandom"},
+                                {"sh", "-c", "cat >/dev/null"},
+                                "pool/fs",
+                                1500000});
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_EQ(progress.labels, std::vector<std::string>{"pool/fs"});
+  EXPECT_EQ(progress.expected, std::vector<uint64_t>{1500000});  // the size estimate
   ASSERT_GE(progress.updates.size(), 2u);
   EXPECT_TRUE(std::is_sorted(progress.updates.begin(), progress.updates.end()));
   EXPECT_EQ(progress.updates.back(), 1500000u);
