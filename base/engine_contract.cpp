@@ -28,6 +28,26 @@ std::string FormatAnnounceLine(int port, const std::string& pubkey) {
   return line.dump();
 }
 
+std::string FormatProgressLine(const ProgressReport& report) {
+  nlohmann::json line = {{kAnnounceEvent, kProgressEvent},
+                         {kStatsStreamBytes, report.stream_bytes},
+                         {kProgressSeconds, report.seconds}};
+  return line.dump();
+}
+
+Result<ProgressReport> ParseProgressLine(const std::string& line) {
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+  if (!j.is_object() || !j.contains(kAnnounceEvent) || j[kAnnounceEvent] != kProgressEvent ||
+      !j.contains(kStatsStreamBytes) || !j[kStatsStreamBytes].is_number_unsigned() ||
+      !j.contains(kProgressSeconds) || !j[kProgressSeconds].is_number()) {
+    return InvalidArgument("not a progress line: '" + line.substr(0, 200) + "'");
+  }
+  ProgressReport report;
+  report.stream_bytes = j[kStatsStreamBytes].get<uint64_t>();
+  report.seconds = j[kProgressSeconds].get<double>();
+  return report;
+}
+
 EngineVersion ThisEngine(std::vector<std::string> codecs) {
   EngineVersion v;
   v.program = kProgramName;
@@ -37,8 +57,8 @@ EngineVersion ThisEngine(std::vector<std::string> codecs) {
                 kCommandKeygen, kCommandBench, kCommandVersion};
   v.transports = {kTransportTcp, kTransportSsh, kTransportStdio};
   v.codecs = std::move(codecs);
-  v.features = {kFeatureConnect,   kFeatureListen,  kFeatureAnnounce, kFeatureAuthorize,
-                kFeatureJsonStats, kFeatureTimeout, kFeatureRateLimit};
+  v.features = {kFeatureConnect,   kFeatureListen,  kFeatureAnnounce,  kFeatureAuthorize,
+                kFeatureJsonStats, kFeatureTimeout, kFeatureRateLimit, kFeatureProgressFd};
   return v;
 }
 

@@ -10,6 +10,7 @@
 // Plain constants and value functions; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,22 @@ inline constexpr const char* kStatsStreamBytes = "stream_bytes";  // send/recv: 
 inline constexpr const char* kStatsWireBytes = "wire_bytes";      // send/recv: frame bytes
 inline constexpr const char* kStatsBytesOut = "bytes_out";        // buffer: bytes written
 
+// The progress lines of `--progress-fd N` (send, recv, buffer): while the stream moves, one JSON
+// object per line on descriptor N, a few times a second and once at the end:
+//   {"event":"progress","stream_bytes":N,"seconds":S}
+// stream_bytes counts the zfs stream itself (read from the producer by a sender, written to the
+// consumer by a receiver, written out by a buffer); seconds since the transfer started.
+inline constexpr const char* kProgressEvent = "progress";  // the value of kAnnounceEvent
+inline constexpr const char* kProgressSeconds = "seconds";
+struct ProgressReport {
+  uint64_t stream_bytes = 0;
+  double seconds = 0;
+};
+// The line without its newline.
+std::string FormatProgressLine(const ProgressReport& report);
+// An error (never an exception) when `line` is not a progress line.
+Result<ProgressReport> ParseProgressLine(const std::string& line);
+
 // Capability names in the version document.
 // commands
 inline constexpr const char* kCommandBuffer = "buffer";
@@ -75,6 +92,7 @@ inline constexpr const char* kFeatureAuthorize = "authorize";
 inline constexpr const char* kFeatureJsonStats = "json-stats";
 inline constexpr const char* kFeatureTimeout = "timeout";
 inline constexpr const char* kFeatureRateLimit = "rate-limit";
+inline constexpr const char* kFeatureProgressFd = "progress-fd";
 
 // What `zsend-engine version --json` reports, as one line of JSON:
 //   {"program":"zsend-engine","version":"0.1.0","protocol":1,

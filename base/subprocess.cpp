@@ -51,6 +51,14 @@ SpawnResult Spawn(const std::vector<std::string>& argv, const SpawnOptions& opti
         dup2(fds[target], target);
       }
     }
+    if (options.fd3 >= 0) {
+      if (options.fd3 == 3) {
+        int flags = fcntl(3, F_GETFD);
+        if (flags >= 0) fcntl(3, F_SETFD, flags & ~FD_CLOEXEC);
+      } else {
+        dup2(options.fd3, 3);
+      }
+    }
     struct sigaction default_action {};
     default_action.sa_handler = SIG_DFL;
     for (int s = 1; s < NSIG; ++s) {
@@ -59,7 +67,7 @@ SpawnResult Spawn(const std::vector<std::string>& argv, const SpawnOptions& opti
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+    syscall(SYS_close_range, options.fd3 >= 0 ? 4u : 3u, ~0u, CLOSE_RANGE_CLOEXEC);
     execvp(args[0], args.data());
     int e = errno;
     (void)!write(report[1], &e, sizeof e);

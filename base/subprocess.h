@@ -2,7 +2,8 @@
 //
 // Every child gets the same hygiene, so no program we start can outlive us or inherit what it
 // should not:
-//   - fds 0, 1 and 2 as asked (-1 keeps ours); every other descriptor is closed on exec;
+//   - fds 0, 1 and 2 as asked (-1 keeps ours), and 3 when asked; every other descriptor is
+//     closed on exec;
 //   - every signal back to its default disposition and an empty signal mask (we ignore SIGPIPE
 //     and block signals in threads; a `zfs recv` must see both as a fresh process would);
 //   - optionally its own process group (or a given one), so a pipeline is stopped as a whole
@@ -30,6 +31,7 @@ struct SpawnOptions {
   int stdin_fd = -1;   // -1: inherit ours
   int stdout_fd = -1;  // -1: inherit ours
   int stderr_fd = -1;  // -1: inherit ours
+  int fd3 = -1;        // >= 0: becomes the child's descriptor 3 (a progress pipe); -1: none
   // 0: a new process group led by the child; > 0: join that group; -1: stay in ours.
   pid_t process_group = 0;
   int parent_death_signal = SIGKILL;  // 0: none

@@ -39,11 +39,13 @@ Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages, doubl
   UniqueFd null_in(open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!null_in.valid()) return ErrnoStatus("open /dev/null", errno);
 
-  // captures[i]: the read end of stage i's stderr; captures[n]: the last stage's stdout.
+  // captures[i]: the read end of stage i's stderr; captures[n]: the last stage's stdout;
+  // captures[n + 1 + i]: stage i's descriptor 3 (on_fd3_line).
   const size_t n = stages.size();
   ChainResult result;
   result.stages.resize(n);
-  std::vector<UniqueFd> captures(n + 1);
+  std::vector<UniqueFd> captures(2 * n + 1);
+  std::vector<std::string> fd3_lines(n);  // a line not yet ended, per stage
   std::vector<pid_t> pids(n, -1);
   std::vector<bool> reaped(n, false);
   pid_t group = 0;        // the first stage's pid: every stage joins its process group
@@ -62,11 +64,22 @@ Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages, doubl
       break;
     }
     UniqueFd err_read(pipe_err[0]), err_write(pipe_err[1]);
+    UniqueFd fd3_read, fd3_write;
+    if (stages[i].on_fd3_line) {
+      int pipe_fd3[2];
+      if (pipe2(pipe_fd3, O_CLOEXEC) != 0) {
+        failure = ErrnoStatus("pipe", errno);
+        break;
+      }
+      fd3_read.reset(pipe_fd3[0]);
+      fd3_write.reset(pipe_fd3[1]);
+    }
     base::SpawnOptions spawn;
     spawn.stdin_fd = i == 0 ? null_in.get() : previous_out.get();
     spawn.stdout_fd = out_write.get();
     spawn.stderr_fd = stages[i].stderr_to_terminal ? -1 : err_write.get();
     spawn.process_group = group;
+    spawn.fd3 = fd3_write.valid() ? fd3_write.get() : -1;
     base::SpawnResult started = base::Spawn(stages[i].argv, spawn);
     if (started.fork_errno != 0) {
       failure = ErrnoStatus("fork", started.fork_errno);
@@ -83,6 +96,7 @@ Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages, doubl
       if (group == 0) group = started.pid;
     }
     if (!stages[i].stderr_to_terminal) captures[i] = std::move(err_read);
+    captures[n + 1 + i] = std::move(fd3_read);
     previous_out = std::move(out_read);
   }
   if (failure.ok()) captures[n] = std::move(previous_out);
@@ -120,7 +134,7 @@ Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages, doubl
     }
     std::vector<pollfd> fds;
     std::vector<size_t> which;
-    for (size_t i = 0; i <= n; ++i) {
+    for (size_t i = 0; i < captures.size(); ++i) {
       if (captures[i].valid()) {
         fds.push_back({captures[i].get(), POLLIN, 0});
         which.push_back(i);
@@ -171,7 +185,16 @@ Result<ChainResult> RunProcessChain(const std::vector<ChainStage>& stages, doubl
       if (fds[k].revents == 0 && !all_reaped) continue;
       char buffer[8192];
       ssize_t got = read(fds[k].fd, buffer, sizeof buffer);
-      if (got > 0) {
+      if (got > 0 && which[k] > n) {
+        const size_t stage = which[k] - n - 1;
+        std::string& pending = fd3_lines[stage];
+        pending.append(buffer, static_cast<size_t>(got));
+        for (size_t end; (end = pending.find('\n')) != std::string::npos;) {
+          stages[stage].on_fd3_line(pending.substr(0, end));
+          pending.erase(0, end + 1);
+        }
+        if (pending.size() > kCaptureLimit) pending.clear();  // not lines: dropped
+      } else if (got > 0) {
         any_data = true;
         std::string& sink = *sinks[which[k]];
         size_t room = sink.size() < kCaptureLimit ? kCaptureLimit - sink.size() : 0;

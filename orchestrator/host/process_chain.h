@@ -4,7 +4,8 @@
 // CommandRunner::StreamArgv). Stage i's stdout feeds stage i+1's stdin through a pipe; the first
 // stage reads /dev/null, the last one's stdout is captured like every stage's stderr (up to
 // 64 KiB each, the rest dropped), so a failing `zfs recv` can be reported with its own words.
-// A stage may instead leave stderr on the caller's terminal (the buffer's progress line).
+// A stage may instead leave stderr on the caller's terminal, and may get a pipe as descriptor 3
+// whose lines the caller sees as they come (the engine's --progress-fd 3).
 //
 // All stages run in one process group (base::Spawn: parent-death signal, clean signal state, no
 // inherited descriptors). When a stage fails the others see EOF or EPIPE and end on their own;
@@ -30,6 +31,10 @@ inline constexpr int kChainGraceMs = 5000;
 struct ChainStage {
   std::vector<std::string> argv;
   bool stderr_to_terminal = false;  // inherit the caller's stderr instead of capturing it
+  // Not empty: the stage gets a pipe as its descriptor 3 (pass it `--progress-fd 3`), and each
+  // line it writes there is given to this callback (without its newline), on the calling
+  // thread, while the chain runs.
+  std::function<void(const std::string&)> on_fd3_line = nullptr;
 };
 
 struct StageResult {

@@ -8,6 +8,7 @@
 
 #include "orchestrator/host/run_lock.h"
 #include "orchestrator/report/backup_report.h"
+#include "orchestrator/report/progress_board.h"
 #include "orchestrator/run/run_interrupt.h"
 
 namespace zsend::orchestrator {
@@ -84,7 +85,18 @@ int RunBackupOnHosts(const BackupJob& job, RunBook& book, CommandRunner& source,
                      std::ostream& out_stream, std::ostream& err) {
   const BackupOptions& o = job.options;
   std::ostream& out = job.json ? err : out_stream;
-  BackupResult result = RunBackup(o, source, target, err, out_stream);
+  std::optional<ProgressBoard> board;
+  BackupOptions options = o;
+  if (job.progress != BackupJob::Progress::kOff && !o.dry_run) {
+    board.emplace(job.progress_out ? *job.progress_out : err,
+                  job.progress == BackupJob::Progress::kTerminal ? ProgressBoard::Mode::kTerminal
+                                                                 : ProgressBoard::Mode::kLines,
+                  job.terminal_width);
+    if (job.progress_out) board->SetLogStream(&err);
+    options.transport.progress = &*board;
+  }
+  BackupResult result = RunBackup(options, source, target, err, out_stream);
+  if (board) board->Finish();
   if (job.json) out_stream << BackupJson(o.backup_name, result) << "\n";
   if (!result.fatal.ok()) return FatalRun(job, book, result.fatal, err);
   if (!job.json) {

@@ -41,6 +41,12 @@ struct BackupJob {
   double command_timeout = kDefaultCommandTimeoutSeconds;
   bool debug = false;  // print every command (also sets options.verbose)
   bool json = false;   // the result as JSON on `out`; the lines then go to `err`
+  // The progress display on `err` while the streams move (progress_board.h); none in dry-run.
+  enum class Progress { kOff, kTerminal, kLines } progress = Progress::kOff;
+  int terminal_width = 80;  // columns of the terminal (kTerminal)
+  // Where the display is drawn when not `err` (the CLI's stderr before --syslog's tee, so the
+  // redraws stay out of syslog); not owned, may be null.
+  std::ostream* progress_out = nullptr;
 };
 
 // `out` gets the dataset lines, the summary, rotation lines (or the JSON) and dry-run lines;

@@ -211,6 +211,12 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runne
   transport.temp_dir = temp.path();
   transport.dry_run = options.dry_run;
   transport.dry_run_out = &dry_run_out;
+  if (options.dry_run) transport.progress = nullptr;
+  if (transport.progress) {
+    transport.progress->Expect(static_cast<int>(
+        std::count_if(plan.datasets.begin(), plan.datasets.end(),
+                      [](const DatasetPlan& d) { return d.action == DatasetAction::kTransfer; })));
+  }
   std::unique_ptr<StreamMover> mover = MakeStreamMover(source_runner, target_runner, transport);
 
   ExecutorOptions exec;
@@ -237,11 +243,19 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runne
   exec.ignore_transfer_errors = options.ignore_transfer_errors;
   exec.dry_run = options.dry_run;
   exec.dry_run_out = &dry_run_out;
+  exec.estimate_sizes = transport.progress != nullptr;
   const bool verbose = options.verbose;
-  exec.log = [&log, verbose](const std::string& line) {
+  TransferProgress* progress = transport.progress;
+  exec.log = [&log, verbose, progress](const std::string& line) {
     bool important = line.find("fallback") != std::string::npos ||
                      line.find("resume token") != std::string::npos;
-    if (verbose || important) log << line << "\n" << std::flush;
+    if (!verbose && !important) return;
+    // Above the progress display, which is redrawn after it (never garbled).
+    if (progress) {
+      progress->Print(line);
+    } else {
+      log << line << "\n" << std::flush;
+    }
   };
   Executor executor(source, target, *mover, exec);
   result.datasets = executor.Run(plan);

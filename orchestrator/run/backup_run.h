@@ -68,6 +68,8 @@ struct BackupResult {
 
 // `log` gets progress lines (always the important ones: fallbacks, stale tokens, a snapshot
 // batch that is not atomic; everything with options.verbose); dry-run lines go to `dry_run_out`.
+// With options.transport.progress set (and not in dry-run) the transfers report to it and the
+// executor's lines are printed through it (TransferProgress::Print).
 BackupResult RunBackup(const BackupOptions& options, CommandRunner& source, CommandRunner& target,
                        std::ostream& log, std::ostream& dry_run_out);
 

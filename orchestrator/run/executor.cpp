@@ -231,7 +231,9 @@ Status Executor::RunStep(const TransferStep& step, DatasetReport& report) {
   std::string verb = TransferKindName(step.kind);
   Log(step.source_dataset + ": " + verb + " " + (step.from.empty() ? "" : step.from + " -> ") +
       (step.to.empty() ? "(resume token)" : step.to) + " into " + step.target_dataset);
-  step_report.stream = mover_.Move({*send_argv, recv_command.argv, step.source_dataset});
+  const uint64_t estimate =
+      options_.estimate_sizes && !options_.dry_run ? source_.EstimateSendSize(send) : 0;
+  step_report.stream = mover_.Move({*send_argv, recv_command.argv, step.source_dataset, estimate});
   Status status = step_report.stream.status;
   if (!step_report.stream.fallback.empty()) {
     bool first;

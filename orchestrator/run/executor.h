@@ -57,6 +57,9 @@ struct ExecutorOptions {
   bool dry_run = false;
   std::ostream* dry_run_out = nullptr;
   std::function<void(const std::string&)> log;  // one line, no newline; may be empty
+  // Ask the source for each stream's size first (`zfs send -nP` where the zfs has it), for the
+  // progress display's percent and ETA.
+  bool estimate_sizes = false;
 };
 
 struct StepReport {

@@ -54,6 +54,7 @@ bool AnnouncingChild::EndsWithin(int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (pid_ > 0 && !ended_) {
     DrainErr();
+    DrainOut();
     pid_t done = waitpid(pid_, &status_, WNOHANG);
     if (done == pid_) {
       ended_ = true;
@@ -81,7 +82,24 @@ std::string AnnouncingChild::FirstLine(int timeout_ms) {
     if (got <= 0) return "";
     line.append(c, static_cast<size_t>(got));
   }
+  first_line_read_ = true;
+  out_pending_ = line.substr(line.find('\n') + 1);
+  fcntl(out_.get(), F_SETFL, O_NONBLOCK);
   return line.substr(0, line.find('\n'));
+}
+
+void AnnouncingChild::DrainOut() {
+  if (!first_line_read_ || !on_line_ || !out_.valid()) return;
+  char buffer[4096];
+  ssize_t got;
+  while ((got = read(out_.get(), buffer, sizeof buffer)) > 0) {
+    out_pending_.append(buffer, static_cast<size_t>(got));
+  }
+  for (size_t end; (end = out_pending_.find('\n')) != std::string::npos;) {
+    on_line_(out_pending_.substr(0, end));
+    out_pending_.erase(0, end + 1);
+  }
+  if (out_pending_.size() > 65536) out_pending_.clear();  // not lines: dropped
 }
 
 StageResult AnnouncingChild::Wait() {

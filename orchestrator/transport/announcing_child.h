@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,11 @@ class AnnouncingChild {
   ~AnnouncingChild();
 
   Status Start(const std::vector<std::string>& argv);
+  // Lines of stdout after the first go to `on_line` (without the newline) while the child is
+  // waited for (EndsWithin, Wait): the receiver's --progress-fd 1. Set before Start.
+  void OnLaterLines(std::function<void(const std::string&)> on_line) {
+    on_line_ = std::move(on_line);
+  }
   // Closes the child's stdin: a receiver that has not ended yet is stopped.
   void Abandon() { in_.reset(); }
   // Stops the child's process group now (SIGTERM, SIGCONT, then SIGKILL) and reaps it.
@@ -51,12 +57,16 @@ class AnnouncingChild {
 
  private:
   void DrainErr();
+  void DrainOut();  // after FirstLine: later lines to on_line_
 
   pid_t pid_ = -1;
   bool ended_ = false;  // reaped
   int status_ = 0;
   UniqueFd in_, out_, err_;
   std::string err_text_;
+  bool first_line_read_ = false;
+  std::string out_pending_;  // stdout after the first line, not yet a whole line
+  std::function<void(const std::string&)> on_line_;
 };
 
 }  // namespace zsend::orchestrator

@@ -138,12 +138,21 @@ class EngineMover : public StreamMover {
                                      pub,
                                      "--exec",
                                      ShellJoin(command.recv_argv)};
+    // The local engine reports progress: the sender (on descriptor 3) when the source is this
+    // host, else the receiver of a pull (on its stdout, after the announce line).
+    ProgressScope progress(options_.progress, command.label, command.expected_bytes);
+    const bool sender_reports = progress.enabled() && !source_.IsRemote();
+    const bool receiver_reports = progress.enabled() && !sender_reports && !target_.IsRemote();
+    if (receiver_reports) recv.insert(recv.end() - 2, {"--progress-fd", "1"});
     Result<std::vector<std::string>> recv_argv = target_.StreamArgv(recv);
     if (!recv_argv.ok()) {
       result.status = recv_argv.status();
       return result;
     }
     AnnouncingChild receiver;
+    if (receiver_reports) {
+      receiver.OnLaterLines([&progress](const std::string& line) { progress.Line(line); });
+    }
     result.status = receiver.Start(*recv_argv);
     if (!result.status.ok()) return result;
     Result<Announce> announce = ParseAnnounce(receiver.FirstLine(kAnnounceTimeoutMs));
@@ -187,14 +196,19 @@ class EngineMover : public StreamMover {
                                      key_dir + "/stats.json"};
     if (!options_.rate_limit.empty()) send.insert(send.end(), {"-r", options_.rate_limit});
     if (!options_.codec.empty()) send.insert(send.end(), {"--codec", options_.codec});
+    if (sender_reports) send.insert(send.end(), {"--progress-fd", "3"});
     Result<std::vector<std::string>> send_argv = source_.StreamArgv(send);
     if (!send_argv.ok()) {
       result.status = send_argv.status();
       return result;
     }
     // A receiver that ended (failed, or timed out on a sender that stopped) ends the sender too.
+    ChainStage sender_stage{*send_argv, false, {}};
+    if (sender_reports) {
+      sender_stage.on_fd3_line = [&progress](const std::string& line) { progress.Line(line); };
+    }
     Result<ChainResult> sent =
-        RunProcessChain({{*send_argv, false}}, 0, [&receiver] { return receiver.EndsWithin(0); });
+        RunProcessChain({sender_stage}, 0, [&receiver] { return receiver.EndsWithin(0); });
     // A receiver whose sender failed may never get its connection (it was refused, or went to
     // the wrong address) and would wait for ever: it is stopped. After a network failure (no
     // connection, or the peer went away) it has nothing to add; otherwise it gets a moment
@@ -285,9 +299,17 @@ class EngineMover : public StreamMover {
       sender_flags.insert(sender_flags.end(), {"-r", options_.rate_limit});
     }
     if (push) argv.insert(argv.end(), sender_flags.begin(), sender_flags.end());
+    // Our engine reports the stream's bytes on descriptor 3 (before "--": ours, not the far one's).
+    ProgressScope progress(options_.progress, command.label, command.expected_bytes);
+    ChainStage stage{{}, false, {}};
+    if (progress.enabled()) {
+      argv.insert(argv.end(), {"--progress-fd", "3"});
+      stage.on_fd3_line = [&progress](const std::string& line) { progress.Line(line); };
+    }
     argv.insert(argv.end(), {"--", "-q", "--timeout", timeout, "--exec", ShellJoin(far_argv)});
     if (pull) argv.insert(argv.end(), sender_flags.begin(), sender_flags.end());
-    Result<ChainResult> ran = RunProcessChain({{argv, false}});
+    stage.argv = argv;
+    Result<ChainResult> ran = RunProcessChain({stage});
     if (!ran.ok()) {
       result.status = ran.status();
       result.data_moved = true;

@@ -56,9 +56,13 @@ class PipeMover : public StreamMover {
       *options_.dry_run_out << "dry-run [pipe]: " << line << "\n";
       return result;
     }
+    ProgressScope progress(options_.progress, command.label, command.expected_bytes);
     std::vector<ChainStage> chain;
     for (size_t i = 0; i < stages->size(); ++i) {
-      chain.push_back({(*stages)[i], i == 1 && options_.progress});
+      chain.push_back({(*stages)[i], false, {}});
+    }
+    if (progress.enabled()) {
+      chain[1].on_fd3_line = [&progress](const std::string& line) { progress.Line(line); };
     }
     Result<ChainResult> ran = RunProcessChain(chain, options_.timeout_seconds);
     if (!ran.ok()) {
@@ -168,7 +172,9 @@ Result<std::vector<std::vector<std::string>>> PipeStages(CommandRunner& source,
         buffer.end(),
         {"-W", std::to_string(static_cast<int64_t>(std::max(1.0, options.timeout_seconds)))});
   }
-  buffer.push_back(options.progress ? "--progress" : "-q");
+  buffer.push_back("-q");
+  // The buffer reports the stream's bytes on descriptor 3 (RunProcessChain's on_fd3_line).
+  if (options.progress) buffer.insert(buffer.end(), {"--progress-fd", "3"});
   if (!stats_file.empty()) buffer.insert(buffer.end(), {"--json-stats", stats_file});
   return std::vector<std::vector<std::string>>{*send, buffer, *recv};
 }

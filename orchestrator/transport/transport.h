@@ -24,6 +24,7 @@
 
 #include "base/status.h"
 #include "orchestrator/host/command_runner.h"
+#include "orchestrator/transport/transfer_progress.h"
 
 namespace zsend::orchestrator {
 
@@ -39,6 +40,7 @@ struct StreamCommand {
   std::vector<std::string> send_argv;  // zfs send ... (run on the source)
   std::vector<std::string> recv_argv;  // zfs receive ... (run on the target)
   std::string label;                   // the dataset, for messages
+  uint64_t expected_bytes = 0;         // the stream's estimated size, 0 unknown (progress)
 };
 
 struct StreamResult {
@@ -62,10 +64,11 @@ struct TransportOptions {
   std::string memory = "256M";                // buffer size of the local engine
   std::string rate_limit;                     // bytes/s limit, "" for none
   std::string codec;                          // engine --codec, "" for its default
-  bool progress = false;                      // show the buffer's progress line on stderr
-  bool dry_run = false;                       // print the commands instead of running them
-  std::ostream* dry_run_out = nullptr;        // where dry-run lines go (required in dry-run)
-  std::string temp_dir;                       // private 0700 directory for stats and keys
+  // Not null: each transfer reports to it (transfer_progress.h). Not owned; thread-safe.
+  TransferProgress* progress = nullptr;
+  bool dry_run = false;                 // print the commands instead of running them
+  std::ostream* dry_run_out = nullptr;  // where dry-run lines go (required in dry-run)
+  std::string temp_dir;                 // private 0700 directory for stats and keys
   // A transfer in which no byte moved for this long fails (--timeout): the engines' --timeout
   // on both ends, the pipe transport's buffer watchdog (-W).
   double timeout_seconds = kDefaultTransferTimeoutSeconds;

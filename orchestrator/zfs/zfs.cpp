@@ -42,6 +42,16 @@ void Zfs::SetDialect(const ZfsDialect& dialect) {
   probed_ = true;
 }
 
+uint64_t Zfs::EstimateSendSize(SendSpec send) {
+  if (!dialect().send_parsable) return 0;
+  send.parsable_progress = true;
+  Result<std::vector<std::string>> argv = BuildSendArgv(dialect(), send);
+  if (!argv.ok()) return 0;
+  argv->insert(argv->begin() + 2, "-n");  // zfs send -n ...
+  Result<CommandOutput> out = Query(*argv);
+  return out.ok() ? ParseSendEstimate(out->out) : 0;
+}
+
 Result<CommandOutput> Zfs::Query(std::vector<std::string> argv) {
   Command command{std::move(argv), Effect::kReadOnly, ""};
   Result<CommandOutput> output = runner_.Run(command);

@@ -76,6 +76,9 @@ class Zfs {
   Result<std::string> ResumeToken(const std::string& dataset);
   // zfs receive -A DATASET: drops a partial receive.
   Status AbortResume(const std::string& dataset);
+  // The size of the stream `send` would make, from `zfs send -nP` (OpenZFS: no data is read);
+  // 0 when this zfs cannot tell (zfs-fuse has no -n/-P) or the dry run fails.
+  uint64_t EstimateSendSize(SendSpec send);
 
  private:
   Result<CommandOutput> Query(std::vector<std::string> argv);

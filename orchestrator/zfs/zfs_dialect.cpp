@@ -1,6 +1,7 @@
 #include "orchestrator/zfs/zfs_dialect.h"
 
 #include <cctype>
+#include <sstream>
 
 namespace zsend::orchestrator {
 namespace {
@@ -116,6 +117,21 @@ Result<ZfsDialect> DialectFromUsage(const std::string& usage) {
   }
   d.family = d.list_parsable && d.recv_resumable ? "openzfs" : "legacy";
   return d;
+}
+
+uint64_t ParseSendEstimate(const std::string& text) {
+  uint64_t size = 0;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("size\t", 0) != 0) continue;
+    const std::string digits = line.substr(5);
+    if (digits.empty() || digits.size() > 19 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    size = std::stoull(digits);
+  }
+  return size;
 }
 
 Result<std::vector<std::string>> BuildSendArgv(const ZfsDialect& dialect, const SendSpec& spec) {

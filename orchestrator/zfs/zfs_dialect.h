@@ -14,6 +14,7 @@
 // Values, thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -68,6 +69,10 @@ struct SendSpec {
 };
 
 // The `zfs send ...` argv; an error for a resume token or raw send the dialect cannot do.
+// The byte count of `zfs send -nP` output (OpenZFS: the last line "size\t<bytes>", after a
+// "full" or "incremental" line); 0 when there is none.
+uint64_t ParseSendEstimate(const std::string& text);
+
 Result<std::vector<std::string>> BuildSendArgv(const ZfsDialect& dialect, const SendSpec& spec);
 
 struct RecvSpec {

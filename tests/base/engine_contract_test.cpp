@@ -62,5 +62,19 @@ TEST(EngineContract, AnnounceLineUsesTheContractsFieldNames) {
             R"({"event":"listening","port":40123,"pubkey":"zsend1:abc="})");
 }
 
+TEST(EngineContract, ProgressLinesRoundTripAndOthersAreRefused) {
+  const std::string line = FormatProgressLine({1153432, 1.5});
+  EXPECT_EQ(line, R"({"event":"progress","seconds":1.5,"stream_bytes":1153432})");
+  Result<ProgressReport> back = ParseProgressLine(line);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->stream_bytes, 1153432u);
+  EXPECT_EQ(back->seconds, 1.5);
+  for (const char* bad : {"", "progress 12", R"({"event":"listening","port":1,"pubkey":"k"})",
+                          R"({"event":"progress","stream_bytes":-1,"seconds":1})",
+                          R"({"event":"progress","stream_bytes":"12","seconds":1})"}) {
+    EXPECT_FALSE(ParseProgressLine(bad).ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace zsend::engine_contract

@@ -102,6 +102,8 @@ TEST(EngineOptionValues, EachBadValueIsAUsageErrorNamingItsOption) {
       {{"bench", "--connect", "127.0.0.1:99999999999999999999", "--peer", pub}, "--connect"},
       {{"bench", "--listen", "1234567", "--announce"}, "--listen"},
       {{"buffer", "-P", "99999999999999999999", "-i", "/dev/null", "-o", "/dev/null"}, "-P"},
+      {{"buffer", "--progress-fd", "57", "-i", "/dev/null", "-o", "/dev/null"}, "--progress-fd"},
+      {with(send, {"--connect", "127.0.0.1:9", "--progress-fd", "57"}), "--progress-fd"},
   };
   for (const BadValue& c : cases) {
     std::vector<std::string> argv = {test::BinPath("zsend-engine")};
@@ -125,6 +127,7 @@ TEST(ZsendBackupOptionValues, EachBadValueIsFatalBeforeAnyHostOrZfs) {
       {{"--memory", "12Q"}, "--memory"},
       {{"--rate-limit", "-5"}, "--rate-limit"},
       {{"--jobs", "0"}, "--jobs"},
+      {{"--progress", "--no-progress"}, "--no-progress"},
       {{"--jobs", "99999999999999999999"}, "--jobs"},
       {{"--strip-path", "-1"}, "--strip-path"},
       {{"--keep-source", "1x"}, "--keep-source"},

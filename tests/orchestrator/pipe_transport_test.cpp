@@ -3,7 +3,9 @@
 // its stderr kept; and RunProcessChain on its own.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <mutex>
 #include <sstream>
 
 #include "orchestrator/host/process_chain.h"
@@ -41,6 +43,49 @@ TEST_F(PipeTransport, MovesTheStreamAndCountsItsBytes) {
   EXPECT_EQ(r.transport, "pipe");
   EXPECT_EQ(r.bytes, 1234567u);
   EXPECT_EQ(std::filesystem::file_size(out), 1234567u);
+}
+
+// A TransferProgress that keeps what it was told.
+class RecordedProgress : public TransferProgress {
+ public:
+  void Expect(int) override {}
+  int Begin(const std::string& label, uint64_t expected_bytes) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    labels.push_back(label);
+    expected.push_back(expected_bytes);
+    return 7;
+  }
+  void Update(int id, uint64_t bytes, double) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (id == 7) updates.push_back(bytes);
+  }
+  void End(int id) override { ended += id == 7 ? 1 : 100; }
+  void Print(const std::string&) override {}
+  std::mutex mutex_;
+  std::vector<std::string> labels;
+  std::vector<uint64_t> expected;
+  std::vector<uint64_t> updates;
+  int ended = 0;
+};
+
+// The buffer reports the stream's bytes on descriptor 3 (--progress-fd 3), a few times a
+// second and at the end: the last update is the whole stream.
+TEST_F(PipeTransport, ReportsProgressFromTheBuffersProgressFd) {
+  RecordedProgress progress;
+  options_.progress = &progress;
+  options_.rate_limit = "2M";
+  std::unique_ptr<StreamMover> mover = MakeStreamMover(local_, local_, options_);
+  StreamResult r = mover->Move({{"sh", "-c", "head -c 1500000 /dev/urandom"},
+                                {"sh", "-c", "cat >/dev/null"},
+                                "pool/fs",
+                                1500000});
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(progress.labels, std::vector<std::string>{"pool/fs"});
+  EXPECT_EQ(progress.expected, std::vector<uint64_t>{1500000});  // the size estimate
+  ASSERT_GE(progress.updates.size(), 2u);
+  EXPECT_TRUE(std::is_sorted(progress.updates.begin(), progress.updates.end()));
+  EXPECT_EQ(progress.updates.back(), 1500000u);
+  EXPECT_EQ(progress.ended, 1);
 }
 
 TEST_F(PipeTransport, AFailingReceiveIsReportedWithItsStderr) {
@@ -99,6 +144,17 @@ TEST(ProcessChain, ConnectsStagesAndKeepsEachStderr) {
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->stages[0].exit_code, 127);
   EXPECT_NE(missing->stages[0].err.find("cannot run /nonexistent/program"), std::string::npos);
+}
+
+TEST(ProcessChain, GivesAStagesDescriptor3LineByLine) {
+  std::vector<std::string> lines;
+  ChainStage stage{{"sh", "-c", "printf 'one\\ntw' >&3; printf 'o\\n' >&3; echo out"}};
+  stage.on_fd3_line = [&lines](const std::string& line) { lines.push_back(line); };
+  Result<ChainResult> r = RunProcessChain({stage});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->stages[0].exit_code, 0) << r->stages[0].err;
+  EXPECT_EQ(lines, (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ(r->out, "out\n");
 }
 
 }  // namespace

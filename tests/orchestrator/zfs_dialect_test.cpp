@@ -150,5 +150,14 @@ TEST(ZfsDialect, ForceOnlyWhenAsked) {
   }
 }
 
+// `zfs send -nP` on OpenZFS: a "full" or "incremental" line, then "size\t<bytes>".
+TEST(ZfsDialect, ParsesTheSizeOfASendDryRun) {
+  EXPECT_EQ(ParseSendEstimate("full\ttank/fs@a\t3145728\nsize\t3145728\n"), 3145728u);
+  EXPECT_EQ(ParseSendEstimate("incremental\ta\ttank/fs@b\t8192\nsize\t8192\n"), 8192u);
+  EXPECT_EQ(ParseSendEstimate(""), 0u);
+  EXPECT_EQ(ParseSendEstimate("size\t99999999999999999999999\n"), 0u);  // not a size
+  EXPECT_EQ(ParseSendEstimate("size\t-5\nsize\t\n"), 0u);
+}
+
 }  // namespace
 }  // namespace zsend::orchestrator

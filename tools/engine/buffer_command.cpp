@@ -10,6 +10,7 @@
 #include "tools/engine/buffer_job.h"
 #include "tools/engine/commands.h"
 #include "tools/engine/exit_codes.h"
+#include "tools/engine/progress_fd.h"
 
 namespace zsend::tool {
 namespace {
@@ -21,6 +22,7 @@ struct BufferFlags {
   int threads = 0;
   bool decompress = false;
   bool quiet = false, progress = false, lock = false;
+  int progress_fd = -1;
 };
 
 // Turns the flags into a job, or returns the one-line usage error.
@@ -76,6 +78,8 @@ Result<BufferJob> BuildJob(const BufferFlags& f) {
                  : f.quiet  ? BufferJob::Progress::kOff
                             : BufferJob::Progress::kAuto;
   job.summary = !f.quiet;
+  if (Status s = CheckProgressFd(f.progress_fd); !s.ok()) return s;
+  job.progress_fd = f.progress_fd;
   job.json_stats_path = f.json_stats;
   if (!f.compress.empty() && f.decompress) {
     return InvalidArgument("--compress and --decompress exclude each other; pick one");
@@ -126,6 +130,8 @@ void RegisterBufferCommand(CLI::App& app, CommandRun* run) {
   cmd->add_option("--threads", flags->threads, "Codec worker threads (default 0: one per core)");
   cmd->add_flag("-q,--quiet", flags->quiet, "No progress line and no summary");
   cmd->add_flag("--progress", flags->progress, "Show the progress line even when not a terminal");
+  cmd->add_option("--progress-fd", flags->progress_fd,
+                  "Write machine-readable progress lines (JSON) to descriptor N");
   cmd->add_flag("--lock", flags->lock, "Lock the buffer in memory (mlock)");
   cmd->callback([flags, run] {
     *run = [flags] {

@@ -13,6 +13,7 @@
 #include "base/private_file.h"
 #include "base/units.h"
 #include "tools/engine/exit_codes.h"
+#include "tools/engine/progress_fd.h"
 #include "tools/engine/progress_line.h"
 #include "tools/engine/signals.h"
 #include "transports/tcp.h"
@@ -238,15 +239,19 @@ int RunBufferJob(const BufferJob& job) {
   const bool show_progress = job.progress == BufferJob::Progress::kOn ||
                              (job.progress == BufferJob::Progress::kAuto && isatty(STDERR_FILENO));
   ProgressLine progress_line(isatty(STDERR_FILENO), job.expected_size);
-  if (show_progress) {
+  const ProgressFd progress_fd(job.progress_fd);
+  if (progress_fd.enabled()) options.progress_interval = kProgressFdInterval;
+  if (show_progress || progress_fd.enabled()) {
     options.on_progress = [&](const PipelineProgress& p) {
-      progress_line.Update(p, codec ? codec->ProgressText() : std::string());
+      if (show_progress) progress_line.Update(p, codec ? codec->ProgressText() : std::string());
+      progress_fd.Write(p.bytes_out, p.elapsed_seconds);
     };
   }
   options.stop_requested = [] { return StopSignal() != 0; };
 
   PipelineResult result = Pipeline(options).Run(**source, *out);
   if (show_progress) progress_line.Finish();
+  progress_fd.Write(result.bytes_out, result.seconds);
 
   exit_code = ExitCodeFor(job, result);
   if (!result.status.ok()) {

@@ -34,9 +34,10 @@ struct BufferJob {
   bool summary = true;         // the final summary line on stderr
   bool summary_in_log = true;  // ... and in the log file (mbuffer -l; -Q turns it off)
   std::string json_stats_path;
-  int address_family = 0;                  // AF_INET, AF_INET6 or 0 for either
-  int tcp_buffer = 0;                      // SO_SNDBUF/SO_RCVBUF, 0 = kernel default
-  std::string log_path;                    // mbuffer -l: messages go here as well
+  int progress_fd = -1;    // --progress-fd: progress lines (engine_contract.h) there, -1 none
+  int address_family = 0;  // AF_INET, AF_INET6 or 0 for either
+  int tcp_buffer = 0;      // SO_SNDBUF/SO_RCVBUF, 0 = kernel default
+  std::string log_path;    // mbuffer -l: messages go here as well
   std::optional<CodecStageOptions> codec;  // --compress / --decompress
 };
 

@@ -10,6 +10,7 @@
 #include "engine/codec/dedup.h"
 #include "tools/engine/commands.h"
 #include "tools/engine/exit_codes.h"
+#include "tools/engine/progress_fd.h"
 #include "tools/engine/transfer_job.h"
 
 namespace zsend::tool {
@@ -43,6 +44,7 @@ Result<uint64_t> DedupWindow(const TransferFlags& f, const CodecSpec& codec, uin
 
 Result<TransferJob> BuildJob(const TransferFlags& f) {
   TransferJob job = f.job;
+  if (Status s = CheckProgressFd(job.progress_fd); !s.ok()) return s;
   Result<uint64_t> memory =
       ParseSize(f.memory, "--memory", {.allow_percent_of_ram = true, .min = 1 << 20});
   if (!memory.ok()) return memory.status();
@@ -122,6 +124,8 @@ void AddSharedOptions(CLI::App* cmd, TransferFlags& f) {
   cmd->add_option("--io", f.io, "I/O backend for files and pipes: auto, uring, syscalls");
   cmd->add_flag("-q,--quiet", f.job.quiet, "No progress line and no summary");
   cmd->add_flag("--progress", f.job.progress, "Show the progress line even when not a terminal");
+  cmd->add_option("--progress-fd", f.job.progress_fd,
+                  "Write machine-readable progress lines (JSON) to descriptor N");
 }
 
 // --ssh runs the other half on the far host with --stdio and speaks the protocol over ssh's

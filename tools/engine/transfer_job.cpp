@@ -18,6 +18,7 @@
 #include "engine/transfer/transfer_receiver.h"
 #include "engine/wire/session_handshake.h"
 #include "tools/engine/exit_codes.h"
+#include "tools/engine/progress_fd.h"
 #include "tools/engine/progress_line.h"
 #include "tools/engine/signals.h"
 #include "tools/engine/transfer_link_open.h"
@@ -214,8 +215,15 @@ int Runner::Transfer(Channel& channel, const Session& session) {
   TransferOptions options = job_.transfer;
   const bool show_progress = job_.progress || (!job_.quiet && isatty(STDERR_FILENO));
   ProgressLine progress_line(isatty(STDERR_FILENO), 0);
-  if (show_progress) {
-    options.pipeline.on_progress = [&](const PipelineProgress& p) { progress_line.Update(p); };
+  // The stream is the sender's input and the receiver's output.
+  const ProgressFd progress_fd(job_.progress_fd);
+  if (progress_fd.enabled()) options.pipeline.progress_interval = kProgressFdInterval;
+  const bool send = job_.send;
+  if (show_progress || progress_fd.enabled()) {
+    options.pipeline.on_progress = [&, send](const PipelineProgress& p) {
+      if (show_progress) progress_line.Update(p);
+      progress_fd.Write(send ? p.bytes_in : p.bytes_out, p.elapsed_seconds);
+    };
   }
   options.pipeline.stop_requested = [] { return StopSignal() != 0; };
   options.heartbeat_seconds = std::min(5.0, std::max(0.2, options.timeout_seconds / 4));
@@ -262,6 +270,7 @@ int Runner::Transfer(Channel& channel, const Session& session) {
     report = RunReceiveTransfer(channel, session, **consumer, options);
   }
   if (show_progress) progress_line.Finish();
+  progress_fd.Write(report.stream_bytes, report.seconds);
   const int exit_code = ExitCodeFor(report.failure);
   if (!report.ok()) {
     Say(report.status.message());

@@ -41,6 +41,7 @@ struct TransferJob {
   FdStreamOptions io;
   bool progress = false, quiet = false;
   std::string json_stats_path;
+  int progress_fd = -1;  // --progress-fd: progress lines (engine_contract.h) there, -1 none
 };
 
 int RunTransferJob(const TransferJob& job);

@@ -4,6 +4,7 @@
 // exit code: datasets whose transfer or rotation failed (<= 254), at least 1 when the mail could
 // not be sent; 255 fatal (nothing transferred: bad arguments, a host unreachable, the lock held
 // by another run); 128 + the signal when stopped.
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -36,7 +37,7 @@ struct BackupFlags {
   int ssh_port = 0;
   double command_timeout = kDefaultCommandTimeoutSeconds;
   std::vector<std::string> ssh_options, filter_properties, set_properties;
-  bool debug = false, json = false, syslog = false;
+  bool debug = false, json = false, syslog = false, progress = false, no_progress = false;
   std::string keep_source = kDefaultKeepSource, keep_target = kDefaultKeepTarget, state_dir;
   bool no_rotation = false;
   MailOptions mail;
@@ -81,6 +82,9 @@ int RunBackupCommand(BackupFlags& f) {
   if (Status s = ApplyConfig(*f.app, f.config, &o.backup_name, &o.target_path); !s.ok()) {
     return Fatal(s.message());
   }
+  // The progress display is drawn on stderr as it is before --syslog's tee: its redraws are not
+  // log lines.
+  std::ostream progress_out(std::cerr.rdbuf());
   std::optional<SyslogTee> tee;
   if (f.syslog) tee.emplace();
   if (o.target_path.empty()) {
@@ -109,7 +113,6 @@ int RunBackupCommand(BackupFlags& f) {
   o.transport.codec = f.codec;
   o.transport.remote_engine = f.remote_engine;
   o.transport.local_engine = LocalEngine();
-  o.transport.progress = o.jobs == 1 && !f.json && isatty(STDERR_FILENO);
   if (o.jobs < 1) return Fatal("--jobs must be at least 1");
   if (o.transport.timeout_seconds < 1) return Fatal("--timeout must be at least 1 second");
   if (f.command_timeout < 1) return Fatal("--command-timeout must be at least 1 second");
@@ -136,6 +139,18 @@ int RunBackupCommand(BackupFlags& f) {
   job.command_timeout = f.command_timeout;
   job.debug = f.debug;
   job.json = f.json;
+  job.progress_out = &progress_out;
+  // On a terminal unless --json or --no-progress; --progress forces it (plain lines when
+  // stderr is not a terminal).
+  const bool terminal = isatty(STDERR_FILENO);
+  if (f.progress && f.no_progress) return Fatal("--progress and --no-progress exclude each other");
+  if (f.progress || (terminal && !f.json && !f.no_progress)) {
+    job.progress = terminal ? BackupJob::Progress::kTerminal : BackupJob::Progress::kLines;
+  }
+  winsize size{};
+  if (terminal && ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {
+    job.terminal_width = size.ws_col;
+  }
   return RunBackupJob(std::move(job), std::cout, std::cerr);
 }
 
@@ -216,6 +231,10 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
   cmd->add_flag("-v,--verbose", o.verbose, "Say what is selected, snapshotted and sent");
   cmd->add_flag("--debug", f->debug, "Print every command as it runs (implies -v)");
   cmd->add_flag("--json", f->json, "Print the result as JSON on stdout");
+  cmd->add_flag("--progress", f->progress,
+                "Show transfer progress on stderr also when it is not a terminal (plain lines) "
+                "or with --json");
+  cmd->add_flag("--no-progress", f->no_progress, "No progress display on a terminal");
   cmd->add_option("--keep-source", f->keep_source,
                   "After the run, rotate the source: a count (10) or a schedule "
                   "(10,1d1w,1w1m,1m1y); default 10");
