@@ -223,7 +223,12 @@ Status Zfs::DestroySnapshots(const std::string& dataset, const std::vector<std::
 }
 
 Status Zfs::CreateWithParents(const std::string& dataset) {
-  return Change({"zfs", "create", "-p", dataset});
+  Status created = Change({"zfs", "create", "-p", dataset});
+  if (created.ok()) return created;
+  // Another transfer of this run (--jobs: siblings under a new parent) created it at the same
+  // moment, and zfs told the loser "dataset already exists": what was asked for is there.
+  Result<bool> exists = Exists(dataset);
+  return exists.ok() && *exists ? Status::Ok() : created;
 }
 
 Status Zfs::SetProperties(const std::string& dataset,

@@ -142,6 +142,33 @@ TEST_P(ZfsLayer, CreateParentsAndSetProperties) {
   EXPECT_EQ(*zfs_.Exists("tank/none"), false);
 }
 
+// Two transfers of one run (--jobs) creating the same new parent at once: zfs tells the one
+// that comes second "dataset already exists" although it ran `create -p`. That is no failure.
+TEST_P(ZfsLayer, CreateParentsLosingARaceToASiblingIsNoFailure) {
+  class RacingCreate : public CommandRunner {
+   public:
+    explicit RacingCreate(FakeZfsRunner& fake) : fake_(fake) {}
+    Result<CommandOutput> Run(const Command& command) override {
+      Result<CommandOutput> out = fake_.Run(command);  // the sibling's create wins
+      if (command.argv.size() == 4 && command.argv[1] == "create") {
+        return CommandOutput{1, "",
+                             "cannot create '" + command.argv[3] + "': dataset already exists\n"};
+      }
+      return out;
+    }
+    std::string HostLabel() const override { return fake_.HostLabel(); }
+
+   private:
+    FakeZfsRunner& fake_;
+  } racing(fake_);
+  Zfs zfs(racing);
+  zfs.SetDialect(zfs_.dialect());
+  EXPECT_TRUE(zfs.CreateWithParents("tank/backup/new").ok());
+  EXPECT_TRUE(fake_.HasDataset("tank/backup/new"));
+  // A create that failed for another reason still fails.
+  EXPECT_FALSE(zfs.CreateWithParents("nopool/backup").ok());
+}
+
 TEST_P(ZfsLayer, SnapshotBatchIsAtomicInEitherDialect) {
   SnapshotBatch batch = PlanSnapshots(zfs_.dialect(), {"tank/fs", "tank/fs/child"},
                                       {"tank", "tank/fs", "tank/fs/child", "tank/vol"}, "g-1");
