@@ -6,7 +6,9 @@
 // sequences (cursor up, clear line). With stderr not a terminal nothing of it appears.
 #include <gtest/gtest.h>
 
-#include <regex>
+#include <cctype>
+#include <iterator>
+#include <sstream>
 
 #include "base/shell_words.h"
 #include "tests/support/backup_fixture.h"
@@ -64,6 +66,56 @@ std::vector<std::string> Frames(const std::string& screen) {
   return frames;
 }
 
+// The words of each line of a frame, with the terminal's escape sequences and carriage
+// returns taken out.
+std::vector<std::vector<std::string>> Words(const std::string& frame) {
+  std::string text;
+  for (size_t i = 0; i < frame.size(); ++i) {
+    if (frame[i] == '\x1b' && i + 1 < frame.size() && frame[i + 1] == '[') {
+      i += 2;
+      while (i < frame.size() && !std::isalpha(static_cast<unsigned char>(frame[i]))) ++i;
+    } else if (frame[i] != '\r') {
+      text += frame[i];
+    }
+  }
+  std::vector<std::vector<std::string>> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    lines.emplace_back(std::istream_iterator<std::string>(words),
+                       std::istream_iterator<std::string>());
+  }
+  return lines;
+}
+
+// "12.5" (nonzero: not "0" or "0.0").
+bool IsNumber(const std::string& word, bool nonzero) {
+  if (word.empty() || word.find_first_not_of("0123456789.") != std::string::npos) return false;
+  return !nonzero || word.find_first_of("123456789") != std::string::npos;
+}
+
+// "B", "KiB", "MiB", "GiB" (binary units only when `binary`).
+bool IsSizeUnit(const std::string& word, bool binary) {
+  if (word == "B") return !binary;
+  return word.size() == 3 && std::string("KMG").find(word[0]) != std::string::npos &&
+         word.substr(1) == "iB";
+}
+
+// "POOL/a  1.2 MiB  800 KiB/s ...": a running transfer's line, with bytes moving if asked.
+bool IsRunningLine(const std::vector<std::string>& w, const std::string& pool, bool moving) {
+  return w.size() >= 5 && (w[0] == pool + "/a" || w[0] == pool + "/b") && IsNumber(w[1], moving) &&
+         IsSizeUnit(w[2], moving) && IsNumber(w[3], moving) && w[4].size() > 2 &&
+         w[4].substr(w[4].size() - 2) == "/s" &&
+         IsSizeUnit(w[4].substr(0, w[4].size() - 2), moving);
+}
+
+// "total  1 of 2 datasets done  1.5 MiB ...".
+bool IsTotalLine(const std::vector<std::string>& w) {
+  return w.size() >= 8 && w[0] == "total" && (w[1] == "0" || w[1] == "1" || w[1] == "2") &&
+         w[2] == "of" && w[3] == "2" && w[4] == "datasets" && w[5] == "done" &&
+         IsNumber(w[6], false) && IsSizeUnit(w[7], false);
+}
+
 class ZfsFuseBackupProgressPty : public ZfsFuseBackupProgress,
                                  public ::testing::WithParamInterface<Case> {};
 
@@ -75,17 +127,19 @@ TEST_P(ZfsFuseBackupProgressPty, RedrawsALinePerRunningDatasetAndATotal) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const std::string& screen = r.out;
   EXPECT_NE(screen.find(kRedraw), std::string::npos) << "no in-place redraw:\n" << screen;
-  const std::regex running(src_ + "/[ab] +[0-9.]+ [KMG]?i?B +[0-9.]+ [KMG]?i?B/s");
-  const std::regex total("total +[0-2] of 2 datasets done +[0-9.]+ [KMG]?i?B");
-  // Bytes that moved: the local engine's --progress-fd reached the display.
-  const std::regex moving(src_ + "/[ab] +[1-9][0-9.]* [KMG]iB +[1-9][0-9.]* [KMG]iB/s");
   bool both = false, any_total = false, any_bytes = false;
   for (const std::string& frame : Frames(screen)) {
-    any_total = any_total || std::regex_search(frame, total);
-    any_bytes = any_bytes || std::regex_search(frame, moving);
-    both = both || (frame.find(src_ + "/a ") != std::string::npos &&
-                    frame.find(src_ + "/b ") != std::string::npos &&
-                    std::regex_search(frame, running) && std::regex_search(frame, total));
+    bool a = false, b = false, total = false;
+    for (const std::vector<std::string>& words : Words(frame)) {
+      const bool running = IsRunningLine(words, src_, /*moving=*/false);
+      a = a || (running && words[0] == src_ + "/a");
+      b = b || (running && words[0] == src_ + "/b");
+      total = total || IsTotalLine(words);
+      // Bytes that moved: the local engine's --progress-fd reached the display.
+      any_bytes = any_bytes || IsRunningLine(words, src_, /*moving=*/true);
+    }
+    any_total = any_total || total;
+    both = both || (a && b && total);
   }
   EXPECT_TRUE(any_total) << screen;
   EXPECT_TRUE(any_bytes) << "no running line shows bytes moving:\n" << screen;
