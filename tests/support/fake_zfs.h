@@ -3,8 +3,9 @@
 // It implements CommandRunner and interprets the zfs command lines the orchestrator builds
 // against an in-memory pool model (datasets, user properties with inheritance, snapshots with
 // guid/createtxg, holds, receive resume tokens, clone origins). Two flavours answer the way
-// the real programs do: kOpenZfs reproduces OpenZFS's documented -H/-p output, usage text,
-// batched destroy, `holds -H`, resume tokens; kLegacy answers like Debian's zfs-fuse (no
+// the real programs do: kOpenZfs reproduces OpenZFS's -H/-p output, usage text, error
+// messages, batched destroy, `holds -H`, resume tokens, held to recordings of real OpenZFS 2.1
+// (tests/data/openzfs-golden, FakeZfsGolden.*); kLegacy answers like Debian's zfs-fuse (no
 // `list -p`, no `get -t`, one snapshot per call, `holds` broken, no resume). Options the
 // flavour lacks fail with zfs's "invalid option" usage error, so a command line built for the
 // wrong dialect fails the test. Every argv is logged; `vmadm get` answers from SetVmJson().
