@@ -2,13 +2,14 @@
 // the data is in memory, as a page-cached snapshot would be): 100k small files (files/s, the
 // per-entry cost of stat, open and read) and one 2 GiB file (MB/s, the read and XXH3 cost).
 // The trees are made once per process under /dev/shm/zsend-digest-bench.PID and removed at exit.
-//   build/bin/digest_walk_bench --benchmark_min_time=3s
+//   build/bin/digest_walk_bench --benchmark_min_time=3
 // Needs about 2.5 GiB free in /dev/shm.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -23,14 +24,21 @@ constexpr int kSmallFiles = 100000;
 constexpr size_t kSmallFileBytes = 4096;
 constexpr size_t kBigFileBytes = size_t{2} << 30;
 
-const std::string& BenchDir() {
-  static const std::string dir = [] {
-    std::string path = "/dev/shm/zsend-digest-bench." + std::to_string(getpid());
-    std::filesystem::create_directories(path);
-    std::atexit([] { std::filesystem::remove_all(BenchDir()); });
-    return path;
-  }();
-  return dir;
+// Not a std::string: the atexit handler runs after static strings are destroyed.
+char bench_dir[64];
+
+void RemoveBenchDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(bench_dir, ignored);
+}
+
+std::string BenchDir() {
+  if (bench_dir[0] == '\0') {
+    std::snprintf(bench_dir, sizeof bench_dir, "/dev/shm/zsend-digest-bench.%d", getpid());
+    std::filesystem::create_directories(bench_dir);
+    std::atexit(RemoveBenchDir);
+  }
+  return bench_dir;
 }
 
 void WriteFile(const std::string& path, size_t size, char fill) {
@@ -76,9 +84,8 @@ void Walk(benchmark::State& state, const std::string& root) {
   orchestrator::DigestOptions options;
   uint64_t entries = 0, bytes = 0;
   for (auto _ : state) {
-    auto walked = orchestrator::WalkDigestTree(root, options, [](std::string_view line) {
-      benchmark::DoNotOptimize(line.data());
-    });
+    auto walked = orchestrator::WalkDigestTree(
+        root, options, [](std::string_view line) { benchmark::DoNotOptimize(line.data()); });
     if (!walked.ok()) {
       state.SkipWithError(walked.status().message().c_str());
       return;
