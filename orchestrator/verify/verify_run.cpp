@@ -1,20 +1,17 @@
 #include "orchestrator/verify/verify_run.h"
 
-#include <chrono>
 #include <future>
 #include <set>
 
 #include "base/units.h"
 #include "orchestrator/report/mail_send.h"
+#include "orchestrator/run/backup_steps.h"  // Now()
 #include "orchestrator/run/exit_codes.h"
+#include "orchestrator/run/run_interrupt.h"
 #include "orchestrator/verify/snapshot_walk.h"
 
 namespace zsend::orchestrator {
 namespace {
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string Plural(uint64_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
@@ -111,6 +108,7 @@ int RunVerify(Zfs& source, Zfs& target, const std::vector<VerifyPair>& pairs,
   int ok = 0, differs = 0, failed = 0, skipped = 0;
   std::string first_problem;
   for (const VerifyPair& pair : pairs) {
+    if (Interrupted()) break;  // the walk under way was stopped and its clone removed
     const double started = Now();
     DatasetVerify v = VerifyDataset(source, target, pair, options);
     out << "verify " << pair.source << " -> " << pair.target;
@@ -174,8 +172,8 @@ int RunVerify(Zfs& source, Zfs& target, const std::vector<VerifyPair>& pairs,
   }
   out << "\n";
   if (history != nullptr && run_id != 0) {
-    Status ended =
-        history->EndRun(run_id, Now(), bad > 0 ? "failed" : "ok", ok + skipped, bad, first_problem);
+    const std::string result = Interrupted() ? "interrupted" : bad > 0 ? "failed" : "ok";
+    Status ended = history->EndRun(run_id, Now(), result, ok + skipped, bad, first_problem);
     if (!ended.ok()) out << "history: " << ended.message() << "\n";
   }
   return std::min(bad, kMaxFailureCount);

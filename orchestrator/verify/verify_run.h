@@ -9,7 +9,9 @@
 // that could not run) or "skipped" (volumes). One dataset's failure does not stop the others.
 //
 // History: one `runs` row with command "verify" (result "ok" when every dataset was ok or
-// skipped, else "failed"; error: the first problem) and one `verifies` row per dataset
+// skipped, "interrupted" after SIGINT/SIGTERM/SIGHUP (run_interrupt.h: the datasets after the
+// one under way are left out), else "failed"; error: the first problem) and one `verifies` row
+// per dataset
 // (history.h). Exit code: the number of datasets that differ or failed (at most 254).
 //
 // Thread-safety: one run at a time per object; the two walks of a dataset run on two threads.

@@ -2,7 +2,8 @@
 // compares each dataset's newest common snapshot on source and target by content, each host
 // walking its own copy with `zsend digest-tree` (orchestrator/verify/verify_run.h). Exit code:
 // the number of datasets that differ or could not be verified (at most 254); 255 when nothing
-// could start (bad option, a host unreachable, the job's lock held by another run).
+// could start (bad option, a host unreachable, the job's lock held by another run); 128 + the
+// signal when SIGINT/SIGTERM/SIGHUP stopped it.
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <filesystem>
@@ -101,7 +102,11 @@ int RunVerifyCommand(VerifyArgs& args) {
     if (!target_name.ok()) return Fatal(target_name.status());
     pairs.push_back({dataset, *target_name});
   }
-  return RunVerify(source, target, pairs, options, history->get(), std::cout);
+  const int failed = RunVerify(source, target, pairs, options, history->get(), std::cout);
+  // Stopped by a signal: the walk under way ended, its clone was removed, the run recorded as
+  // interrupted.
+  if (Interrupted()) return kExitInterruptedBase + InterruptSignal();
+  return failed;
 }
 
 }  // namespace
