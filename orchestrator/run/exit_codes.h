@@ -5,7 +5,8 @@
 // a fatal error before any dataset was touched (bad arguments, unreachable host, another run of
 // the same job holding its lock); backup: kExitInterruptedBase + the signal when
 // SIGINT/SIGTERM/SIGHUP stopped it, after its processes were stopped, its temporary files and
-// keys removed and its history written.
+// keys removed and its history written. verify (orchestrator/verify/verify_run.h): the number of
+// datasets that differ or could not be verified (at most kMaxFailureCount), kExitFatal as above.
 #pragma once
 
 namespace zsend::orchestrator {
