@@ -17,7 +17,12 @@ The report gives seconds, milliseconds per dataset and syncoid/zsend per phase. 
 user runs it: `zsend backup fleet DST` (plus --ssh-* and --remote-engine for the ssh route, and
 a private --state-dir); nothing else. Pools are named wtfleet_*_PID and destroyed at the end.
 
-  bench/fleet.py [--datasets 10,100] [--routes local,ssh] [--json out.json] [--plot out.png]
+  bench/fleet.py [--datasets 10,100] [--routes local,ssh,guest] [--json out.json] [--plot out.png]
+
+The `guest` route runs the same three phases locally on real OpenZFS 2.1 in the qemu guest of
+scripts/openzfs-vm.sh (booted for the run unless it is up; this tree's zsend is copied in),
+with the guest's own syncoid. The guest runs under emulation (TCG), so compare its two columns
+with each other, not with the zfs-fuse rows.
 
 Needs root, a running zfs-fuse (scripts/zfs-fuse-up.sh), build/bin/zsend and zsend-engine,
 Debian's sanoid package (syncoid) and openssh-server for the ssh route. On zfs-fuse a run at
@@ -174,6 +179,65 @@ def run_route(n, route, sshd, work):
             destroy_pool(pool)
 
 
+# The three phases on real OpenZFS, run in the guest with `sh -s N`: prints "PHASE TOOL SECONDS".
+GUEST_SCRIPT = r'''
+set -eu
+n=$1
+tag=wtfleet$$
+size=$((256 + n / 2))
+cleanup() {
+  for p in s z y; do zpool destroy -f $tag$p 2>/dev/null || true; rm -f /var/tmp/$tag$p.img; done
+  rm -rf /var/tmp/${tag}state
+}
+trap cleanup EXIT
+for p in s z y; do
+  truncate -s ${size}M /var/tmp/$tag$p.img
+  zpool create -O mountpoint=/var/tmp/$tag$p $tag$p /var/tmp/$tag$p.img
+done
+zfs create ${tag}s/tree
+zfs set zsend:fleet=true ${tag}s/tree
+i=0
+while [ $i -lt $n ]; do
+  d=$(printf d%04d $i)
+  zfs create ${tag}s/tree/$d
+  for j in 0 1 2; do head -c 8192 /dev/urandom > /var/tmp/${tag}s/tree/$d/f$j; done
+  i=$((i + 1))
+done
+timed() {
+  start=$(date +%s.%N)
+  "$@" > /var/tmp/$tag.log 2>&1 || { cat /var/tmp/$tag.log >&2; exit 1; }
+  end=$(date +%s.%N)
+  awk -v s=$start -v e=$end 'BEGIN { printf "%.3f\n", e - s }'
+}
+for phase in full unchanged changed; do
+  if [ $phase = changed ]; then
+    i=0
+    while [ $i -lt 3 ] && [ $i -lt $n ]; do
+      head -c 8192 /dev/urandom > /var/tmp/${tag}s/tree/$(printf d%04d $i)/f0
+      i=$((i + 1))
+    done
+    zpool sync ${tag}s
+  fi
+  echo "$phase zsend $(timed zsend backup fleet ${tag}z --state-dir /var/tmp/${tag}state)"
+  echo "$phase syncoid $(timed syncoid -r --quiet --no-privilege-elevation ${tag}s/tree ${tag}y/tree)"
+done
+'''
+
+
+def run_guest(n):
+    """The three phases for N datasets on OpenZFS in the guest; returns {phase: {tool: s}}."""
+    vm = os.path.join(ROOT, "scripts", "openzfs-vm.sh")
+    r = subprocess.run([vm, "ssh", f"sh -s {n}"], input=GUEST_SCRIPT, capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"the guest's fleet run exited {r.returncode}: {r.stderr.strip()[-1500:]}")
+    results = {}
+    for line in r.stdout.splitlines():
+        phase, tool, seconds = line.split()
+        results.setdefault(phase, {})[tool] = float(seconds)
+    return results
+
+
 def plot(rows, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -210,16 +274,23 @@ def main():
     routes = args.routes.split(",")
     work = tempfile.mkdtemp(prefix="zsend-fleet-")
     sshd = Sshd(work) if "ssh" in routes else None
+    vm = os.path.join(ROOT, "scripts", "openzfs-vm.sh")
+    guest_started = False
     rows = []
     try:
+        if "guest" in routes and sh(vm, "status", check=False).returncode != 0:
+            subprocess.run([vm, "up"], check=True, env=dict(os.environ, ZSEND_VM_BIN=BIN))
+            guest_started = True
         for n in counts:
             for route in routes:
-                rows.append({"datasets": n, "route": route,
-                             "results": run_route(n, route, sshd, work)})
+                results = run_guest(n) if route == "guest" else run_route(n, route, sshd, work)
+                rows.append({"datasets": n, "route": route, "results": results})
                 print(f"done: {n} datasets, {route}", file=sys.stderr)
     finally:
         if sshd:
             sshd.stop()
+        if guest_started:
+            sh(vm, "down", check=False)
         shutil.rmtree(work, ignore_errors=True)
 
     print("| datasets | route | phase | zsend s | syncoid s | zsend ms/dataset | "
