@@ -19,5 +19,7 @@ void RegisterHistoryCommand(CLI::App& app, CommandRun* run);
 void RegisterCheckCommand(CLI::App& app, CommandRun* run);
 void RegisterReportCommand(CLI::App& app, CommandRun* run);
 void RegisterPruneCommand(CLI::App& app, CommandRun* run);
+void RegisterDaemonCommand(CLI::App& app, CommandRun* run);
+void RegisterJobsCommand(CLI::App& app, CommandRun* run);
 
 }  // namespace zsend::cli
