@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,10 +11,12 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 
 #include "orchestrator/daemon/child_process.h"
 #include "orchestrator/daemon/daemon_config.h"
@@ -34,6 +37,7 @@ struct Running {
   double deadline = 0;  // hooks: killed after this; 0: none
   std::vector<std::string> tags;
   int exit_code = 0;
+  std::string result, error;  // of the backup, for post-run and the end
 };
 
 struct JobState {
@@ -64,6 +68,7 @@ class Daemon {
   void Serve(int fd);
   std::vector<JobRow> Rows(double now) const;
   void Stop(double now);
+  std::string KeptConfig() const { return options_.state_dir + "/daemon-config.json"; }
 
   DaemonOptions options_;
   const Clock& clock_;
@@ -75,6 +80,27 @@ class Daemon {
   bool stopping_ = false;
   double stop_deadline_ = 0;
 };
+
+// Reads and parses the config; on success keeps its text in STATE_DIR/daemon-config.json, the
+// file the children read, so that a broken edit of the config (kept out by SIGHUP) never
+// reaches a run.
+Result<DaemonConfig> LoadAndKeep(const std::string& path, const std::string& kept) {
+  std::ifstream in(path);
+  if (!in) return Status(StatusCode::kNotFound, "--config " + path + ": cannot read the file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  Result<DaemonConfig> config = ParseDaemonConfig(text.str(), path);
+  if (!config.ok()) return config;
+  const std::string temporary = kept + ".new";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text.str();
+    if (!out.flush()) return Unavailable("cannot write " + temporary);
+  }
+  chmod(temporary.c_str(), 0600);
+  if (rename(temporary.c_str(), kept.c_str()) != 0) return Unavailable("cannot write " + kept);
+  return config;
+}
 
 int Running_(const std::map<std::string, JobState>& jobs) {
   return static_cast<int>(std::count_if(
@@ -100,9 +126,10 @@ void Daemon::Apply(const DaemonConfig& config) {
       state.record = saved.count(job.name) ? saved[job.name] : DaemonJobRecord{};
       state.record.job = job.name;
       state.coverage = DecodeCoverage(state.record.coverage);
-      if (state.record.last_result == "running") {  // the daemon was killed during the run
+      if (state.record.last_start > state.record.last_end) {  // killed during the run
         state.record.last_result = "interrupted";
         state.record.last_error = "the daemon stopped during the run";
+        state.record.last_end = state.record.last_start;
       }
     }
     state.job = job;
@@ -155,11 +182,9 @@ void Daemon::Start(JobState& state, double now) {
   state.manual = false;
   state.running = Running{};
   state.running->tags = tags;
+  // last_result and last_error stay those of the previous run until this one ends.
   state.record.last_start = now;
-  state.record.last_end = 0;
   state.record.last_tags = JoinTags(tags);
-  state.record.last_result = "running";
-  state.record.last_error.clear();
   log_ << "zsend daemon: " << state.job.name << ": started (tags " << state.record.last_tags
        << ")\n"
        << std::flush;
@@ -189,7 +214,7 @@ bool Daemon::StartPhase(JobState& state, Phase phase, double now) {
     argv = {"/bin/sh", "-c", state.job.hooks.at(hook)};
     env.emplace_back("ZSEND_HOOK", hook);
     if (phase == Phase::kPostRun) {
-      env.emplace_back("ZSEND_RESULT", state.record.last_result);
+      env.emplace_back("ZSEND_RESULT", run.result);
       env.emplace_back("ZSEND_EXIT_CODE", std::to_string(run.exit_code));
     }
     run.deadline = now + state.job.hook_timeout;
@@ -226,21 +251,20 @@ void Daemon::ChildEnded(JobState& state, int wait_status, double now) {
       const bool signalled =
           (run.exit_code > kExitInterruptedBase && run.exit_code < kExitInterruptedBase + 32) ||
           (!WIFEXITED(wait_status) && stopping_);
-      const std::string result = ok ? "ok" : signalled ? "interrupted" : "failed";
-      state.record.last_result = result;
-      state.record.last_error = ok ? "" : "zsend backup " + Describe(wait_status);
+      run.result = ok ? "ok" : signalled ? "interrupted" : "failed";
+      run.error = ok ? "" : "zsend backup " + Describe(wait_status);
       if (!stopping_ && state.job.hooks.count("post-run") &&
           StartPhase(state, Phase::kPostRun, now)) {
         return;
       }
-      return Finish(state, result, state.record.last_error, now);
+      return Finish(state, run.result, run.error, now);
     }
     case Phase::kPostRun:
       if (!ok) {
         log_ << "zsend daemon: " << state.job.name << ": post-run hook "
              << (timed_out ? "timed out" : "failed (" + Describe(wait_status) + ")") << "\n";
       }
-      return Finish(state, state.record.last_result, state.record.last_error, now);
+      return Finish(state, run.result, run.error, now);
   }
 }
 
@@ -264,14 +288,15 @@ std::vector<JobRow> Daemon::Rows(double now) const {
     JobRow row;
     row.job = name;
     row.sla = JobSla(r.last_success, state.since, state.schedule.ShortestSeconds(), now);
+    const std::string last =
+        r.last_result.empty() ? ""
+                              : r.last_result + (r.last_error.empty() ? "" : ": " + r.last_error);
     if (state.running) {
       row.status = "running";
     } else if (state.queued) {
-      row.status = "queued";
-    } else if (r.last_result.empty()) {
-      row.status = "waiting";
+      row.status = last.empty() ? "queued" : "queued (last: " + last + ")";
     } else {
-      row.status = r.last_result + (r.last_error.empty() ? "" : ": " + r.last_error);
+      row.status = last.empty() ? "waiting" : last;
     }
     row.last_start = r.last_start;
     row.last_duration = state.running    ? now - r.last_start
@@ -341,7 +366,12 @@ int Daemon::Run() {
   if (options_.state_dir.empty()) {
     options_.state_dir = config->state_dir.empty() ? kDefaultStateDir : config->state_dir;
   }
-  auto history = History::Open(options_.state_dir);
+  auto history = History::Open(options_.state_dir);  // creates the state directory
+  if (history.ok()) config = LoadAndKeep(options_.config_path, KeptConfig());
+  if (!config.ok()) {
+    log_ << "zsend daemon: " << config.status().message() << "\n";
+    return kExitFatal;
+  }
   if (!history.ok()) {
     log_ << "zsend daemon: " << history.status().message() << "\n";
     return kExitFatal;
@@ -377,7 +407,7 @@ int Daemon::Run() {
     while (read(signals, &signo, 1) == 1) {
       if (signo == SIGTERM || signo == SIGINT) Stop(now);
       if (signo == SIGHUP) {
-        Result<DaemonConfig> reloaded = LoadDaemonConfig(options_.config_path);
+        Result<DaemonConfig> reloaded = LoadAndKeep(options_.config_path, KeptConfig());
         if (reloaded.ok()) {
           Apply(*reloaded);
           log_ << "zsend daemon: config reloaded: " << jobs_.size() << " job(s)\n" << std::flush;

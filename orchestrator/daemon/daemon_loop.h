@@ -5,7 +5,7 @@
 // Each run is a sequence of child processes, one at a time, none of them blocking the loop:
 //   1. the "pre-snapshot" hook (sh -c), when the job has one: a failure or its timeout skips the
 //      run ("skipped: pre-snapshot hook ..." in the state and the table);
-//   2. `zsend backup --config FILE JOB --state-dir DIR --no-progress` (with --no-send for a
+//   2. `zsend backup --config KEPT JOB --state-dir DIR --no-progress` (with --no-send for a
 //      snapshot-only job): the very command users run, so the backup, its rotation, history
 //      rows, lock and signal handling are those of `zsend backup`;
 //   3. the "post-run" hook, which sees the result.
@@ -13,6 +13,8 @@
 // and, in post-run, ZSEND_RESULT and ZSEND_EXIT_CODE; a hook past its timeout is killed (its
 // whole process group). The children write to the daemon's stderr (the journal).
 //
+// KEPT is STATE_DIR/daemon-config.json, a copy of the config file as the daemon last read it
+// well: an edit that SIGHUP refused never reaches a run.
 // State: the daemon_jobs table of the history database (history.h) holds each job's coverage,
 // last run and next run, written at each start and end, so a restart catches up (schedule.h).
 //

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
+#include "orchestrator/report/history.h"
 #include "orchestrator/report/status_table.h"
 #include "orchestrator/zfs/pool_health.h"
 
@@ -51,5 +53,11 @@ CheckResult EvaluateCheck(const std::vector<DatasetStatus>& statuses,
 
 // An UNKNOWN result for an error that prevented the check.
 CheckResult UnknownCheck(const std::string& why);
+
+// `--max-age auto`: the ages from the job's schedule as `zsend daemon` recorded it (the shortest
+// interval in the daemon_jobs row of the history): WARNING past 1.5x, CRITICAL past 3x. Sets
+// options->warn_age_seconds (unless already set) and options->max_age_seconds; an error when
+// the daemon has no row for the job.
+Status ApplyAutoMaxAge(const std::vector<DaemonJobRecord>& daemon_jobs, CheckOptions* options);
 
 }  // namespace zsend::orchestrator

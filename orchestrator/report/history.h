@@ -78,7 +78,7 @@ struct DaemonJobRecord {
   double last_start = 0;  // 0: never ran
   double last_end = 0;
   std::string last_tags;    // "daily,weekly"
-  std::string last_result;  // "ok", "failed", "interrupted", "skipped", "running"
+  std::string last_result;  // of the last run that ended: "ok", "failed", "interrupted", "skipped"
   std::string last_error;
   std::string coverage;
   double next_due = 0;
