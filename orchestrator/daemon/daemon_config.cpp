@@ -1,7 +1,10 @@
 #include "orchestrator/daemon/daemon_config.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -194,6 +197,24 @@ Result<DaemonConfig> LoadDaemonConfig(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return ParseDaemonConfig(text.str(), path);
+}
+
+Result<DaemonConfig> LoadAndKeepDaemonConfig(const std::string& path, const std::string& kept) {
+  std::ifstream in(path);
+  if (!in) return Status(StatusCode::kNotFound, "--config " + path + ": cannot read the file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  Result<DaemonConfig> config = ParseDaemonConfig(text.str(), path);
+  if (!config.ok()) return config;
+  const std::string temporary = kept + ".new";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text.str();
+    if (!out.flush()) return Unavailable("cannot write " + temporary);
+  }
+  chmod(temporary.c_str(), 0600);
+  if (rename(temporary.c_str(), kept.c_str()) != 0) return Unavailable("cannot write " + kept);
+  return config;
 }
 
 }  // namespace zsend::orchestrator

@@ -59,6 +59,10 @@ inline constexpr const char* kHookNames[] = {"pre-snapshot", "post-run"};
 // Parses the whole file; `origin` names it in errors.
 Result<DaemonConfig> ParseDaemonConfig(const std::string& json_text, const std::string& origin);
 Result<DaemonConfig> LoadDaemonConfig(const std::string& path);
+// Loads like LoadDaemonConfig and, when the file is good, keeps a copy of its text at `kept`
+// (mode 0600, written atomically): the daemon's runs read that copy, so an edit refused on
+// SIGHUP never reaches a run.
+Result<DaemonConfig> LoadAndKeepDaemonConfig(const std::string& path, const std::string& kept);
 
 // "2s", "15min", "1h", "1d", "1w", "1m", "1y" or plain seconds -> seconds; `what` names the key.
 Result<double> ParseInterval(const std::string& text, const std::string& what);

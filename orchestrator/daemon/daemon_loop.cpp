@@ -3,7 +3,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,27 +79,6 @@ class Daemon {
   bool stopping_ = false;
   double stop_deadline_ = 0;
 };
-
-// Reads and parses the config; on success keeps its text in STATE_DIR/daemon-config.json, the
-// file the children read, so that a broken edit of the config (kept out by SIGHUP) never
-// reaches a run.
-Result<DaemonConfig> LoadAndKeep(const std::string& path, const std::string& kept) {
-  std::ifstream in(path);
-  if (!in) return Status(StatusCode::kNotFound, "--config " + path + ": cannot read the file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  Result<DaemonConfig> config = ParseDaemonConfig(text.str(), path);
-  if (!config.ok()) return config;
-  const std::string temporary = kept + ".new";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text.str();
-    if (!out.flush()) return Unavailable("cannot write " + temporary);
-  }
-  chmod(temporary.c_str(), 0600);
-  if (rename(temporary.c_str(), kept.c_str()) != 0) return Unavailable("cannot write " + kept);
-  return config;
-}
 
 int Running_(const std::map<std::string, JobState>& jobs) {
   return static_cast<int>(std::count_if(
@@ -205,7 +183,7 @@ bool Daemon::StartPhase(JobState& state, Phase phase, double now) {
                                                           {"ZSEND_TAGS", JoinTags(run.tags)}};
   std::vector<std::string> argv;
   if (phase == Phase::kBackup) {
-    argv = {options_.zsend_program, "backup",      "--config",         options_.config_path,
+    argv = {options_.zsend_program, "backup",      "--config",         KeptConfig(),
             state.job.name,         "--state-dir", options_.state_dir, "--no-progress"};
     if (state.job.snapshot_only) argv.push_back("--no-send");
     run.deadline = 0;
@@ -367,7 +345,7 @@ int Daemon::Run() {
     options_.state_dir = config->state_dir.empty() ? kDefaultStateDir : config->state_dir;
   }
   auto history = History::Open(options_.state_dir);  // creates the state directory
-  if (history.ok()) config = LoadAndKeep(options_.config_path, KeptConfig());
+  if (history.ok()) config = LoadAndKeepDaemonConfig(options_.config_path, KeptConfig());
   if (!config.ok()) {
     log_ << "zsend daemon: " << config.status().message() << "\n";
     return kExitFatal;
@@ -407,7 +385,7 @@ int Daemon::Run() {
     while (read(signals, &signo, 1) == 1) {
       if (signo == SIGTERM || signo == SIGINT) Stop(now);
       if (signo == SIGHUP) {
-        Result<DaemonConfig> reloaded = LoadAndKeep(options_.config_path, KeptConfig());
+        Result<DaemonConfig> reloaded = LoadAndKeepDaemonConfig(options_.config_path, KeptConfig());
         if (reloaded.ok()) {
           Apply(*reloaded);
           log_ << "zsend daemon: config reloaded: " << jobs_.size() << " job(s)\n" << std::flush;

@@ -1,36 +1,11 @@
 #include "orchestrator/daemon/job_table.h"
 
-#include <algorithm>
-#include <cstdio>
-#include <ctime>
 #include <nlohmann/json.hpp>
+
+#include "orchestrator/report/status_table.h"
 
 namespace zsend::orchestrator {
 namespace {
-
-std::string Time(double seconds) {
-  if (seconds <= 0) return "-";
-  const time_t t = static_cast<time_t>(seconds);
-  tm utc{};
-  gmtime_r(&t, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%SZ", &utc);
-  return text;
-}
-
-std::string Duration(double seconds, bool ran) {
-  if (!ran) return "-";
-  const long total = static_cast<long>(seconds + 0.5);
-  char text[32];
-  if (total < 60) {
-    std::snprintf(text, sizeof text, "%lds", total);
-  } else if (total < 3600) {
-    std::snprintf(text, sizeof text, "%ldm%02lds", total / 60, total % 60);
-  } else {
-    std::snprintf(text, sizeof text, "%ldh%02ldm", total / 3600, total / 60 % 60);
-  }
-  return text;
-}
 
 std::string Dash(const std::string& text) {
   return text.empty() ? "-" : text;
@@ -47,24 +22,11 @@ std::string FormatJobTable(const std::vector<JobRow>& rows) {
   std::vector<std::vector<std::string>> cells = {
       {"Job", "SLA", "Status", "Last Backup", "Last Tags", "Last Dur", "Next Backup", "Next Tags"}};
   for (const JobRow& row : rows) {
-    cells.push_back({row.job, row.sla, row.status, Time(row.last_start), Dash(row.last_tags),
-                     Duration(row.last_duration, row.last_start > 0), Time(row.next_due),
-                     Dash(row.next_tags)});
+    cells.push_back({row.job, row.sla, row.status, FormatUtc(row.last_start), Dash(row.last_tags),
+                     row.last_start > 0 ? FormatAge(row.last_duration) : "-",
+                     FormatUtc(row.next_due), Dash(row.next_tags)});
   }
-  std::vector<size_t> widths(cells[0].size(), 0);
-  for (const auto& line : cells) {
-    for (size_t i = 0; i < line.size(); ++i) widths[i] = std::max(widths[i], line[i].size());
-  }
-  std::string text;
-  for (const auto& line : cells) {
-    std::string out;
-    for (size_t i = 0; i < line.size(); ++i) {
-      out += line[i];
-      if (i + 1 < line.size()) out += std::string(widths[i] - line[i].size() + 2, ' ');
-    }
-    text += out + "\n";
-  }
-  return text;
+  return AlignColumns(cells);
 }
 
 std::string JobRowsToJson(const std::vector<JobRow>& rows) {

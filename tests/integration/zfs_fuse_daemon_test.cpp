@@ -205,8 +205,9 @@ TEST_F(ZfsFuseDaemon, SchedulesWorkerLimitTableRunNowHooksAndSighup) {
     return Log().find("keeping the config in force") != std::string::npos;
   })) << Log();
   EXPECT_NE(Log().find("not valid JSON"), std::string::npos) << Log();
+  // Two more good runs: the second started after the broken edit (one run at a time).
   const int before = OkRuns(a);
-  ASSERT_TRUE(WaitUntil(30, [&] { return OkRuns(a) > before; })) << Log();
+  ASSERT_TRUE(WaitUntil(40, [&] { return OkRuns(a) >= before + 2; })) << Log();
   EXPECT_EQ(StopDaemon(SIGTERM, 40), 0) << Log();
 }
 
@@ -217,28 +218,27 @@ TEST_F(ZfsFuseDaemon, CatchUpOnceAfterAKillAndSigtermDuringATransfer) {
   WriteConfig({{"schedules", {{"fast", Fast()}}}, {"jobs", {{a, Job(src_ + "/a")}}}});
   StartDaemon();
   ASSERT_TRUE(WaitUntil(30, [&] { return OkRuns(a) >= 1; })) << Log();
-  ASSERT_TRUE(WaitUntil(30, [&] { return Row(a).value("status", "") == "ok"; }));
   kill(daemon_, SIGKILL);
   Wait(daemon_);
   daemon_ = -1;
+  // A backup child of the killed daemon finishes on its own (its own process group).
+  ASSERT_TRUE(WaitUntil(30, [&] { return Runs(a).front().result != "running"; }));
   const size_t restart_at = Log().size();
   const size_t runs_before = Runs(a).size();
   std::this_thread::sleep_for(std::chrono::seconds(7));  // past a 6s slot and three 2s slots
   StartDaemon();
-  ASSERT_TRUE(WaitUntil(30, [&] { return Runs(a).size() > runs_before; })) << Log();
-  ASSERT_TRUE(WaitUntil(30, [&] { return Row(a).value("status", "") != "running"; }));
-  std::string after = Log().substr(restart_at);
   const std::string started = a + ": started (tags ";
+  ASSERT_TRUE(WaitUntil(30, [&] {
+    return Runs(a).size() > runs_before &&
+           Log().substr(restart_at).find(started) != std::string::npos;
+  })) << Log();
+  std::string after = Log().substr(restart_at);
   const size_t first = after.find(started);
   ASSERT_NE(first, std::string::npos) << after;
   // One catch-up run carrying both tags, not one run per missed slot.
   EXPECT_EQ(after.substr(first + started.size(), 13), "often,slower)") << after;
-  const size_t second = after.find(started, first + 1);
-  if (second != std::string::npos) {
-    EXPECT_NE(after.substr(second + started.size(), 13), "often,slower)")
-        << "a second catch-up run:\n"
-        << after;
-  }
+  // (That it is once, not once per missed slot, is Schedule.CatchUpRunsOnceWithEveryTagThatFellDue:
+  // later runs here may carry both tags again when a run outlasts a 6s slot on a loaded host.)
   ASSERT_EQ(StopDaemon(SIGTERM, 40), 0) << Log();
 
   // SIGTERM during a slow transfer: the run is recorded interrupted, the daemon exits 0.
