@@ -5,7 +5,8 @@
 // holding its lock); backup: 128 + the signal when SIGINT/SIGTERM/SIGHUP stopped it. backup: a
 // dataset whose transfer or rotation failed counts once; when the
 // run's mail cannot be sent the code stays what the backup made it, but at least 1. check: the
-// Nagios plugin codes (check.h). status, history, report: 0, or 255 on an error.
+// Nagios plugin codes (check.h). status, history, report, jobs: 0, or 255 on an error. daemon: 0
+// after SIGTERM/SIGINT, 255 when it cannot start.
 #pragma once
 
 #include "orchestrator/run/exit_codes.h"
@@ -24,6 +25,8 @@ inline constexpr const char* kExitCodeHelp =
     "                 backup: at least 1 when its mail could not be sent; 130/143/129\n"
     "                 when stopped by SIGINT/SIGTERM/SIGHUP (history: interrupted)\n"
     "  check:         0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Nagios plugin codes)\n"
-    "  status, history, report: 0, or 255 on an error\n";
+    "  status, history, report: 0, or 255 on an error\n"
+    "  daemon:        0 after SIGTERM/SIGINT; 255 when it cannot start (config, state, socket)\n"
+    "  jobs:          0, or 255 when no daemon answers or it refuses the request\n";
 
 }  // namespace zsend::cli
