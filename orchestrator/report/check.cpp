@@ -201,4 +201,16 @@ void AddVerifyCheck(const std::vector<RunRecord>& runs, const CheckOptions& opti
                              Number(options.max_verify_age_seconds) + ";;0;");
 }
 
+Status ApplyAutoMaxAge(const std::vector<DaemonJobRecord>& daemon_jobs, CheckOptions* options) {
+  for (const DaemonJobRecord& job : daemon_jobs) {
+    if (job.job != options->backup_name || job.shortest_interval <= 0) continue;
+    if (options->warn_age_seconds == 0) options->warn_age_seconds = 1.5 * job.shortest_interval;
+    options->max_age_seconds = 3 * job.shortest_interval;
+    return Status::Ok();
+  }
+  return InvalidArgument("--max-age auto: zsend daemon has no schedule for '" +
+                         options->backup_name +
+                         "' in this state directory; give --max-age DURATION or --state-dir");
+}
+
 }  // namespace zsend::orchestrator

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "orchestrator/report/history.h"
 #include "orchestrator/report/status_table.h"
 #include "orchestrator/zfs/pool_health.h"
@@ -63,5 +64,10 @@ CheckResult UnknownCheck(const std::string& why);
 // are ignored); adds a detail line, a perfdata value ('verify age') and a summary part.
 void AddVerifyCheck(const std::vector<RunRecord>& runs, const CheckOptions& options, double now,
                     CheckResult* result);
+// `--max-age auto`: the ages from the job's schedule as `zsend daemon` recorded it (the shortest
+// interval in the daemon_jobs row of the history): WARNING past 1.5x, CRITICAL past 3x. Sets
+// options->warn_age_seconds (unless already set) and options->max_age_seconds; an error when
+// the daemon has no row for the job.
+Status ApplyAutoMaxAge(const std::vector<DaemonJobRecord>& daemon_jobs, CheckOptions* options);
 
 }  // namespace zsend::orchestrator

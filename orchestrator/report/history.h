@@ -28,7 +28,7 @@ struct sqlite3;
 
 namespace zsend::orchestrator {
 
-inline constexpr int kHistorySchemaVersion = 1;
+inline constexpr int kHistorySchemaVersion = 2;
 inline constexpr const char* kDefaultStateDir = "/var/lib/zsend";
 
 struct RunRecord {
@@ -91,6 +91,23 @@ struct VerifyRecord {
   std::string first_difference;  // "PATH: what", or why it failed or was skipped
 };
 
+// One job of `zsend daemon` (orchestrator/daemon/): its last run, its schedule's coverage
+// (schedule.h, EncodeCoverage) and its next run; written by the daemon, read by `zsend check
+// --max-age auto`.
+struct DaemonJobRecord {
+  std::string job;
+  double last_start = 0;  // 0: never ran
+  double last_end = 0;
+  std::string last_tags;    // "daily,weekly"
+  std::string last_result;  // of the last run that ended: "ok", "failed", "interrupted", "skipped"
+  std::string last_error;
+  std::string coverage;
+  double next_due = 0;
+  std::string next_tags;
+  double shortest_interval = 0;  // seconds, of the job's schedule
+  double last_success = 0;       // end of the last run that ended "ok"
+};
+
 class History {
  public:
   ~History();
@@ -124,6 +141,10 @@ class History {
   Result<std::vector<VerifyRecord>> Verifies(const std::string& backup_name, double since,
                                              int64_t run_id = 0);
   int schema_version() const { return schema_version_; }
+
+  // The daemon's state of each job (schema version 2), kept across restarts.
+  Status SaveDaemonJob(const DaemonJobRecord& job);
+  Result<std::vector<DaemonJobRecord>> DaemonJobs();  // sorted by job
 
  private:
   explicit History(sqlite3* db) : db_(db) {}

@@ -19,8 +19,9 @@ double EndOf(const TransferRecord& t) {
   return t.ended > 0 ? t.ended : t.started;
 }
 
-// Left-aligned columns separated by two spaces; the last column is not padded.
-std::string Align(const std::vector<std::vector<std::string>>& rows) {
+}  // namespace
+
+std::string AlignColumns(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width;
   for (const auto& row : rows) {
     if (width.size() < row.size()) width.resize(row.size(), 0);
@@ -38,6 +39,8 @@ std::string Align(const std::vector<std::vector<std::string>>& rows) {
   }
   return out;
 }
+
+namespace {
 
 std::string Count(int64_t n) {
   return n < 0 ? "-" : std::to_string(n);
@@ -135,7 +138,7 @@ std::string FormatStatusTable(const std::vector<DatasetStatus>& statuses, double
          Count(s.source_snapshots) + "/" + Count(s.target_snapshots), OrDash(s.oldest_snapshot),
          OrDash(s.newest_snapshot)});
   }
-  std::string out = Align(rows);
+  std::string out = AlignColumns(rows);
   for (const DatasetStatus& s : statuses) {
     if (!s.succeeded_last() && !s.last_error.empty()) {
       out += s.backup_name + " " + s.source_dataset + ": " + s.last_result + ": " +
@@ -192,7 +195,7 @@ std::string FormatRunsTable(const std::vector<RunRecord>& runs) {
                     std::to_string(r.datasets_ok), std::to_string(r.datasets_failed),
                     OrDash(r.error.substr(0, r.error.find('\n')))});
   }
-  return Align(rows);
+  return AlignColumns(rows);
 }
 
 }  // namespace zsend::orchestrator

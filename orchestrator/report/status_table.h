@@ -59,6 +59,8 @@ std::string FormatRunsTable(const std::vector<RunRecord>& runs);
 
 // "2024-01-04 12:00:00Z"; "-" for 0.
 std::string FormatUtc(double epoch_seconds);
+// Left-aligned columns separated by two spaces; the last column is not padded.
+std::string AlignColumns(const std::vector<std::vector<std::string>>& rows);
 // "45s", "12m05s", "3h07m", "2d04h"; "-" for a negative age.
 std::string FormatAge(double seconds);
 

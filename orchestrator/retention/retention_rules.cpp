@@ -85,6 +85,31 @@ Result<RetentionRule> ParseRule(const std::string& text, const std::string& what
   return rule;
 }
 
+// zback's retention string "24h30d0w3m": 24 hourly, 30 daily, 0 weekly, 3 monthly. Read as
+// such when it has three or more <count><unit> parts (two parts keep zfs_autobackup's meaning,
+// "1d1w"); each count N of unit U becomes the rule "1U NU" (one per U for N of them).
+bool ParseZbackRetention(const std::string& part, std::vector<RetentionRule>* rules) {
+  size_t pos = 0;
+  std::vector<std::pair<long, std::string>> parts;
+  while (pos < part.size()) {
+    long amount = 0;
+    std::string unit;
+    if (!ReadAmountAndUnit(part, &pos, &amount, &unit)) return false;
+    if (unit != "h" && unit != "d" && unit != "w" && unit != "m" && unit != "y") return false;
+    parts.emplace_back(amount, unit);
+  }
+  if (parts.size() < 3) return false;
+  for (const auto& [amount, unit] : parts) {
+    if (amount == 0) continue;
+    RetentionRule rule;
+    rule.period_seconds = FindUnit(unit)->seconds;
+    rule.ttl_seconds = static_cast<double>(amount) * FindUnit(unit)->seconds;
+    rule.text = "1" + unit + std::to_string(amount) + unit;
+    rules->push_back(rule);
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string RetentionRule::Describe() const {
@@ -133,7 +158,7 @@ Result<RetentionSpec> ParseRetentionSpec(const std::string& text, const std::str
     if (AllDigits(part)) {
       if (part.size() > 9) return InvalidArgument(what + ": count '" + part + "' is too large");
       spec.keep_newest = std::stoi(part);
-    } else {
+    } else if (!ParseZbackRetention(part, &spec.rules)) {
       Result<RetentionRule> rule = ParseRule(part, what);
       if (!rule.ok()) return rule.status();
       spec.rules.push_back(*rule);

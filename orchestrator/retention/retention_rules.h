@@ -8,6 +8,9 @@
 //                        snapshot per period for snapshots younger than ttl. "1d1w": one per day
 //                        for a week; "1w1m": one per week for a month; "1m1y": one per month for
 //                        a year.
+// A third form, zback's retention string, is accepted wherever a spec is:
+//   "24h30d0w3m"         three or more <count><unit> parts (units h, d, w, m, y): 24 hourly, 30
+//                        daily, 0 weekly, 3 monthly; read as the rules 1h24h,1d30d,1m3m.
 // Units (zfs_autobackup's): s, min, h, d, w, m (month = 30 days), y (year = 365.25 days). A
 // period longer than its ttl is an error, as in zfs_autobackup. When several plain numbers
 // appear the last one wins (zfs_autobackup does the same).

@@ -87,13 +87,18 @@ int RunBackupCommand(BackupFlags& f) {
   std::ostream progress_out(std::cerr.rdbuf());
   std::optional<SyslogTee> tee;
   if (f.syslog) tee.emplace();
-  if (o.target_path.empty()) {
-    return Fatal("TARGET_PATH is required (or \"target\" in the --config job)");
+  // Without a target only --no-send makes sense: a snapshot-only job (zsend daemon runs those
+  // so), which snapshots and rotates the source only.
+  if (o.target_path.empty() && !o.no_send) {
+    return Fatal(
+        "TARGET_PATH is required (or \"target\" in the --config job); without one, add "
+        "--no-send to only snapshot and rotate the source");
   }
   Result<BackupRotation> rotation = f.no_rotation
                                         ? Result<BackupRotation>(BackupRotation{})
                                         : ParseBackupRotation(f.keep_source, f.keep_target);
   if (!rotation.ok()) return Fatal(rotation.status().message());
+  if (o.target_path.empty()) rotation->keep_target.reset();
   if (Status s = CheckMailValues(f.mail); !s.ok()) return Fatal(s.message());
   if (Status s = CheckTransferValues(f.codec, f.ssh_port); !s.ok()) return Fatal(s.message());
   if (Status s = CheckNameValues(o.group, o.snapshot_name, f.ssh_identity); !s.ok()) {

@@ -38,9 +38,12 @@ int RunCheck(const CheckArgs& args) {
   options.backup_name = args.backup_name;
   options.pool_warn_percent = args.pool_warn;
   options.pool_critical_percent = args.pool_critical;
-  Result<double> max_age = ParseDuration(args.max_age, "--max-age");
-  if (!max_age.ok()) return Emit(UnknownCheck(max_age.status().message()));
-  options.max_age_seconds = *max_age;
+  const bool auto_age = args.max_age == "auto";
+  if (!auto_age) {
+    Result<double> max_age = ParseDuration(args.max_age, "--max-age");
+    if (!max_age.ok()) return Emit(UnknownCheck(max_age.status().message()));
+    options.max_age_seconds = *max_age;
+  }
   if (!args.warn_age.empty()) {
     Result<double> warn = ParseDuration(args.warn_age, "--warn-age");
     if (!warn.ok()) return Emit(UnknownCheck(warn.status().message()));
@@ -56,6 +59,13 @@ int RunCheck(const CheckArgs& args) {
   }
   auto history = OpenHistoryForReading(args.state_dir);
   if (!history.ok()) return Emit(UnknownCheck(history.status().message()));
+  if (auto_age) {  // the schedule zsend daemon recorded: 1.5x and 3x its shortest interval
+    auto daemon_jobs = (*history)->DaemonJobs();
+    if (!daemon_jobs.ok()) return Emit(UnknownCheck(daemon_jobs.status().message()));
+    if (Status s = ApplyAutoMaxAge(*daemon_jobs, &options); !s.ok()) {
+      return Emit(UnknownCheck(s.message()));
+    }
+  }
   auto transfers = (*history)->Transfers("", 0);
   if (!transfers.ok()) return Emit(UnknownCheck(transfers.status().message()));
   std::vector<DatasetStatus> statuses = SummarizeStatus(*transfers);
@@ -92,7 +102,9 @@ void RegisterCheckCommand(CLI::App& app, CommandRun* run) {
       "check", "Nagios/Icinga check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, with perfdata");
   sub->add_option("BACKUP_NAME", args->backup_name, "the backup to check")->required();
   sub->add_option("--max-age", args->max_age,
-                  "CRITICAL when a dataset's last success is older (26h, 2d, 90min, seconds)")
+                  "CRITICAL when a dataset's last success is older (26h, 2d, 90min, seconds); "
+                  "auto: from zsend daemon's schedule (WARNING 1.5x, CRITICAL 3x the shortest "
+                  "interval)")
       ->required();
   sub->add_option("--warn-age", args->warn_age, "WARNING when older than this");
   sub->add_option("--max-verify-age", args->max_verify_age,

@@ -6,8 +6,8 @@
 // dataset whose transfer or rotation failed counts once; when the
 // run's mail cannot be sent the code stays what the backup made it, but at least 1. check: the
 // Nagios plugin codes (check.h). verify: the number of datasets that differ or could not be
-// verified (at most 254), 255 fatal, 128 + the signal when stopped. status, history, report: 0, or
-// 255 on an error.
+// verified (at most 254), 255 fatal, 128 + the signal when stopped. status, history, report,
+// jobs: 0, or 255 on an error. daemon: 0 after SIGTERM/SIGINT, 255 when it cannot start.
 #pragma once
 
 #include "orchestrator/run/exit_codes.h"
@@ -29,6 +29,8 @@ inline constexpr const char* kExitCodeHelp =
     "                 254); 255 fatal error before any dataset, 130/143/129 stopped (as\n"
     "                 backup)\n"
     "  check:         0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Nagios plugin codes)\n"
-    "  status, history, report: 0, or 255 on an error\n";
+    "  status, history, report: 0, or 255 on an error\n"
+    "  daemon:        0 after SIGTERM/SIGINT; 255 when it cannot start (config, state, socket)\n"
+    "  jobs:          0, or 255 when no daemon answers or it refuses the request\n";
 
 }  // namespace zsend::cli
