@@ -27,7 +27,7 @@ struct sqlite3;
 
 namespace zsend::orchestrator {
 
-inline constexpr int kHistorySchemaVersion = 1;
+inline constexpr int kHistorySchemaVersion = 2;
 inline constexpr const char* kDefaultStateDir = "/var/lib/zsend";
 
 struct RunRecord {
@@ -43,6 +43,13 @@ struct RunRecord {
   int datasets_ok = 0;
   int datasets_failed = 0;
   std::string error;
+  // The run's overhead (schema 2; backup_run.h RunOverhead): zfs commands per host, ssh
+  // connections and engine sessions opened, seconds per phase. -1: not recorded.
+  int64_t source_zfs_commands = -1;
+  int64_t target_zfs_commands = -1;
+  int64_t ssh_connections = -1;
+  int64_t engine_sessions = -1;
+  double planning_seconds = 0, transfer_seconds = 0, rotation_seconds = 0;
 };
 
 struct TransferRecord {
@@ -99,6 +106,8 @@ class History {
   // Every backup name that has a run, sorted.
   Result<std::vector<std::string>> BackupNames();
   int schema_version() const { return schema_version_; }
+  // Stores the run's overhead fields (source_zfs_commands ... rotation_seconds).
+  Status RecordOverhead(int64_t run_id, const RunRecord& run);
 
  private:
   explicit History(sqlite3* db) : db_(db) {}

@@ -40,6 +40,19 @@ void RunBook::Add(const TransferRecord& transfer) {
   if (!added.ok()) err_ << "zsend backup: " << added.status().message() << "\n";
 }
 
+void RunBook::RecordOverhead(const RunOverhead& overhead) {
+  run_.source_zfs_commands = overhead.source.total();
+  run_.target_zfs_commands = overhead.target.total();
+  run_.ssh_connections = overhead.ssh_connections;
+  run_.engine_sessions = overhead.engine_sessions;
+  run_.planning_seconds = overhead.planning_seconds;
+  run_.transfer_seconds = overhead.transfer_seconds;
+  run_.rotation_seconds = overhead.rotation_seconds;
+  if (history_ == nullptr || run_.id == 0) return;
+  Status recorded = history_->RecordOverhead(run_.id, run_);
+  if (!recorded.ok()) err_ << "zsend backup: " << recorded.message() << "\n";
+}
+
 Result<BackupRotation> ParseBackupRotation(const std::string& keep_source,
                                            const std::string& keep_target) {
   BackupRotation rotation;
