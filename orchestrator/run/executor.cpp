@@ -135,6 +135,9 @@ void Executor::MoveHoldsAfter(const SendPlan& plan, std::vector<DatasetReport>& 
     size_t index = pending_holds_[k];
     if (held[k].ok()) {
       reports[index].notes.push_back("held " + moves[k].dataset + "@" + moves[k].keep);
+    } else if (held[k].code() == StatusCode::kCancelled) {
+      // SIGINT/SIGTERM after the transfer: it arrived; the next run moves the hold.
+      reports[index].notes.push_back("hold not moved: " + held[k].message());
     } else {
       outcomes[index].outcome = Outcome::kFailed;
       outcomes[index].error = held[k];

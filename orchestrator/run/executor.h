@@ -3,7 +3,8 @@
 // moves each TransferStep's stream with the StreamMover and applies what the target's zfs could
 // not set on the receive command line. When every dataset is done, the backup's holds move to
 // the new common snapshots in one batch (holds.h MoveHolds: a few commands for the whole run,
-// from the snapshots in `source_state`); a dataset whose hold fails is then reported failed.
+// from the snapshots in `source_state`); a dataset whose hold fails is then reported failed
+// (after SIGINT/SIGTERM the hold is left for the next run and the transfer stands, noted).
 //
 // A stream that failed after bytes moved and not in zfs itself (an engine, a wrapper or the link
 // failed: StreamResult::data_moved, no failed_command) is checked against the target: when its
