@@ -180,6 +180,12 @@ Result<CommandOutput> DebugRunner::Run(const Command& command) {
   return inner_.Run(command);
 }
 
+Result<CommandOutput> CountingRunner::Run(const Command& command) {
+  ++commands_;
+  if (!command.argv.empty() && command.argv[0] == "zfs") ++zfs_commands_;
+  return inner_.Run(command);
+}
+
 Result<CommandOutput> DryRunRunner::Run(const Command& command) {
   if (command.effect == Effect::kReadOnly) return inner_.Run(command);
   std::lock_guard<std::mutex> lock(mutex_);

@@ -10,6 +10,7 @@
 // LocalRunner has no state; DryRunRunner serialises its output with a mutex.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <ostream>
@@ -133,6 +134,21 @@ class DebugRunner : public WrappingRunner {
  private:
   std::mutex mutex_;
   std::ostream& out_;  // guarded by mutex_
+};
+
+// Counts the commands run through it (--json and the history report them per host: the
+// run's overhead, docs/orchestrator.md). `zfs` commands are counted apart; a dry run's printed
+// commands count too (they would have run). Does not own `inner`. Thread-safe (atomics).
+class CountingRunner : public WrappingRunner {
+ public:
+  explicit CountingRunner(CommandRunner& inner) : WrappingRunner(inner) {}
+  Result<CommandOutput> Run(const Command& command) override;
+  int commands() const { return commands_.load(); }
+  int zfs_commands() const { return zfs_commands_.load(); }
+
+ private:
+  std::atomic<int> commands_{0};
+  std::atomic<int> zfs_commands_{0};
 };
 
 // A one-line error for a command that ran and failed:

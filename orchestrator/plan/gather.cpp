@@ -56,13 +56,25 @@ Result<ResumeTokenInfo> DecodeResumeToken(Zfs& source, const std::string& token)
 Result<std::vector<DatasetState>> GatherStates(Zfs& source, Zfs& target,
                                                const std::vector<std::string>& selected,
                                                const GatherOptions& options) {
+  Result<HostState> source_state = ReadHostState(source, selected, true);
+  if (!source_state.ok()) return source_state.status();
+  Result<HostState> target_state = ReadHostState(target, {options.target_path}, true);
+  if (!target_state.ok() && target_state.status().code() != StatusCode::kNotFound) {
+    return target_state.status();
+  }
+  return GatherFromStates(source, *source_state, target_state.ok() ? &*target_state : nullptr,
+                          target.runner().HostLabel(), selected, options);
+}
+
+Result<std::vector<DatasetState>> GatherFromStates(Zfs& source, HostState& source_state,
+                                                   const HostState* target_state,
+                                                   const std::string& target_host,
+                                                   const std::vector<std::string>& selected,
+                                                   const GatherOptions& options) {
   std::vector<DatasetState> states;
-  Result<bool> root = target.Exists(options.target_path);
-  if (!root.ok()) return root.status();
   std::string target_error;
-  if (!*root) {
-    target_error = "TARGET_PATH " + options.target_path + " does not exist on " +
-                   target.runner().HostLabel() +
+  if (target_state == nullptr) {
+    target_error = "TARGET_PATH " + options.target_path + " does not exist on " + target_host +
                    " (pool not imported, or a wrong TARGET_PATH?); nothing is sent or destroyed "
                    "for it: create it first (zfs create -p " +
                    options.target_path + ")";
@@ -80,32 +92,30 @@ Result<std::vector<DatasetState>> GatherStates(Zfs& source, Zfs& target,
     Result<std::string> target_name = TargetName(name, options.target_path, options.strip_path);
     if (!target_name.ok()) return target_name.status();
     state.target = *target_name;
-    Result<std::vector<DatasetInfo>> info = source.ListDatasets({name}, false);
-    if (!info.ok()) return info.status();
-    if (info->empty()) return Status(StatusCode::kNotFound, "dataset " + name + " vanished");
-    state.origin = (*info)[0].origin;
+    if (source_state.Find(name) == nullptr) {
+      // A clone origin outside the selected subtrees: read it (and its snapshots) alone.
+      Result<HostState> more = ReadHostState(source, {name}, false);
+      if (!more.ok() && more.status().code() != StatusCode::kNotFound) return more.status();
+      if (more.ok()) source_state.Merge(std::move(*more));
+    }
+    const DatasetRecord* record = source_state.Find(name);
+    if (record == nullptr) return Status(StatusCode::kNotFound, "dataset " + name + " vanished");
+    state.origin = record->origin;
     if (!state.origin.empty()) {
       Result<std::pair<std::string, std::string>> origin = SplitSnapshotName(state.origin);
       if (origin.ok() && !selected_set.count(origin->first)) todo.push_back({origin->first, false});
     }
-    Result<std::vector<SnapshotInfo>> snapshots = source.ListSnapshots(name);
-    if (!snapshots.ok()) return snapshots.status();
-    state.source_snapshots = std::move(*snapshots);
+    state.source_snapshots = record->snapshots;
     if (!target_error.empty()) {
       state.target_error = target_error;
       states.push_back(std::move(state));
       continue;
     }
-    Result<bool> exists = target.Exists(state.target);
-    if (!exists.ok()) return exists.status();
-    state.target_exists = *exists;
+    const DatasetRecord* copy = target_state->Find(state.target);
+    state.target_exists = copy != nullptr;
     if (state.target_exists) {
-      Result<std::vector<SnapshotInfo>> on_target = target.ListSnapshots(state.target);
-      if (!on_target.ok()) return on_target.status();
-      state.target_snapshots = std::move(*on_target);
-      Result<std::string> token = target.ResumeToken(state.target);
-      if (!token.ok()) return token.status();
-      state.resume_token = *token;
+      state.target_snapshots = copy->snapshots;
+      state.resume_token = copy->resume_token;
       if (!state.resume_token.empty()) {
         Result<ResumeTokenInfo> decoded = DecodeResumeToken(source, state.resume_token);
         // An undecodable token is treated as stale by the planner only when its snapshot is

@@ -6,10 +6,13 @@
 // fails, instead of being planned against an "empty" target; when the target cannot be asked
 // at all (ssh, zfs failing), GatherStates fails.
 //
-// For each selected dataset: its clone origin, its snapshots on the source, whether its target
-// exists and the target's snapshots, and the target's receive_resume_token decoded on the
-// source (`zfs send -nvt TOKEN`: which snapshot it was receiving). Clone origins outside the
-// selection are added (selected = false), transitively, so the planner can send them first.
+// Each host is read once (host_state.h: one zfs command for the selected subtrees on the
+// source, one for TARGET_PATH's subtree on the target), never per dataset; a clone origin
+// outside the selected subtrees costs one more read. For each selected dataset: its clone origin,
+// its snapshots on the source, whether its target exists and the target's snapshots, and the
+// target's receive_resume_token decoded on the source (`zfs send -nvt TOKEN`: which snapshot it was
+// receiving). Clone origins outside the selection are added (selected = false), transitively, so
+// the planner can send them first.
 //
 // Thread-safety: runs commands through both Zfs layers; call from one thread per run (the
 // Zfs layers themselves are thread-safe once probed).
@@ -20,6 +23,7 @@
 #include <vector>
 
 #include "orchestrator/plan/planner.h"
+#include "orchestrator/zfs/host_state.h"
 #include "orchestrator/zfs/zfs.h"
 
 namespace zsend::orchestrator {
@@ -46,5 +50,13 @@ struct GatherOptions {
 Result<std::vector<DatasetState>> GatherStates(Zfs& source, Zfs& target,
                                                const std::vector<std::string>& selected,
                                                const GatherOptions& options);
+
+// The same from host states already read: `target_state` null means TARGET_PATH is missing.
+// `source_state` gains the unselected clone origins it lacked (read from `source`).
+Result<std::vector<DatasetState>> GatherFromStates(Zfs& source, HostState& source_state,
+                                                   const HostState* target_state,
+                                                   const std::string& target_host,
+                                                   const std::vector<std::string>& selected,
+                                                   const GatherOptions& options);
 
 }  // namespace zsend::orchestrator

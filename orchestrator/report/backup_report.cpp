@@ -107,6 +107,28 @@ std::string FormatSummary(const std::string& backup_name, const BackupResult& re
          FormatDuration(result.seconds);
 }
 
+namespace {
+
+nlohmann::json CountsJson(const ZfsCommandCounts& counts) {
+  return {{"planning", counts.planning},
+          {"snapshot", counts.snapshot},
+          {"transfer", counts.transfer},
+          {"rotation", counts.rotation},
+          {"total", counts.total()}};
+}
+
+nlohmann::json OverheadJson(const RunOverhead& o) {
+  return {{"zfs_commands", {{"source", CountsJson(o.source)}, {"target", CountsJson(o.target)}}},
+          {"ssh_connections", o.ssh_connections},
+          {"engine_sessions", o.engine_sessions},
+          {"seconds",
+           {{"planning", o.planning_seconds},
+            {"transferring", o.transfer_seconds},
+            {"rotating", o.rotation_seconds}}}};
+}
+
+}  // namespace
+
 std::string BackupJson(const std::string& backup_name, const BackupResult& result) {
   nlohmann::json datasets = nlohmann::json::array();
   for (const DatasetReport& report : result.datasets) {
@@ -143,6 +165,7 @@ std::string BackupJson(const std::string& backup_name, const BackupResult& resul
                       {"failed", result.failed},
                       {"seconds", result.seconds},
                       {"datasets", datasets},
+                      {"overhead", OverheadJson(result.overhead)},
                       {"summary", FormatSummary(backup_name, result)}};
   return j.dump(2);
 }

@@ -56,6 +56,17 @@ CREATE TABLE IF NOT EXISTS transfers (
 CREATE INDEX IF NOT EXISTS transfers_by_name ON transfers(backup_name, source_dataset, started);
 )sql";
 
+// Schema 3: each run's overhead (issue 13).
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE runs ADD COLUMN source_zfs_commands INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE runs ADD COLUMN target_zfs_commands INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE runs ADD COLUMN ssh_connections INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE runs ADD COLUMN engine_sessions INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE runs ADD COLUMN planning_seconds REAL NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN transfer_seconds REAL NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN rotation_seconds REAL NOT NULL DEFAULT 0;
+)sql";
+
 // A prepared statement that finalizes itself.
 class Statement {
  public:
@@ -101,7 +112,8 @@ class Statement {
 
 constexpr const char* kRunColumns =
     "id, backup_name, command, host, source_host, target_host, started, ended, result, "
-    "datasets_ok, datasets_failed, error";
+    "datasets_ok, datasets_failed, error, source_zfs_commands, target_zfs_commands, "
+    "ssh_connections, engine_sessions, planning_seconds, transfer_seconds, rotation_seconds";
 constexpr const char* kTransferColumns =
     "id, run_id, backup_name, source_host, target_host, source_dataset, target_dataset, "
     "from_snapshot, to_snapshot, kind, started, ended, wire_bytes, stream_bytes, seconds, "
@@ -122,6 +134,13 @@ RunRecord ReadRun(const Statement& s) {
   r.datasets_ok = static_cast<int>(s.Int(9));
   r.datasets_failed = static_cast<int>(s.Int(10));
   r.error = s.Text(11);
+  r.source_zfs_commands = s.Int(12);
+  r.target_zfs_commands = s.Int(13);
+  r.ssh_connections = s.Int(14);
+  r.engine_sessions = s.Int(15);
+  r.planning_seconds = s.Real(16);
+  r.transfer_seconds = s.Real(17);
+  r.rotation_seconds = s.Real(18);
   return r;
 }
 
@@ -212,6 +231,11 @@ Status History::Migrate() {
     if (status.ok()) status = Exec("PRAGMA user_version = 2");
     current = 2;
   }
+  if (status.ok() && current < 3) {
+    status = Exec(kSchemaV3);
+    if (status.ok()) status = Exec("PRAGMA user_version = 3");
+    current = 3;
+  }
   if (!status.ok()) {
     (void)Exec("ROLLBACK");
     return status;
@@ -243,6 +267,19 @@ Status History::EndRun(int64_t run_id, double ended, const std::string& result, 
   s.Bind(ended).Bind(result).Bind(static_cast<int64_t>(datasets_ok));
   s.Bind(static_cast<int64_t>(datasets_failed)).Bind(error).Bind(run_id);
   if (s.Step() != SQLITE_DONE) return s.Error("finishing a run");
+  return Status::Ok();
+}
+
+Status History::RecordOverhead(int64_t run_id, const RunRecord& run) {
+  Statement s(db_,
+              "UPDATE runs SET source_zfs_commands = ?, target_zfs_commands = ?, "
+              "ssh_connections = ?, engine_sessions = ?, planning_seconds = ?, "
+              "transfer_seconds = ?, rotation_seconds = ? WHERE id = ?");
+  if (!s.ok()) return s.Error("prepare");
+  s.Bind(run.source_zfs_commands).Bind(run.target_zfs_commands).Bind(run.ssh_connections);
+  s.Bind(run.engine_sessions).Bind(run.planning_seconds).Bind(run.transfer_seconds);
+  s.Bind(run.rotation_seconds).Bind(run_id);
+  if (s.Step() != SQLITE_DONE) return s.Error("recording a run's overhead");
   return Status::Ok();
 }
 

@@ -28,7 +28,7 @@ struct sqlite3;
 
 namespace zsend::orchestrator {
 
-inline constexpr int kHistorySchemaVersion = 2;
+inline constexpr int kHistorySchemaVersion = 3;
 inline constexpr const char* kDefaultStateDir = "/var/lib/zsend";
 
 struct RunRecord {
@@ -44,6 +44,13 @@ struct RunRecord {
   int datasets_ok = 0;
   int datasets_failed = 0;
   std::string error;
+  // The run's overhead (schema 3; backup_run.h RunOverhead): zfs commands per host, ssh
+  // connections and engine sessions opened, seconds per phase. -1: not recorded.
+  int64_t source_zfs_commands = -1;
+  int64_t target_zfs_commands = -1;
+  int64_t ssh_connections = -1;
+  int64_t engine_sessions = -1;
+  double planning_seconds = 0, transfer_seconds = 0, rotation_seconds = 0;
 };
 
 struct TransferRecord {
@@ -141,6 +148,8 @@ class History {
   Result<std::vector<VerifyRecord>> Verifies(const std::string& backup_name, double since,
                                              int64_t run_id = 0);
   int schema_version() const { return schema_version_; }
+  // Stores the run's overhead fields (source_zfs_commands ... rotation_seconds).
+  Status RecordOverhead(int64_t run_id, const RunRecord& run);
 
   // The daemon's state of each job (schema version 2), kept across restarts.
   Status SaveDaemonJob(const DaemonJobRecord& job);

@@ -1,6 +1,7 @@
 #include "orchestrator/run/backup_job.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -97,16 +98,31 @@ int RunBackupOnHosts(const BackupJob& job, RunBook& book, CommandRunner& source,
   }
   BackupResult result = RunBackup(options, source, target, err, out_stream);
   if (board) board->Finish();
-  if (job.json) out_stream << BackupJson(o.backup_name, result) << "\n";
-  if (!result.fatal.ok()) return FatalRun(job, book, result.fatal, err);
+  RunOverhead& overhead = result.overhead;
+  overhead.ssh_connections += (source.IsRemote() ? 1 : 0) + (target.IsRemote() ? 1 : 0);
+  // The JSON (with the overhead) once the run's last phase is done; before it on the way out.
+  auto finish_json = [&] {
+    if (job.json) out_stream << BackupJson(o.backup_name, result) << "\n";
+    book.RecordOverhead(overhead);
+  };
+  if (!result.fatal.ok()) {
+    finish_json();
+    return FatalRun(job, book, result.fatal, err);
+  }
   if (!job.json) {
     for (const DatasetReport& report : result.datasets) out << FormatDatasetLine(report) << "\n";
     out << FormatSummary(o.backup_name, result) << "\n";
   }
 
-  if (Interrupted()) return InterruptedRun(job, book, result, source, err);
+  if (Interrupted()) {
+    finish_json();
+    return InterruptedRun(job, book, result, source, err);
+  }
 
-  Zfs source_zfs(source), target_zfs(target);
+  // Rotation and the history's snapshot counts, counted as the run's rotation phase.
+  CountingRunner source_counted(source), target_counted(target);
+  const auto rotation_started = std::chrono::steady_clock::now();
+  Zfs source_zfs(source_counted), target_zfs(target_counted);
   if (target_error.ok()) target_error = target_zfs.Probe();
   Zfs* reachable_target = target_error.ok() ? &target_zfs : nullptr;
   std::vector<std::string> notes;
@@ -131,6 +147,11 @@ int RunBackupOnHosts(const BackupJob& job, RunBook& book, CommandRunner& source,
     transfers = BackupRecords(o, result, book.run(), source_zfs, reachable_target);
     for (const TransferRecord& t : transfers) book.Add(t);
   }
+  overhead.source.rotation = source_counted.zfs_commands();
+  overhead.target.rotation = target_counted.zfs_commands();
+  overhead.rotation_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - rotation_started).count();
+  finish_json();
   const int failed_count = static_cast<int>(failed.size());
   const int total = static_cast<int>(result.datasets.size());
   std::string error;

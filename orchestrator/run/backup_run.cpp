@@ -5,11 +5,13 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "orchestrator/plan/selection.h"
 #include "orchestrator/retention/prune_datasets.h"
 #include "orchestrator/run/exit_codes.h"
 #include "orchestrator/zfs/holds.h"
+#include "orchestrator/zfs/host_state.h"
 #include "orchestrator/zfs/snapshot_batch.h"
 
 namespace zsend::orchestrator {
@@ -59,42 +61,49 @@ Result<std::vector<std::string>> Select(const BackupOptions& options, Zfs& sourc
 }
 
 // Without --allow-empty: the selected datasets that changed since their newest group snapshot
-// (all of them where zfs has no `written` property).
+// (all of them where zfs has no `written` property). One read of the selected subtrees.
 std::vector<std::string> ChangedOnly(Zfs& source, const std::vector<std::string>& selected,
                                      const std::string& group) {
   if (!source.dialect().list_parsable) return selected;  // older zfs: no `written`
-  std::vector<std::string> argv = {"zfs", "get", "-H", "-p", "-o", "name,value", "written"};
-  argv.insert(argv.end(), selected.begin(), selected.end());
-  Result<CommandOutput> output = source.runner().Run({argv, Effect::kReadOnly, ""});
-  if (!output.ok() || !output->ok()) return selected;
-  std::map<std::string, std::string> written;
-  for (const std::vector<std::string>& row : ParseTabRows(output->out)) {
-    if (row.size() == 2) written[row[0]] = row[1];
-  }
+  Result<HostState> state = ReadHostState(source, selected, true);
+  if (!state.ok()) return selected;
   std::vector<std::string> changed;
   for (const std::string& dataset : selected) {
+    const DatasetRecord* record = state->Find(dataset);
     bool has_group_snapshot = false;
-    Result<std::vector<SnapshotInfo>> snapshots = source.ListSnapshots(dataset);
-    if (snapshots.ok()) {
-      for (const SnapshotInfo& s : *snapshots) {
+    if (record != nullptr) {
+      for (const SnapshotInfo& s : record->snapshots) {
         has_group_snapshot = has_group_snapshot || IsGroupSnapshot(group, s.name);
       }
     }
-    if (!has_group_snapshot || written[dataset] != "0") changed.push_back(dataset);
+    if (record == nullptr || !has_group_snapshot || record->written != "0") {
+      changed.push_back(dataset);
+    }
   }
   return changed;
 }
 
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace
+
+int DefaultJobs() {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(cores, 2, 4);
+}
 
 int BackupResult::ExitCode() const {
   if (!fatal.ok()) return kExitFatal;
   return std::min(failed, kMaxFailureCount);
 }
 
-BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runner,
-                       CommandRunner& target_runner, std::ostream& log, std::ostream& dry_run_out) {
+BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_uncounted,
+                       CommandRunner& target_uncounted, std::ostream& log,
+                       std::ostream& dry_run_out) {
   auto started = std::chrono::steady_clock::now();
+  CountingRunner source_runner(source_uncounted), target_runner(target_uncounted);
   BackupResult result;
   const std::string group = options.group.empty() ? options.backup_name : options.group;
   if (!options.snapshot_name.empty() && !IsValidSnapshotNamePart(options.snapshot_name)) {
@@ -130,12 +139,20 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runne
   }
 
   result.selected = *selected;
+  RunOverhead& overhead = result.overhead;
+  int snapshot_started = source_runner.zfs_commands();
+  auto count_planning = [&] {
+    overhead.source.planning = source_runner.zfs_commands() - overhead.source.snapshot;
+    overhead.target.planning = target_runner.zfs_commands();
+    overhead.planning_seconds = SecondsSince(started);
+  };
 
   // Snapshot.
   std::vector<std::string> snapshotted;
   if (!options.no_snapshot) {
     result.snapshot_name = BackupSnapshotName(group, options.snapshot_name, std::time(nullptr));
     snapshotted = options.allow_empty ? *selected : ChangedOnly(source, *selected, group);
+    snapshot_started = source_runner.zfs_commands();
     std::vector<std::string> pools;
     for (const std::string& d : snapshotted) {
       std::string pool = d.substr(0, d.find('/'));
@@ -156,6 +173,7 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runne
              "atomic for its subtree)\n";
     }
     Status made = source.RunSnapshotCommands(batch.commands);
+    overhead.source.snapshot = source_runner.zfs_commands() - snapshot_started;
     if (!made.ok()) {
       result.fatal = made;
       return result;
@@ -166,13 +184,26 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runne
     }
   }
   if (options.no_send) {
-    result.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    count_planning();
+    result.seconds = SecondsSince(started);
     return result;
   }
 
+  // One read per host (host_state.h), kept: the holds move from it after the transfers.
   GatherOptions gather{options.target_path, options.strip_path};
-  Result<std::vector<DatasetState>> states = GatherStates(source, target, *selected, gather);
+  Result<HostState> source_state = ReadHostState(source, *selected, true);
+  if (!source_state.ok()) {
+    result.fatal = source_state.status();
+    return result;
+  }
+  Result<HostState> target_state = ReadHostState(target, {options.target_path}, true);
+  if (!target_state.ok() && target_state.status().code() != StatusCode::kNotFound) {
+    result.fatal = target_state.status();
+    return result;
+  }
+  Result<std::vector<DatasetState>> states =
+      GatherFromStates(source, *source_state, target_state.ok() ? &*target_state : nullptr,
+                       target_runner.HostLabel(), *selected, gather);
   if (!states.ok()) {
     result.fatal = states.status();
     return result;
@@ -192,6 +223,7 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runne
   }
   PlanOptions plan_options{group, options.force, options.rollback, options.force_rollback};
   SendPlan plan = PlanTransfers(*states, plan_options);
+  count_planning();
   for (const DatasetPlan& dataset : plan.datasets) {
     if (dataset.rollback_destroys.empty() || dataset.action != DatasetAction::kTransfer) continue;
     std::string names;
@@ -244,6 +276,7 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runne
   exec.dry_run = options.dry_run;
   exec.dry_run_out = &dry_run_out;
   exec.estimate_sizes = transport.progress != nullptr;
+  exec.source_state = &*source_state;
   const bool verbose = options.verbose;
   TransferProgress* progress = transport.progress;
   exec.log = [&log, verbose, progress](const std::string& line) {
@@ -258,15 +291,28 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_runne
     }
   };
   Executor executor(source, target, *mover, exec);
+  const int source_before = source_runner.zfs_commands();
+  const int target_before = target_runner.zfs_commands();
+  auto transfer_started = std::chrono::steady_clock::now();
   result.datasets = executor.Run(plan);
+  overhead.transfer_seconds = SecondsSince(transfer_started);
+  overhead.source.transfer = source_runner.zfs_commands() - source_before;
+  overhead.target.transfer = target_runner.zfs_commands() - target_before;
+  for (const DatasetReport& report : result.datasets) {
+    for (const StepReport& step : report.steps) {
+      if (step.stream.transport == "tcp" || step.stream.transport == "ssh") {
+        ++overhead.engine_sessions;
+      }
+      if (step.stream.transport == "ssh") ++overhead.ssh_connections;
+    }
+  }
   std::vector<DatasetOutcome> outcomes;
   for (const DatasetReport& report : result.datasets) {
     if (report.outcome == Outcome::kFailed || report.outcome == Outcome::kSkipped) ++result.failed;
     outcomes.push_back({report.outcome, report.error, report.reason});
   }
   result.needed_source_snapshots = NeededByUnfinishedTransfers(plan, outcomes);
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  result.seconds = SecondsSince(started);
   return result;
 }
 

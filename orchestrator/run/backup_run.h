@@ -25,6 +25,12 @@
 
 namespace zsend::orchestrator {
 
+// `zsend backup`'s --jobs default: the machine's cores, at least 2 (a transfer mostly waits on
+// zfs and the link, so two overlap even on one core) and at most 4 (more concurrent receives
+// mostly contend for the target pool). The scheduler keeps parents before children and
+// origins before clones whatever the number (scheduler.h). The library's own default stays 1.
+int DefaultJobs();
+
 struct BackupOptions {
   std::string backup_name;
   std::string target_path;
@@ -52,6 +58,27 @@ struct BackupOptions {
   std::set<std::string> force;  // source datasets whose unrelated target may be replaced
 };
 
+// What a run cost besides zfs's own work (issue 13; --json "overhead", the history's run row).
+// zfs commands are counted by CountingRunner around each host's runner, by phase: planning
+// (probe, selection, the change check, the reads of both hosts), snapshot (the batch), transfer
+// (parents, receive fixes, holds; the streams' own zfs send/receive are not commands of the
+// runner and are not counted) and rotation (rotation and the history's snapshot counts).
+struct ZfsCommandCounts {
+  int planning = 0, snapshot = 0, transfer = 0, rotation = 0;
+  int total() const { return planning + snapshot + transfer + rotation; }
+};
+
+struct RunOverhead {
+  ZfsCommandCounts source, target;
+  // ssh connections opened: one control connection per remote host, plus one per transfer
+  // that ran the engine through ssh stdio (its own ssh process).
+  int ssh_connections = 0;
+  // Engine process pairs started (transfers over tcp or ssh stdio): one per transfer until
+  // one session per host pair exists (issue 13 item 2).
+  int engine_sessions = 0;
+  double planning_seconds = 0, transfer_seconds = 0, rotation_seconds = 0;
+};
+
 struct BackupResult {
   Status fatal;               // not OK: nothing was transferred (exit 255)
   std::string snapshot_name;  // "" with --no-snapshot
@@ -63,6 +90,7 @@ struct BackupResult {
   // Source dataset -> snapshots (short names) a transfer that did not succeed still needs:
   // the rotation step must keep them (NeededByUnfinishedTransfers).
   std::map<std::string, std::set<std::string>> needed_source_snapshots;
+  RunOverhead overhead;
   int ExitCode() const;  // 255 fatal, else min(failed, 254)
 };
 

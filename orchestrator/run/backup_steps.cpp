@@ -1,9 +1,11 @@
 #include "orchestrator/run/backup_steps.h"
 
 #include <chrono>
+#include <map>
 
 #include "orchestrator/plan/selection.h"
 #include "orchestrator/report/backup_report.h"
+#include "orchestrator/zfs/host_state.h"
 #include "orchestrator/zfs/snapshot_batch.h"
 
 namespace zsend::orchestrator {
@@ -38,6 +40,19 @@ void RunBook::Add(const TransferRecord& transfer) {
   if (history_ == nullptr || run_.id == 0) return;
   Result<int64_t> added = history_->AddTransfer(transfer);
   if (!added.ok()) err_ << "zsend backup: " << added.status().message() << "\n";
+}
+
+void RunBook::RecordOverhead(const RunOverhead& overhead) {
+  run_.source_zfs_commands = overhead.source.total();
+  run_.target_zfs_commands = overhead.target.total();
+  run_.ssh_connections = overhead.ssh_connections;
+  run_.engine_sessions = overhead.engine_sessions;
+  run_.planning_seconds = overhead.planning_seconds;
+  run_.transfer_seconds = overhead.transfer_seconds;
+  run_.rotation_seconds = overhead.rotation_seconds;
+  if (history_ == nullptr || run_.id == 0) return;
+  Status recorded = history_->RecordOverhead(run_.id, run_);
+  if (!recorded.ok()) err_ << "zsend backup: " << recorded.message() << "\n";
 }
 
 Result<BackupRotation> ParseBackupRotation(const std::string& keep_source,
@@ -89,18 +104,46 @@ RotationResult RotateAfterBackup(const BackupOptions& options, const BackupResul
   return Rotate(source, target, target_error, BackupPairs(options, result), prune, out);
 }
 
+namespace {
+
+// The snapshots of `datasets` on one host: one read for all (host_state.h); a dataset that is
+// gone makes that read fail, and then each is listed alone.
+std::map<std::string, std::vector<SnapshotInfo>> SnapshotsOf(
+    Zfs& zfs, const std::vector<std::string>& datasets) {
+  std::map<std::string, std::vector<SnapshotInfo>> snapshots;
+  Result<HostState> state = ReadHostState(zfs, datasets, false);
+  if (state.ok()) {
+    for (const auto& [name, record] : state->datasets()) snapshots[name] = record.snapshots;
+    return snapshots;
+  }
+  for (const std::string& dataset : datasets) {
+    Result<std::vector<SnapshotInfo>> listed = zfs.ListSnapshots(dataset);
+    if (listed.ok()) snapshots[dataset] = std::move(*listed);
+  }
+  return snapshots;
+}
+
+}  // namespace
+
 std::vector<TransferRecord> BackupRecords(const BackupOptions& options, const BackupResult& result,
                                           const RunRecord& run, Zfs& source, Zfs* target) {
   std::vector<TransferRecord> records = TransferRecordsOf(result, run);
   const std::string group = options.group.empty() ? options.backup_name : options.group;
+  std::vector<std::string> source_names, target_names;
+  for (const TransferRecord& t : records) {
+    source_names.push_back(t.source_dataset);
+    target_names.push_back(t.target_dataset);
+  }
+  std::map<std::string, std::vector<SnapshotInfo>> own = SnapshotsOf(source, source_names);
+  std::map<std::string, std::vector<SnapshotInfo>> copies;
+  if (target != nullptr) copies = SnapshotsOf(*target, target_names);
   for (TransferRecord& t : records) {
-    Result<std::vector<SnapshotInfo>> own = source.ListSnapshots(t.source_dataset);
-    if (own.ok()) t.source_snapshots = static_cast<int64_t>(own->size());
-    if (target == nullptr) continue;
-    Result<std::vector<SnapshotInfo>> copy = target->ListSnapshots(t.target_dataset);
-    if (!copy.ok()) continue;
-    t.target_snapshots = static_cast<int64_t>(copy->size());
-    for (const SnapshotInfo& s : *copy) {  // oldest first
+    auto mine = own.find(t.source_dataset);
+    if (mine != own.end()) t.source_snapshots = static_cast<int64_t>(mine->second.size());
+    auto copy = copies.find(t.target_dataset);
+    if (copy == copies.end()) continue;
+    t.target_snapshots = static_cast<int64_t>(copy->second.size());
+    for (const SnapshotInfo& s : copy->second) {  // oldest first
       if (!IsGroupSnapshot(group, s.name)) continue;
       if (t.oldest_snapshot.empty()) t.oldest_snapshot = s.name;
       t.newest_snapshot = s.name;

@@ -43,6 +43,8 @@ class RunBook {
   // Sets the result; the end time is the first End()'s (a later call amends the text only).
   void End(const std::string& result, int ok, int failed, const std::string& error);
   void Add(const TransferRecord& transfer);
+  // Stores the run's overhead in its row (zfs commands per host, connections, phase seconds).
+  void RecordOverhead(const RunOverhead& overhead);
 
  private:
   History* history_;

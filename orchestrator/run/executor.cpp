@@ -1,5 +1,6 @@
 #include "orchestrator/run/executor.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "orchestrator/run/run_interrupt.h"
@@ -63,8 +64,14 @@ std::vector<DatasetReport> Executor::Run(const SendPlan& plan) {
         reports[index].started = wall();
         Status done = TransferDataset(dataset, reports[index]);
         reports[index].ended = wall();
+        if (done.ok() && options_.holds && !options_.dry_run && dataset.selected &&
+            !reports[index].final_snapshot.empty()) {
+          std::lock_guard<std::mutex> lock(log_mutex_);
+          pending_holds_.push_back(index);
+        }
         return done;
       });
+  MoveHoldsAfter(plan, reports, outcomes);
   for (size_t i = 0; i < outcomes.size(); ++i) {
     reports[i].outcome = outcomes[i].outcome;
     if (outcomes[i].outcome == Outcome::kFailed) reports[i].error = outcomes[i].error;
@@ -97,13 +104,45 @@ Status Executor::TransferDataset(const DatasetPlan& dataset, DatasetReport& repo
       *options_.dry_run_out << "dry-run [" << source_.runner().HostLabel() << "]: zfs hold "
                             << options_.hold_tag << " " << dataset.source << "@"
                             << dataset.final_snapshot << " (and release the previous hold)\n";
-    } else {
-      Status held = MoveHold(source_, dataset.source, options_.hold_tag, dataset.final_snapshot);
-      if (!held.ok()) return held;
-      report.notes.push_back("held " + dataset.source + "@" + dataset.final_snapshot);
     }
   }
   return Status::Ok();
+}
+
+void Executor::MoveHoldsAfter(const SendPlan& plan, std::vector<DatasetReport>& reports,
+                              std::vector<DatasetOutcome>& outcomes) {
+  std::sort(pending_holds_.begin(), pending_holds_.end());
+  std::vector<HoldMove> moves;
+  for (size_t index : pending_holds_) {
+    const std::string& dataset = plan.datasets[index].source;
+    HoldMove move{dataset, reports[index].final_snapshot, {}};
+    const DatasetRecord* known =
+        options_.source_state ? options_.source_state->Find(dataset) : nullptr;
+    bool listed = known != nullptr;
+    if (known != nullptr) {
+      move.snapshots = known->snapshots;
+      listed = std::any_of(move.snapshots.begin(), move.snapshots.end(),
+                           [&](const SnapshotInfo& s) { return s.name == move.keep; });
+    }
+    if (!listed) {  // not in the planning read (a re-plan's snapshot): ask zfs
+      Result<std::vector<SnapshotInfo>> snapshots = source_.ListSnapshots(dataset);
+      if (snapshots.ok()) move.snapshots = std::move(*snapshots);
+    }
+    moves.push_back(std::move(move));
+  }
+  std::vector<Status> held = MoveHolds(source_, options_.hold_tag, moves);
+  for (size_t k = 0; k < pending_holds_.size(); ++k) {
+    size_t index = pending_holds_[k];
+    if (held[k].ok()) {
+      reports[index].notes.push_back("held " + moves[k].dataset + "@" + moves[k].keep);
+    } else if (held[k].code() == StatusCode::kCancelled) {
+      // SIGINT/SIGTERM after the transfer: it arrived; the next run moves the hold.
+      reports[index].notes.push_back("hold not moved: " + held[k].message());
+    } else {
+      outcomes[index].outcome = Outcome::kFailed;
+      outcomes[index].error = held[k];
+    }
+  }
 }
 
 Status Executor::RunSteps(const DatasetPlan& dataset, DatasetReport& report, bool may_replan) {

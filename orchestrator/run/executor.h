@@ -1,7 +1,10 @@
 // Executor: carries out a SendPlan. For each dataset (on --jobs worker threads, in the order
 // the scheduler allows) it aborts a stale resume token, creates the target's missing parents,
-// moves each TransferStep's stream with the StreamMover, applies what the target's zfs could
-// not set on the receive command line, and moves the backup's hold to the new common snapshot.
+// moves each TransferStep's stream with the StreamMover and applies what the target's zfs could
+// not set on the receive command line. When every dataset is done, the backup's holds move to
+// the new common snapshots in one batch (holds.h MoveHolds: a few commands for the whole run,
+// from the snapshots in `source_state`); a dataset whose hold fails is then reported failed
+// (after SIGINT/SIGTERM the hold is left for the next run and the transfer stands, noted).
 //
 // A stream that failed after bytes moved and not in zfs itself (an engine, a wrapper or the link
 // failed: StreamResult::data_moved, no failed_command) is checked against the target: when its
@@ -60,6 +63,9 @@ struct ExecutorOptions {
   // Ask the source for each stream's size first (`zfs send -nP` where the zfs has it), for the
   // progress display's percent and ETA.
   bool estimate_sizes = false;
+  // The source as read for planning (host_state.h): the holds are moved from its snapshot
+  // lists; a dataset it lacks is listed. Not owned; may be null.
+  const HostState* source_state = nullptr;
 };
 
 struct StepReport {
@@ -102,6 +108,9 @@ class Executor {
   // else `failure`, explained (never a fresh full send into a half-written target).
   Status ResumeAfterCut(const DatasetPlan& dataset, DatasetReport& report, const Status& failure);
   void Log(const std::string& line);
+  // Moves the holds of the datasets that finished (pending_holds_) in one batch.
+  void MoveHoldsAfter(const SendPlan& plan, std::vector<DatasetReport>& reports,
+                      std::vector<DatasetOutcome>& outcomes);
 
   Zfs& source_;
   Zfs& target_;
@@ -109,6 +118,7 @@ class Executor {
   ExecutorOptions options_;
   std::mutex log_mutex_;
   std::set<std::string> logged_fallbacks_;  // guarded by log_mutex_: each is logged once
+  std::vector<size_t> pending_holds_;       // guarded by log_mutex_: plan indexes to hold
 };
 
 }  // namespace zsend::orchestrator

@@ -175,3 +175,59 @@ TEST_F(HistoryTest, RunLockRefusesASecondRunOfTheSameJobAndNamesTheOwner) {
 
 }  // namespace
 }  // namespace zsend::orchestrator
+
+namespace zsend::orchestrator {
+namespace {
+
+TEST(HistorySchema2, AVersionOneDatabaseGainsTheOverheadColumnsAndKeepsItsRuns) {
+  char pattern[] = "/tmp/zsend-history-v1-XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  std::string dir = pattern;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(History::DatabasePath(dir).c_str(), &db), SQLITE_OK);
+  // The version-1 runs table as an older zsend left it, with one run.
+  ASSERT_EQ(
+      sqlite3_exec(db,
+                   "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, backup_name TEXT "
+                   "NOT NULL, command TEXT NOT NULL DEFAULT 'backup', host TEXT NOT NULL "
+                   "DEFAULT '', source_host TEXT NOT NULL DEFAULT '', target_host TEXT NOT "
+                   "NULL DEFAULT '', started REAL NOT NULL, ended REAL NOT NULL DEFAULT 0, "
+                   "result TEXT NOT NULL DEFAULT 'running', datasets_ok INTEGER NOT NULL "
+                   "DEFAULT 0, datasets_failed INTEGER NOT NULL DEFAULT 0, error TEXT NOT "
+                   "NULL DEFAULT ''); INSERT INTO runs (backup_name, started, result) VALUES "
+                   "('old', 1, 'ok'); PRAGMA user_version = 1;",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  Result<std::unique_ptr<History>> opened = History::Open(dir);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  History& history = **opened;
+  EXPECT_EQ(history.schema_version(), kHistorySchemaVersion);
+  Result<std::vector<RunRecord>> runs = history.Runs("old", 0, 0);
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0].source_zfs_commands, -1);  // not recorded then
+  RunRecord run;
+  run.backup_name = "new";
+  run.started = 2;
+  Result<int64_t> id = history.BeginRun(run);
+  ASSERT_TRUE(id.ok());
+  run.source_zfs_commands = 7;
+  run.target_zfs_commands = 4;
+  run.ssh_connections = 1;
+  run.engine_sessions = 3;
+  run.planning_seconds = 0.5;
+  ASSERT_TRUE(history.RecordOverhead(*id, run).ok());
+  runs = history.Runs("new", 0, 0);
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0].source_zfs_commands, 7);
+  EXPECT_EQ((*runs)[0].target_zfs_commands, 4);
+  EXPECT_EQ((*runs)[0].ssh_connections, 1);
+  EXPECT_EQ((*runs)[0].engine_sessions, 3);
+  EXPECT_DOUBLE_EQ((*runs)[0].planning_seconds, 0.5);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace zsend::orchestrator

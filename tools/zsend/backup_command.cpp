@@ -202,7 +202,10 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
   cmd->add_option("--command-timeout", f->command_timeout,
                   "A zfs or ssh command that has not ended after SECONDS is stopped "
                   "(default 600)");
-  cmd->add_option("--jobs", o.jobs, "Datasets transferred at once (default 1)");
+  o.jobs = DefaultJobs();
+  cmd->add_option("--jobs", o.jobs,
+                  "Datasets transferred at once (default: the cores, at least 2 and at most 4; "
+                  "parents before children, origins before clones)");
   cmd->add_option("--strip-path", o.strip_path,
                   "Leading components of the source name left out of the target name");
   cmd->add_flag("--clear-refreservation", o.clear_refreservation,
