@@ -87,6 +87,7 @@ std::vector<DatasetStatus> SummarizeStatus(const std::vector<TransferRecord>& tr
   });
   std::map<std::pair<std::string, std::string>, DatasetStatus> by_key;
   for (const TransferRecord* t : ordered) {
+    if (t->kind == "restore") continue;  // zsend restore's rows are not backups
     DatasetStatus& s = by_key[{t->backup_name, t->source_dataset}];
     s.backup_name = t->backup_name;
     s.source_dataset = t->source_dataset;
@@ -192,6 +193,10 @@ std::string FormatRunsTable(const std::vector<RunRecord>& runs) {
                     std::to_string(r.datasets_ok), std::to_string(r.datasets_failed),
                     OrDash(r.error.substr(0, r.error.find('\n')))});
   }
+  return Align(rows);
+}
+
+std::string AlignColumns(const std::vector<std::vector<std::string>>& rows) {
   return Align(rows);
 }
 

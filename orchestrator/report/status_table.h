@@ -47,7 +47,8 @@ struct DatasetStatus {
   double last_rate() const;
 };
 
-// One entry per (backup name, source dataset), sorted by both.
+// One entry per (backup name, source dataset), sorted by both; restores (kind "restore") are
+// left out.
 std::vector<DatasetStatus> SummarizeStatus(const std::vector<TransferRecord>& transfers);
 
 // The `zsend status` table: one line per dataset, aligned columns, header first.
@@ -61,5 +62,7 @@ std::string FormatRunsTable(const std::vector<RunRecord>& runs);
 std::string FormatUtc(double epoch_seconds);
 // "45s", "12m05s", "3h07m", "2d04h"; "-" for a negative age.
 std::string FormatAge(double seconds);
+// Left-aligned columns separated by two spaces; the last column is not padded.
+std::string AlignColumns(const std::vector<std::vector<std::string>>& rows);
 
 }  // namespace zsend::orchestrator

@@ -5,7 +5,9 @@
 // a fatal error before any dataset was touched (bad arguments, unreachable host, another run of
 // the same job holding its lock); backup: kExitInterruptedBase + the signal when
 // SIGINT/SIGTERM/SIGHUP stopped it, after its processes were stopped, its temporary files and
-// keys removed and its history written.
+// keys removed and its history written. restore: kExitRestoreFailed when its stream failed
+// (nothing usable was left behind); kExitFatal when nothing was sent (bad arguments, no such
+// revision, an existing destination, a host unreachable). list: 0, or kExitFatal.
 #pragma once
 
 namespace zsend::orchestrator {
@@ -14,5 +16,6 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFatal = 255;
 inline constexpr int kMaxFailureCount = 254;
 inline constexpr int kExitInterruptedBase = 128;
+inline constexpr int kExitRestoreFailed = 1;
 
 }  // namespace zsend::orchestrator

@@ -19,5 +19,7 @@ void RegisterHistoryCommand(CLI::App& app, CommandRun* run);
 void RegisterCheckCommand(CLI::App& app, CommandRun* run);
 void RegisterReportCommand(CLI::App& app, CommandRun* run);
 void RegisterPruneCommand(CLI::App& app, CommandRun* run);
+void RegisterListCommand(CLI::App& app, CommandRun* run);
+void RegisterRestoreCommand(CLI::App& app, CommandRun* run);
 
 }  // namespace zsend::cli

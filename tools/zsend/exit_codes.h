@@ -5,7 +5,8 @@
 // holding its lock); backup: 128 + the signal when SIGINT/SIGTERM/SIGHUP stopped it. backup: a
 // dataset whose transfer or rotation failed counts once; when the
 // run's mail cannot be sent the code stays what the backup made it, but at least 1. check: the
-// Nagios plugin codes (check.h). status, history, report: 0, or 255 on an error.
+// Nagios plugin codes (check.h). restore: 0, 1 when its stream failed, 255 when nothing was
+// sent. status, history, report, list: 0, or 255 on an error.
 #pragma once
 
 #include "orchestrator/run/exit_codes.h"
@@ -15,6 +16,7 @@ namespace zsend::cli {
 using orchestrator::kExitFatal;
 using orchestrator::kExitInterruptedBase;
 using orchestrator::kExitOk;
+using orchestrator::kExitRestoreFailed;
 using orchestrator::kMaxFailureCount;
 
 inline constexpr const char* kExitCodeHelp =
@@ -24,6 +26,9 @@ inline constexpr const char* kExitCodeHelp =
     "                 backup: at least 1 when its mail could not be sent; 130/143/129\n"
     "                 when stopped by SIGINT/SIGTERM/SIGHUP (history: interrupted)\n"
     "  check:         0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Nagios plugin codes)\n"
-    "  status, history, report: 0, or 255 on an error\n";
+    "  restore:       0 restored; 1 the stream failed (nothing usable left behind); 255\n"
+    "                 nothing sent (bad arguments, no such revision, the destination\n"
+    "                 exists, a host unreachable)\n"
+    "  status, history, report, list: 0, or 255 on an error\n";
 
 }  // namespace zsend::cli

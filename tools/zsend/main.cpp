@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   RegisterCheckCommand(app, &run);
   RegisterReportCommand(app, &run);
   RegisterPruneCommand(app, &run);
+  RegisterListCommand(app, &run);
+  RegisterRestoreCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
