@@ -182,6 +182,8 @@ TEST_F(ZfsFuseRestore, ThroughSshdFromTheBackupHost) {
   RunResult restored = Cli("restore", args);
   ASSERT_EQ(restored.exit_code, 0) << restored.out << restored.err;
   EXPECT_EQ(CompareTrees(state_dir_ + "/one", source_->Mountpoint(src_ + "/overssh")), "");
+  // The engine's direct connection from the backup host, as `backup --transport auto` takes.
+  EXPECT_TRUE(Contains(restored.err, ", tcp)")) << restored.err;
   RunResult transfers = Cli("history", {job_, "--transfers"});
   EXPECT_TRUE(Contains(transfers.out, src_ + "/overssh  ok  restore")) << transfers.out;
 }
