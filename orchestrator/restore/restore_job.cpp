@@ -215,6 +215,23 @@ Result<RestoreDestination> ParseRestoreDestination(const std::string& to) {
   return d;
 }
 
+Result<std::pair<std::string, std::string>> ResolveBackupSnapshot(const RestoreOptions& o,
+                                                                  Zfs& backup) {
+  Result<std::string> copy = BackupDataset(o);
+  if (!copy.ok()) return copy.status();
+  Result<std::vector<SnapshotInfo>> snapshots = backup.ListSnapshots(*copy);
+  if (!snapshots.ok()) {
+    if (snapshots.status().code() != StatusCode::kNotFound) return snapshots.status();
+    return Status(StatusCode::kNotFound,
+                  *copy + " does not exist on " + backup.runner().HostLabel() +
+                      "; check DATASET, TARGET_PATH and --ssh-target ('zsend list' shows the "
+                      "backup's datasets)");
+  }
+  Result<size_t> index = ResolveRevision(o.revision, *snapshots, *copy);
+  if (!index.ok()) return index.status();
+  return std::make_pair(*copy, (*snapshots)[*index].full_name());
+}
+
 int RestoreResult::ExitCode() const {
   if (status.ok()) return kExitOk;
   return transferred ? kExitRestoreFailed : kExitFatal;
@@ -229,22 +246,12 @@ RestoreResult RunRestore(const RestoreOptions& o, CommandRunner& backup_runner,
     result.ended = WallNow();
     return result;
   };
-  Result<std::string> copy = BackupDataset(o);
-  if (!copy.ok()) return fail(copy.status());
-  result.backup_dataset = *copy;
   Zfs backup(backup_runner);
   if (Status probed = backup.Probe(); !probed.ok()) return fail(probed);
-  Result<std::vector<SnapshotInfo>> snapshots = backup.ListSnapshots(*copy);
-  if (!snapshots.ok()) {
-    if (snapshots.status().code() != StatusCode::kNotFound) return fail(snapshots.status());
-    return fail(Status(StatusCode::kNotFound,
-                       *copy + " does not exist on " + backup_runner.HostLabel() +
-                           "; check DATASET, TARGET_PATH and --ssh-target ('zsend list' shows " +
-                           "the backup's datasets)"));
-  }
-  Result<size_t> index = ResolveRevision(o.revision, *snapshots, *copy);
-  if (!index.ok()) return fail(index.status());
-  result.snapshot = (*snapshots)[*index].full_name();
+  Result<std::pair<std::string, std::string>> resolved = ResolveBackupSnapshot(o, backup);
+  if (!resolved.ok()) return fail(resolved.status());
+  result.backup_dataset = resolved->first;
+  result.snapshot = resolved->second;
   log << "restore " << result.snapshot << " from " << backup_runner.HostLabel() << "\n";
 
   Status status;

@@ -29,6 +29,7 @@
 #include "orchestrator/host/command_runner.h"
 #include "orchestrator/report/history.h"
 #include "orchestrator/transport/transport.h"
+#include "orchestrator/zfs/zfs.h"
 
 namespace zsend::orchestrator {
 
@@ -62,6 +63,11 @@ struct RestoreResult {
   double started = 0, ended = 0;
   int ExitCode() const;  // kExitOk, kExitRestoreFailed, kExitFatal
 };
+
+// The copy of options.dataset on the backup host and the snapshot options.revision names there
+// ("copy@name"); errors say what to check.
+Result<std::pair<std::string, std::string>> ResolveBackupSnapshot(const RestoreOptions& options,
+                                                                  Zfs& backup);
 
 // `backup`: the host with the copies; `destination`: the host of a kDataset destination (for
 // files and stdout: unused, may be the local runner). `log` gets one line per step.

@@ -2,7 +2,8 @@
 // host reached through the private sshd): two backups of a dataset whose files have their own
 // modes and owners, then restores of the newest and of `-r 1` into new datasets, into a file
 // (received again with zfs recv) and onto stdout, each compared with the source snapshot by
-// contents, type, mode, owner and size; an existing destination refused; the history rows.
+// contents, type, mode, owner and size; an existing destination refused; the history rows;
+// --browse (a read-only clone on the backup host) and --cleanup.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -160,6 +161,35 @@ TEST_F(ZfsFuseRestore, ListShowsBothSidesTheHoldAndTheTransfers) {
   RunResult unknown = Cli("list", {job_, dst_, src_ + "/nothing"});
   EXPECT_EQ(unknown.exit_code, 255);
   EXPECT_TRUE(Contains(unknown.err, "is not a dataset of this backup")) << unknown.err;
+}
+
+TEST_F(ZfsFuseRestore, BrowseClonesReadOnlyAndCleanupRemovesOnlyTheClones) {
+  RunResult browse = Cli("restore", {job_, dst_, data_, "-r", "1", "--browse"});
+  ASSERT_EQ(browse.exit_code, 0) << browse.out << browse.err;
+  const std::string mountpoint = browse.out.substr(0, browse.out.find('\n'));
+  ASSERT_FALSE(mountpoint.empty());
+  ASSERT_EQ(mountpoint.front(), '/') << browse.out;
+  EXPECT_EQ(CompareTrees(state_dir_ + "/one", mountpoint), "");
+  EXPECT_NE(Shell("touch " + mountpoint + "/new 2>/dev/null").exit_code, 0) << "not read-only";
+  RunResult again = Cli("restore", {job_, dst_, data_, "-r", "1", "--browse"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out, browse.out);
+  EXPECT_TRUE(Contains(again.err, "already cloned")) << again.err;
+  // A new backup still lands in the copy while the clone is there.
+  WriteData(data_, "c.bin", 10000, 74);
+  RunResult three = Zsend({job_, dst_, "--snapshot-name", "three", "--transport", "pipe"});
+  ASSERT_EQ(three.exit_code, 0) << three.out << three.err;
+
+  RunResult cleanup = Cli("restore", {job_, dst_, "--cleanup"});
+  ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
+  EXPECT_TRUE(Contains(cleanup.out, "destroyed " + dst_ + "/zsend-browse/" + job_ + "/"))
+      << cleanup.out;
+  EXPECT_EQ(Out("zfs list -H -o origin -r " + dst_ + " | grep -c @ || true"), "0\n");
+  EXPECT_EQ(SnapshotNames(copy_),
+            (std::vector<std::string>{job_ + "-one", job_ + "-two", job_ + "-three"}));
+  RunResult usage = Cli("restore", {job_, dst_, data_, "--browse", "--to", src_ + "/x"});
+  EXPECT_EQ(usage.exit_code, 255);
+  EXPECT_TRUE(Contains(usage.err, "give one of --to DEST, --browse or --cleanup")) << usage.err;
 }
 
 // The backup host reached through the private sshd (the engine found with --remote-engine),

@@ -2,12 +2,15 @@
 // [--force] [host and transport options]: one revision of a backup, read on the backup host
 // (--ssh-target, else this machine), into a new dataset, a file or stdout
 // (orchestrator/restore/restore_job.h), recorded in the history as a "restore" run.
+// `--browse` clones the revision read-only on the backup host and prints its mountpoint;
+// `zsend restore BACKUP_NAME TARGET_PATH --cleanup` removes such clones (browse.h).
 // Exit code: 0 restored; 1 the stream failed; 255 nothing was sent (bad arguments, no such
 // revision, the destination exists, a host unreachable).
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "base/units.h"
+#include "orchestrator/restore/browse.h"
 #include "orchestrator/restore/restore_job.h"
 #include "tools/zsend/commands.h"
 #include "tools/zsend/common_options.h"
@@ -25,6 +28,7 @@ struct RestoreArgs {
   std::string transport = "auto", memory = "256M", codec, remote_engine;
   std::string state_dir;
   HostOptions hosts;
+  bool browse = false, cleanup = false;
 };
 
 int Fatal(const Status& status) {
@@ -32,8 +36,45 @@ int Fatal(const Status& status) {
   return kExitFatal;
 }
 
+// --browse and --cleanup: on the backup host only, nothing moves.
+int RunBrowseOrCleanup(RestoreArgs& args) {
+  const RestoreOptions& o = args.options;
+  LocalRunner local;
+  std::unique_ptr<SshRunner> backup_ssh = MakeSshRunner(args.hosts, args.hosts.ssh_target, local);
+  if (backup_ssh) {
+    if (Status s = backup_ssh->Connect(); !s.ok()) return Fatal(s);
+  }
+  Zfs backup(backup_ssh ? static_cast<CommandRunner&>(*backup_ssh) : local);
+  if (Status s = backup.Probe(); !s.ok()) return Fatal(s);
+  if (args.cleanup) {
+    auto removed = CleanupBrowseClones(backup, o.backup_name, o.target_path);
+    if (!removed.ok()) return Fatal(removed.status());
+    for (const std::string& clone : *removed) std::cout << "destroyed " << clone << "\n";
+    if (removed->empty()) std::cout << "no browse clones of backup '" << o.backup_name << "'\n";
+    return kExitOk;
+  }
+  auto resolved = ResolveBackupSnapshot(o, backup);
+  if (!resolved.ok()) return Fatal(resolved.status());
+  auto browsed = BrowseRevision(backup, o.backup_name, o.target_path, resolved->second);
+  if (!browsed.ok()) return Fatal(browsed.status());
+  std::cerr << (browsed->existed ? "already cloned: " : "cloned read-only: ") << resolved->second
+            << " -> " << browsed->clone << " (remove with zsend restore " << o.backup_name << " "
+            << o.target_path << " --cleanup)\n";
+  std::cout << (browsed->mountpoint.empty() ? browsed->clone + " (not mounted)"
+                                            : browsed->mountpoint)
+            << "\n";
+  return kExitOk;
+}
+
 int RunRestoreCommand(RestoreArgs& args) {
   RestoreOptions& o = args.options;
+  if (static_cast<int>(!args.to.empty()) + args.browse + args.cleanup != 1) {
+    return Fatal(InvalidArgument("give one of --to DEST, --browse or --cleanup"));
+  }
+  if (o.dataset.empty() && !args.cleanup) {
+    return Fatal(InvalidArgument("DATASET is required: the dataset to restore (see zsend list)"));
+  }
+  if (args.browse || args.cleanup) return RunBrowseOrCleanup(args);
   Result<RestoreDestination> destination = ParseRestoreDestination(args.to);
   if (!destination.ok()) return Fatal(destination.status());
   o.destination = *destination;
@@ -105,15 +146,19 @@ void RegisterRestoreCommand(CLI::App& app, CommandRun* run) {
   sub->add_option("TARGET_PATH", o.target_path, "where the backup's datasets are received")
       ->required();
   sub->add_option("DATASET", o.dataset,
-                  "the dataset to restore: its source name, or its copy's name under TARGET_PATH")
-      ->required();
+                  "the dataset to restore: its source name, or its copy's name under TARGET_PATH "
+                  "(not with --cleanup)");
   sub->add_option("-r,--revision", o.revision,
                   "REV: a snapshot name, a unique prefix, a count (0 the newest, 1 the one "
                   "before), latest (default) or a group name (its newest snapshot)");
   sub->add_option("--to", args->to,
                   "[HOST:]POOL/NEW: a new dataset (HOST through ssh); /PATH or ./PATH: a file; "
-                  "-: stdout")
-      ->required();
+                  "-: stdout");
+  sub->add_flag("--browse", args->browse,
+                "clone the revision read-only on the backup host (POOL/zsend-browse/BACKUP_NAME/) "
+                "and print its mountpoint");
+  sub->add_flag("--cleanup", args->cleanup,
+                "destroy the --browse clones of this backup (clones in that folder only)");
   sub->add_flag("--force", o.force,
                 "replace an existing --to: a dataset without children (zfs receive -F: its data "
                 "and snapshots), or a file; nothing else");
