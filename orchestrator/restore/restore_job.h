@@ -13,8 +13,8 @@
 //            into PATH.zsend-partial-XXXXXX (created 0600, O_EXCL) beside PATH, which becomes
 //            PATH (link(2): never over an existing file; with --force rename(2) replaces it)
 //            only after the stream ended well; a failed or cut stream leaves no PATH and its
-//            partial file is removed (after SIGKILL a *.zsend-partial-* file may remain, never
-//            PATH).
+//            partial file is removed (a killed zsend, SIGINT and SIGTERM included, may leave a
+//            *.zsend-partial-* file, never PATH).
 //   stdout   `--to -`: the stream onto this program's stdout (refused on a terminal).
 //
 // The revision is resolved on the backup host's copy (revision_spec.h). DATASET is the source
