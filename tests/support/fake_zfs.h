@@ -47,6 +47,9 @@ class FakeZfsRunner : public orchestrator::CommandRunner {
   void RegisterResumeToken(const std::string& token, uint64_t fromguid, uint64_t toguid,
                            const std::string& toname);
   void SetVmJson(const std::string& uuid, const std::string& json);
+  // Answer `creation` of snapshots (1700000000 + createtxg). Off by default: with it off the
+  // property is unknown, as some existing tests rely on (a rotation that cannot read times).
+  void SetSnapshotCreation(bool on) { snapshot_creation_ = on; }
 
   // Inspection.
   bool HasDataset(const std::string& name) const;
@@ -101,6 +104,7 @@ class FakeZfsRunner : public orchestrator::CommandRunner {
   Reply Usage(const std::string& bad_option) const;
 
   const Flavor flavor_;
+  bool snapshot_creation_ = false;
   const std::string host_;
   mutable std::mutex mutex_;
   std::map<std::string, Dataset> datasets_;  // guarded by mutex_

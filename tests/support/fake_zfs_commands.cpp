@@ -126,7 +126,9 @@ std::pair<std::string, std::string> FakeZfsRunner::Property(const std::string& n
     if (property == "userrefs") return {std::to_string(snapshot->holds.size()), "-"};
     if (property == "used" || property == "referenced") return {"8192", "-"};
     // A time that grows with the txg, like the real creation (seconds since the epoch).
-    if (property == "creation") return {std::to_string(1700000000 + snapshot->createtxg), "-"};
+    if (property == "creation" && snapshot_creation_) {
+      return {std::to_string(1700000000 + snapshot->createtxg), "-"};
+    }
     return {"-", "-"};
   }
   if (property == "origin") return {d.origin.empty() ? "-" : d.origin, "-"};
@@ -247,7 +249,8 @@ FakeZfsRunner::Reply FakeZfsRunner::Get(const Args& args) {
                  property == "guid" || property == "createtxg" || property == "userrefs" ||
                  property == "origin" || property == "used" || property == "referenced" ||
                  property == "canmount" || property == "readonly" || property == "name" ||
-                 property == "creation" || (property == "receive_resume_token" && modern);
+                 (property == "creation" && snapshot_creation_) ||
+                 (property == "receive_resume_token" && modern);
     if (!known) return {2, "", "bad property list: invalid property '" + property + "'\n"};
   }
   std::set<std::string> types = {"filesystem", "volume", "snapshot"};
