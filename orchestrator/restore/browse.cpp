@@ -1,9 +1,13 @@
 #include "orchestrator/restore/browse.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 namespace zsend::orchestrator {
 namespace {
+
+constexpr int kDestroyAttempts = 5;
 
 std::string PoolOf(const std::string& dataset) {
   return dataset.substr(0, dataset.find('/'));
@@ -62,8 +66,13 @@ Result<std::vector<std::string>> CleanupBrowseClones(Zfs& backup, const std::str
   std::vector<std::string> removed;
   for (const DatasetInfo& d : *datasets) {
     if (!d.is_clone() || ParentDataset(d.name) != folder) continue;
-    Result<CommandOutput> destroyed =
-        RunChecked(backup.runner(), {{"zfs", "destroy", d.name}, Effect::kMutates, ""});
+    // A clone just unmounted can be "busy" for a moment (zfs-fuse): a few tries, a second apart.
+    Result<CommandOutput> destroyed = CommandOutput{};
+    for (int attempt = 0; attempt < kDestroyAttempts; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+      destroyed = RunChecked(backup.runner(), {{"zfs", "destroy", d.name}, Effect::kMutates, ""});
+      if (destroyed.ok() || destroyed.status().message().find("busy") == std::string::npos) break;
+    }
     if (!destroyed.ok()) return destroyed.status();
     removed.push_back(d.name);
   }

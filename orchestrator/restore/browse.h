@@ -8,7 +8,8 @@
 // the backup, and an incremental into the copy still lands (a clone depends on its snapshot
 // only: that snapshot cannot be destroyed by rotation until the clone is cleaned up).
 // Cleanup destroys only datasets in that folder that are clones (never anything else, never
-// recursively); the empty folder datasets stay.
+// recursively; a clone still "busy" after a few tries fails the cleanup, it is never forced);
+// the empty folder datasets stay.
 //
 // Thread-safety: call from one thread; the runner is not owned.
 #pragma once

@@ -51,10 +51,62 @@ class ZfsFuseRestore : public BackupFixture {
     return test::Run(args);
   }
   std::string SourceMount() { return source_->Mountpoint(data_); }
+  // zsend list after the two backups: both sides, the hold, the transfers, a DATASET filter.
+  void CheckList() {
+    RunResult table = Cli("list", {job_, dst_});
+    ASSERT_EQ(table.exit_code, 0) << table.err;
+    EXPECT_TRUE(Contains(table.out, data_ + " -> " + copy_)) << table.out;
+    EXPECT_TRUE(Contains(table.out, job_ + "-one")) << table.out;
+    RunResult json = Cli("list", {job_, dst_, copy_, "--json"});
+    ASSERT_EQ(json.exit_code, 0) << json.err;
+    nlohmann::json doc = nlohmann::json::parse(json.out);
+    ASSERT_EQ(doc["datasets"].size(), 1u) << json.out;
+    const nlohmann::json& revisions = doc["datasets"][0]["revisions"];
+    ASSERT_EQ(revisions.size(), 2u) << json.out;
+    EXPECT_EQ(revisions[0]["name"], job_ + "-one");
+    EXPECT_EQ(revisions[1]["name"], job_ + "-two");
+    for (const nlohmann::json& r : revisions) {
+      EXPECT_TRUE(r["on_both"].get<bool>()) << r;
+      EXPECT_FALSE(r["transfer"].is_null()) << r;
+      EXPECT_GT(r["source"]["referenced"].get<uint64_t>(), 0u) << r;
+    }
+    // The newest common snapshot is held on the source, the older one no longer.
+    EXPECT_TRUE(revisions[1]["source"]["held"].get<bool>()) << json.out;
+    EXPECT_FALSE(revisions[0]["source"]["held"].get<bool>()) << json.out;
+    RunResult unknown = Cli("list", {job_, dst_, src_ + "/nothing"});
+    EXPECT_EQ(unknown.exit_code, 255);
+    EXPECT_TRUE(Contains(unknown.err, "is not a dataset of this backup")) << unknown.err;
+  }
+  // Refusals (exit 255, nothing changed), then --force replacing only the named dataset.
+  void CheckRefusalsAndForce() {
+    const std::string before = Out("zfs list -H -t all -o name -r " + src_);
+    RunResult existing = Cli("restore", {job_, dst_, data_, "--to", data_});
+    EXPECT_EQ(existing.exit_code, 255) << existing.err;
+    EXPECT_TRUE(Contains(existing.err, "the dataset exists")) << existing.err;
+    EXPECT_TRUE(Contains(existing.err, "--force")) << existing.err;
+    RunResult revision = Cli("restore", {job_, dst_, data_, "-r", "7", "--to", src_ + "/x"});
+    EXPECT_EQ(revision.exit_code, 255) << revision.err;
+    EXPECT_TRUE(Contains(revision.err, "only 2 snapshot(s)")) << revision.err;
+    RunResult missing = Cli("restore", {job_, dst_, src_ + "/nothing", "--to", src_ + "/x"});
+    EXPECT_EQ(missing.exit_code, 255) << missing.err;
+    EXPECT_TRUE(Contains(missing.err, "does not exist")) << missing.err;
+    RunResult to = Cli("restore", {job_, dst_, data_, "--to", src_});
+    EXPECT_EQ(to.exit_code, 255) << to.err;
+    EXPECT_TRUE(Contains(to.err, "name a new dataset below a pool")) << to.err;
+    EXPECT_EQ(Out("zfs list -H -t all -o name -r " + src_), before);
+
+    // --force replaces the named dataset (no children) and nothing else.
+    Sh("zfs create " + src_ + "/scratch");
+    RunResult forced =
+        Cli("restore", {job_, dst_, data_, "-r", "1", "--to", src_ + "/scratch", "--force"});
+    ASSERT_EQ(forced.exit_code, 0) << forced.err;
+    EXPECT_EQ(CompareTrees(state_dir_ + "/one", source_->Mountpoint(src_ + "/scratch")), "");
+  }
   std::string data_, copy_;
 };
 
-TEST_F(ZfsFuseRestore, NewestAndPreviousIntoNewDatasetsAreIdenticalToTheSourceSnapshots) {
+TEST_F(ZfsFuseRestore, ListThenNewestAndPreviousIntoNewDatasetsIdenticalToTheSourceSnapshots) {
+  CheckList();
   RunResult newest = Cli("restore", {job_, dst_, data_, "--to", src_ + "/back/newest"});
   ASSERT_EQ(newest.exit_code, 0) << newest.out << newest.err;
   EXPECT_TRUE(Contains(newest.err, "restored " + copy_ + "@" + job_ + "-two")) << newest.err;
@@ -84,7 +136,8 @@ TEST_F(ZfsFuseRestore, NewestAndPreviousIntoNewDatasetsAreIdenticalToTheSourceSn
   EXPECT_TRUE(Contains(status.out, job_ + "-two")) << status.out;
 }
 
-TEST_F(ZfsFuseRestore, ToAFileAndStdoutThenZfsRecvIsIdentical) {
+TEST_F(ZfsFuseRestore, RefusalsThenToAFileAndStdoutThenZfsRecvIsIdentical) {
+  CheckRefusalsAndForce();
   const std::string file = state_dir_ + "/stream.zfs";
   RunResult to_file = Cli("restore", {job_, dst_, copy_, "-r", job_ + "-one", "--to", file});
   ASSERT_EQ(to_file.exit_code, 0) << to_file.out << to_file.err;
@@ -110,57 +163,6 @@ TEST_F(ZfsFuseRestore, ToAFileAndStdoutThenZfsRecvIsIdentical) {
   std::ofstream(piped, std::ios::binary) << to_stdout.out;
   Sh("zfs recv " + src_ + "/fromstdout < " + piped);
   EXPECT_EQ(CompareTrees(SourceMount(), source_->Mountpoint(src_ + "/fromstdout")), "");
-}
-
-TEST_F(ZfsFuseRestore, ExistingDestinationBadRevisionAndBadTargetAreRefused) {
-  const std::string before = Out("zfs list -H -t all -o name -r " + src_);
-  RunResult existing = Cli("restore", {job_, dst_, data_, "--to", data_});
-  EXPECT_EQ(existing.exit_code, 255) << existing.err;
-  EXPECT_TRUE(Contains(existing.err, "the dataset exists")) << existing.err;
-  EXPECT_TRUE(Contains(existing.err, "--force")) << existing.err;
-  RunResult revision = Cli("restore", {job_, dst_, data_, "-r", "7", "--to", src_ + "/x"});
-  EXPECT_EQ(revision.exit_code, 255) << revision.err;
-  EXPECT_TRUE(Contains(revision.err, "only 2 snapshot(s)")) << revision.err;
-  RunResult missing = Cli("restore", {job_, dst_, src_ + "/nothing", "--to", src_ + "/x"});
-  EXPECT_EQ(missing.exit_code, 255) << missing.err;
-  EXPECT_TRUE(Contains(missing.err, "does not exist")) << missing.err;
-  RunResult to = Cli("restore", {job_, dst_, data_, "--to", src_});
-  EXPECT_EQ(to.exit_code, 255) << to.err;
-  EXPECT_TRUE(Contains(to.err, "name a new dataset below a pool")) << to.err;
-  EXPECT_EQ(Out("zfs list -H -t all -o name -r " + src_), before);
-
-  // --force replaces the named dataset (no children) and nothing else.
-  Sh("zfs create " + src_ + "/scratch");
-  RunResult forced =
-      Cli("restore", {job_, dst_, data_, "-r", "1", "--to", src_ + "/scratch", "--force"});
-  ASSERT_EQ(forced.exit_code, 0) << forced.err;
-  EXPECT_EQ(CompareTrees(state_dir_ + "/one", source_->Mountpoint(src_ + "/scratch")), "");
-}
-
-TEST_F(ZfsFuseRestore, ListShowsBothSidesTheHoldAndTheTransfers) {
-  RunResult table = Cli("list", {job_, dst_});
-  ASSERT_EQ(table.exit_code, 0) << table.err;
-  EXPECT_TRUE(Contains(table.out, data_ + " -> " + copy_)) << table.out;
-  EXPECT_TRUE(Contains(table.out, job_ + "-one")) << table.out;
-  RunResult json = Cli("list", {job_, dst_, copy_, "--json"});
-  ASSERT_EQ(json.exit_code, 0) << json.err;
-  nlohmann::json doc = nlohmann::json::parse(json.out);
-  ASSERT_EQ(doc["datasets"].size(), 1u) << json.out;
-  const nlohmann::json& revisions = doc["datasets"][0]["revisions"];
-  ASSERT_EQ(revisions.size(), 2u) << json.out;
-  EXPECT_EQ(revisions[0]["name"], job_ + "-one");
-  EXPECT_EQ(revisions[1]["name"], job_ + "-two");
-  for (const nlohmann::json& r : revisions) {
-    EXPECT_TRUE(r["on_both"].get<bool>()) << r;
-    EXPECT_FALSE(r["transfer"].is_null()) << r;
-    EXPECT_GT(r["source"]["referenced"].get<uint64_t>(), 0u) << r;
-  }
-  // The newest common snapshot is held on the source, the older one no longer.
-  EXPECT_TRUE(revisions[1]["source"]["held"].get<bool>()) << json.out;
-  EXPECT_FALSE(revisions[0]["source"]["held"].get<bool>()) << json.out;
-  RunResult unknown = Cli("list", {job_, dst_, src_ + "/nothing"});
-  EXPECT_EQ(unknown.exit_code, 255);
-  EXPECT_TRUE(Contains(unknown.err, "is not a dataset of this backup")) << unknown.err;
 }
 
 TEST_F(ZfsFuseRestore, BrowseClonesReadOnlyAndCleanupRemovesOnlyTheClones) {
