@@ -195,7 +195,7 @@ TEST_F(ZfsFuseRestore, BrowseClonesReadOnlyAndCleanupRemovesOnlyTheClones) {
 }
 
 // The backup host reached through the private sshd (the engine found with --remote-engine),
-// restoring onto this machine.
+// restoring onto this machine; then from this machine onto HOST:POOL/NEW through the sshd.
 TEST_F(ZfsFuseRestore, ThroughSshdFromTheBackupHost) {
   std::vector<std::string> ssh = StartSshd();
   ASSERT_FALSE(ssh.empty());
@@ -216,8 +216,21 @@ TEST_F(ZfsFuseRestore, ThroughSshdFromTheBackupHost) {
   EXPECT_EQ(CompareTrees(state_dir_ + "/one", source_->Mountpoint(src_ + "/overssh")), "");
   // The engine's direct connection from the backup host, as `backup --transport auto` takes.
   EXPECT_TRUE(Contains(restored.err, ", tcp)")) << restored.err;
+  // And the other way: the backup here, the destination HOST:POOL/NEW through ssh.
+  std::vector<std::string> to_host = {job_,
+                                      dst_,
+                                      data_,
+                                      "--to",
+                                      sshd_->destination() + ":" + src_ + "/tohost",
+                                      "--remote-engine",
+                                      BinPath("zsend-engine")};
+  to_host.insert(to_host.end(), ssh.begin(), ssh.end());
+  RunResult pushed = Cli("restore", to_host);
+  ASSERT_EQ(pushed.exit_code, 0) << pushed.out << pushed.err;
+  EXPECT_EQ(CompareTrees(SourceMount(), source_->Mountpoint(src_ + "/tohost")), "");
   RunResult transfers = Cli("history", {job_, "--transfers"});
   EXPECT_TRUE(Contains(transfers.out, src_ + "/overssh  ok  restore")) << transfers.out;
+  EXPECT_TRUE(Contains(transfers.out, src_ + "/tohost  ok  restore")) << transfers.out;
 }
 
 }  // namespace
