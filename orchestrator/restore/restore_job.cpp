@@ -160,7 +160,8 @@ Status ToDataset(const RestoreOptions& o, CommandRunner& backup_runner, Zfs& bac
   recv.force = *exists;
   recv.unmounted = false;
   recv.resumable = false;
-  recv.filter_properties = {"readonly"};
+  // Writable, and mounted below its new parent (not over the original's mountpoint).
+  recv.filter_properties = {"readonly", "mountpoint"};
   RecvCommand recv_command = BuildRecvCommand(destination.dialect(), recv);
 
   std::string temp = (std::filesystem::temp_directory_path() / "zsend-restore-XXXXXX").string();

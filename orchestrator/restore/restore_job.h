@@ -4,9 +4,9 @@
 //   dataset  `--to [HOST:]POOL/NEW`: the stream moves through the same StreamMover the backup
 //            uses (transport.h: tcp, ssh, pipe, auto with its fallbacks), from the backup host
 //            into `zfs receive` on HOST (this machine without HOST:). A missing parent of NEW is
-//            created (zfs create -p). The restored dataset is writable: the backup's
-//            readonly=on is not received (recv -x readonly, or zfs inherit after the receive
-//            where the zfs has no -x). An existing NEW is refused; with --force it is replaced
+//            created (zfs create -p). The restored dataset is writable and mounts below its
+//            new parent: the backup's readonly=on and any mountpoint are not received (recv -x,
+//            or zfs inherit after the receive where the zfs has no -x). An existing NEW is refused; with --force it is replaced
 //            by `zfs receive -F` (its data and snapshots) when it has no child dataset; nothing
 //            else is touched.
 //   file     `--to PATH` (PATH starting with '/' or '.'): `zfs send` on the backup host writes
