@@ -6,9 +6,9 @@
 //            into `zfs receive` on HOST (this machine without HOST:). A missing parent of NEW is
 //            created (zfs create -p). The restored dataset is writable and mounts below its
 //            new parent: the backup's readonly=on and any mountpoint are not received (recv -x,
-//            or zfs inherit after the receive where the zfs has no -x). An existing NEW is refused; with --force it is replaced
-//            by `zfs receive -F` (its data and snapshots) when it has no child dataset; nothing
-//            else is touched.
+//            or zfs inherit after the receive where the zfs has no -x). An existing NEW is refused;
+//            with --force it is replaced by `zfs receive -F` (its data and snapshots) when it has
+//            no child dataset; nothing else is touched.
 //   file     `--to PATH` (PATH starting with '/' or '.'): `zfs send` on the backup host writes
 //            into PATH.zsend-partial-XXXXXX (created 0600, O_EXCL) beside PATH, which becomes
 //            PATH (link(2): never over an existing file; with --force rename(2) replaces it)
