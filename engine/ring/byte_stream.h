@@ -18,6 +18,12 @@ class ByteSource {
   virtual ~ByteSource() = default;
   // Reads up to `len` bytes into `buf`; 0 means the end of the stream.
   virtual Result<size_t> Read(std::byte* buf, size_t len) = 0;
+  // Waits up to `timeout_ms` for Read() to have something (data, the end or an error) without
+  // blocking on it; false when the time passed first. Sources that cannot tell return true.
+  virtual bool WaitReadable(int timeout_ms) {
+    (void)timeout_ms;
+    return true;
+  }
   // A short name for messages: "stdin", "file /x", "tcp 127.0.0.1:9000".
   virtual std::string Describe() const = 0;
 };

@@ -1,6 +1,7 @@
 #include "engine/ring/fd_stream.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -114,6 +115,12 @@ Result<size_t> FdSource::Read(std::byte* buf, size_t len) {
     if (n == -EINTR || n == -EAGAIN) continue;
     return ErrnoStatus("read error on " + name_, static_cast<int>(-n));
   }
+}
+
+bool FdSource::WaitReadable(int timeout_ms) {
+  pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
+  // EINTR (an interrupt) and errors count as readable: the next Read() reports them.
+  return ::poll(&p, 1, timeout_ms) != 0;
 }
 
 Status FdSink::Write(const std::byte* buf, size_t len) {

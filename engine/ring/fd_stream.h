@@ -65,6 +65,7 @@ class FdSource : public ByteSource, public FdStream {
  public:
   using FdStream::FdStream;
   Result<size_t> Read(std::byte* buf, size_t len) override;
+  bool WaitReadable(int timeout_ms) override;
   std::string Describe() const override { return name_; }
 };
 

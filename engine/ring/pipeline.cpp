@@ -93,6 +93,19 @@ struct Counters {
   std::atomic<uint64_t> out{0};
 };
 
+// After a short read (the source has nothing more just now), with part of a block in hand:
+// true when the block should go to the consumer as it is, false to read on. It goes once the
+// consumer runs dry, also when that happens while the source stays quiet: blocking in Read()
+// with bytes in hand would stall a peer that waits for them before it sends more (a handshake
+// through `buffer`). The source is polled every few milliseconds meanwhile.
+bool HandOverPartialBlock(ByteSource& source, const Ring& ring) {
+  constexpr int kPollMs = 5;
+  for (;;) {
+    if (ring.consumer_starving() || ring.aborted()) return true;
+    if (source.WaitReadable(kPollMs)) return false;
+  }
+}
+
 void ReaderLoop(ByteSource& source, Ring& ring, Counters& counters, Digest* digest, uint64_t rate,
                 FailureLatch& failure) {
   RateLimiter limiter(rate);
@@ -121,8 +134,7 @@ void ReaderLoop(ByteSource& source, Ring& ring, Counters& counters, Digest* dige
       if (digest != nullptr) digest->Update(block->data + block->size, *n);
       block->size += *n;
       counters.in.fetch_add(*n, std::memory_order_relaxed);
-      // A short read on a starving consumer: hand over what we have rather than wait.
-      if (*n < want && ring.consumer_starving()) break;
+      if (*n < want && HandOverPartialBlock(source, ring)) break;
     }
     ring.Commit(block);
     if (eof) {

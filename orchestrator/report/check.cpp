@@ -1,5 +1,6 @@
 #include "orchestrator/report/check.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -159,6 +160,45 @@ CheckResult EvaluateCheck(const std::vector<DatasetStatus>& statuses,
                                 (pool_problems == 1 ? "" : "s");
   }
   return result;
+}
+
+void AddVerifyCheck(const std::vector<RunRecord>& runs, const CheckOptions& options, double now,
+                    CheckResult* result) {
+  const RunRecord* newest = nullptr;
+  for (const RunRecord& run : runs) {
+    if (run.backup_name != options.backup_name || run.command != "verify") continue;
+    if (run.result != "ok" && run.result != "failed") continue;
+    if (newest == nullptr || run.started > newest->started) newest = &run;
+  }
+  const std::string limit = FormatAge(options.max_verify_age_seconds);
+  if (newest == nullptr) {
+    Raise(&result->code, NagiosCode::kWarning);
+    result->summary += "; never verified";
+    result->details.push_back("WARNING verify: no zsend verify of '" + options.backup_name +
+                              "' recorded; run zsend verify at least every " + limit);
+    result->perfdata.push_back("'verify age'=Us;" + Number(options.max_verify_age_seconds) +
+                               ";;0;");
+    return;
+  }
+  const double age = now - (newest->ended > 0 ? newest->ended : newest->started);
+  if (newest->result == "failed") {
+    Raise(&result->code, NagiosCode::kCritical);
+    result->summary += "; last verify failed";
+    result->details.push_back("CRITICAL verify " + FormatAge(age) + " ago failed (" +
+                              std::to_string(newest->datasets_failed) +
+                              " dataset(s)): " + FirstLine(newest->error));
+  } else if (age > options.max_verify_age_seconds) {
+    Raise(&result->code, NagiosCode::kWarning);
+    result->summary += "; last verify " + FormatAge(age) + " ago";
+    result->details.push_back("WARNING verify: last success " + FormatAge(age) +
+                              " ago, more than " + limit);
+  } else {
+    result->summary += "; verified " + FormatAge(age) + " ago";
+    result->details.push_back("OK verify: " + std::to_string(newest->datasets_ok) +
+                              " dataset(s) equal " + FormatAge(age) + " ago");
+  }
+  result->perfdata.push_back("'verify age'=" + Number(std::max(age, 0.0)) + "s;" +
+                             Number(options.max_verify_age_seconds) + ";;0;");
 }
 
 }  // namespace zsend::orchestrator

@@ -8,6 +8,11 @@
 //             never succeeded); a pool is FAULTED/UNAVAIL or fuller than --pool-critical (90%)
 //   UNKNOWN   nothing recorded for the job, or the history/pools could not be read
 //
+// With --max-verify-age (AddVerifyCheck), the job's newest finished `zsend verify` run (result
+// "ok" or "failed"; runs still running are not counted) also decides:
+//   CRITICAL  it failed (a dataset differs or could not be verified)
+//   WARNING   there is none, or it is older than --max-verify-age
+//
 // Performance data (Nagios format, 'label'=value[UOM];warn;crit): per dataset the age of the
 // last success in seconds and the bytes of the last transfer; per pool the capacity in %.
 // Pure functions, thread-safe.
@@ -17,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "orchestrator/report/history.h"
 #include "orchestrator/report/status_table.h"
 #include "orchestrator/zfs/pool_health.h"
 
@@ -31,6 +37,7 @@ struct CheckOptions {
   double warn_age_seconds = 0;  // WARNING beyond this (0: no warning level)
   double pool_warn_percent = 75;
   double pool_critical_percent = 90;
+  double max_verify_age_seconds = 0;  // AddVerifyCheck's limit (0: verifies not checked)
 };
 
 struct CheckResult {
@@ -51,5 +58,10 @@ CheckResult EvaluateCheck(const std::vector<DatasetStatus>& statuses,
 
 // An UNKNOWN result for an error that prevented the check.
 CheckResult UnknownCheck(const std::string& why);
+
+// Raises `result` by the verify rules above from the job's runs (any order; other commands
+// are ignored); adds a detail line, a perfdata value ('verify age') and a summary part.
+void AddVerifyCheck(const std::vector<RunRecord>& runs, const CheckOptions& options, double now,
+                    CheckResult* result);
 
 }  // namespace zsend::orchestrator

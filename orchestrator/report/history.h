@@ -1,10 +1,11 @@
 // History: every run and every dataset transfer, in an SQLite database under --state-dir
 // (default /var/lib/zsend, file history.sqlite).
 //
-// Two tables: `runs` (one row per `zsend backup`/`prune` run: backup name, host pair, start,
-// end, result, counts) and `transfers` (one row per dataset: names, snapshots, kind
+// Two tables: `runs` (one row per `zsend backup`/`prune`/`verify` run: backup name, host pair,
+// start, end, result, counts) and `transfers` (one row per dataset: names, snapshots, kind
 // full/incremental/clone/resumed, bytes on the wire and in the stream, seconds, transport,
-// result, error text, and the snapshot counts of both sides when known). `zsend status`,
+// result, error text, and the snapshot counts of both sides when known); `zsend verify` adds
+// `verifies` (one row per dataset compared, VerifyRecord). `zsend status`,
 // `check`, `report` and the metrics file are all read from here.
 //
 // Concurrency: the database runs in WAL mode with a busy timeout (10 s), so several zsend
@@ -33,7 +34,7 @@ inline constexpr const char* kDefaultStateDir = "/var/lib/zsend";
 struct RunRecord {
   int64_t id = 0;
   std::string backup_name;
-  std::string command;  // "backup", "prune"
+  std::string command;  // "backup", "prune", "verify"
   std::string host;     // the machine zsend ran on
   std::string source_host;
   std::string target_host;
@@ -70,6 +71,26 @@ struct TransferRecord {
   std::string newest_snapshot;
 };
 
+// One dataset of a `zsend verify` run (table `verifies`, created by the first verify: a table
+// older zsend versions ignore, so the schema version stays).
+struct VerifyRecord {
+  int64_t id = 0;
+  int64_t run_id = 0;
+  std::string backup_name;
+  std::string source_host;
+  std::string target_host;
+  std::string source_dataset;
+  std::string target_dataset;
+  std::string snapshot;  // the common snapshot compared, "" when none
+  double started = 0;
+  double ended = 0;
+  std::string result;       // "ok", "differs", "failed", "skipped"
+  uint64_t entries = 0;     // entries walked on the source
+  uint64_t bytes_read = 0;  // file bytes read on the source
+  uint64_t differences = 0;
+  std::string first_difference;  // "PATH: what", or why it failed or was skipped
+};
+
 class History {
  public:
   ~History();
@@ -98,6 +119,10 @@ class History {
                                                 int64_t run_id = 0);
   // Every backup name that has a run, sorted.
   Result<std::vector<std::string>> BackupNames();
+  // zsend verify: one row per dataset; read oldest first, filtered like Transfers.
+  Result<int64_t> AddVerify(const VerifyRecord& verify);
+  Result<std::vector<VerifyRecord>> Verifies(const std::string& backup_name, double since,
+                                             int64_t run_id = 0);
   int schema_version() const { return schema_version_; }
 
  private:

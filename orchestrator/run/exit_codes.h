@@ -5,9 +5,11 @@
 // a fatal error before any dataset was touched (bad arguments, unreachable host, another run of
 // the same job holding its lock); backup: kExitInterruptedBase + the signal when
 // SIGINT/SIGTERM/SIGHUP stopped it, after its processes were stopped, its temporary files and
-// keys removed and its history written. restore: kExitRestoreFailed when its stream failed
-// (nothing usable was left behind); kExitFatal when nothing was sent (bad arguments, no such
-// revision, an existing destination, a host unreachable). list: 0, or kExitFatal.
+// keys removed and its history written. verify (orchestrator/verify/verify_run.h): the number of
+// datasets that differ or could not be verified (at most kMaxFailureCount), kExitFatal as above.
+// restore: kExitRestoreFailed when its stream failed (nothing usable was left behind);
+// kExitFatal when nothing was sent (bad arguments, no such revision, an existing destination, a
+// host unreachable). list: 0, or kExitFatal.
 #pragma once
 
 namespace zsend::orchestrator {

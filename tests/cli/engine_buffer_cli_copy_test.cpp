@@ -1,8 +1,12 @@
 // End-to-end: `zsend-engine buffer` run as a real process copies streams byte for byte, through
 // files and through pipes, including a stream over 4 GiB that never touches the disk, and keeps
-// its resident memory near what it moves rather than what it reserved.
+// its resident memory near what it moves rather than what it reserved; the bytes of a quiet peer
+// pass at once.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <future>
 #include <memory>
 #include <string>
@@ -110,6 +114,45 @@ TEST(EngineBufferCliCopy, OneGiBRingMovingHundredMiBStaysUnder200MiB) {
   EXPECT_TRUE(got.matched);
   EXPECT_GT(r.max_rss_kib, 0);
   EXPECT_LT(r.max_rss_kib, 200 * 1024) << "peak RSS in KiB";
+}
+
+// A peer that writes a few bytes and then waits for the answer (a handshake through `buffer`,
+// as over ssh stdio) gets them through without closing its end: the bytes already waiting when
+// buffer starts must not stay in a partial block while the reader blocks for more. Before the
+// fix about half of the starts held them forever; twelve starts make a pass by luck unlikely.
+TEST(EngineBufferCliCopy, BytesOfAQuietPeerPassWhileItsEndStaysOpen) {
+  for (const char* rate : {"0", "16k"}) {
+    for (int start = 0; start < 6; ++start) {
+      SCOPED_TRACE(std::string("rate ") + rate + ", start " + std::to_string(start));
+      int in[2], out[2];
+      ASSERT_EQ(pipe(in), 0);
+      ASSERT_EQ(pipe(out), 0);
+      ASSERT_EQ(write(in[1], "hello", 5), 5);
+      std::vector<std::string> argv = {
+          BinPath("zsend-engine"), "buffer", "-q", "-m", "1M", "-s", "64k"};
+      if (std::string(rate) != "0") argv.insert(argv.end(), {"-R", rate});
+      SpawnOptions options;
+      options.stdin_fd = in[0];
+      options.stdout_fd = out[1];
+      const pid_t pid = Spawn(argv, options);
+      close(in[0]);
+      close(out[1]);
+      // A liveness bound, not a speed check: the bytes come in milliseconds or never.
+      pollfd p{.fd = out[0], .events = POLLIN, .revents = 0};
+      int ready = 0;
+      do {
+        ready = poll(&p, 1, 20000);
+      } while (ready < 0 && errno == EINTR);
+      char got[8] = {};
+      const ssize_t n = ready > 0 ? read(out[0], got, sizeof got) : -1;
+      close(in[1]);
+      RunResult r = Wait(pid);
+      close(out[0]);
+      EXPECT_EQ(ready, 1) << "buffer held the bytes of a peer that waits for them";
+      EXPECT_EQ(std::string(got, n > 0 ? n : 0), "hello");
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -38,8 +39,9 @@ class BackupJobOnFakeHosts : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(state_dir_); }
 
-  int Run(RunBook& book) {
-    return RunBackupOnHosts(job_, book, source_, target_, Status::Ok(), history_.get(), out_, err_);
+  int Run(RunBook& book) { return Run(book, source_); }
+  int Run(RunBook& book, CommandRunner& source) {
+    return RunBackupOnHosts(job_, book, source, target_, Status::Ok(), history_.get(), out_, err_);
   }
   RunRecord Record() const {
     RunRecord record;
@@ -76,15 +78,35 @@ TEST_F(BackupJobOnFakeHosts, ASnapshotOnlyRunIsRecordedAsOk) {
   EXPECT_GT((*runs)[0].ended, 0);
 }
 
+// The source's zfs, except that reading snapshot creation times fails as on a suspended pool.
+class CreationUnreadable : public CommandRunner {
+ public:
+  explicit CreationUnreadable(FakeZfsRunner& zfs) : zfs_(zfs) {}
+  Result<CommandOutput> Run(const Command& command) override {
+    if (std::find(command.argv.begin(), command.argv.end(), "creation") == command.argv.end()) {
+      return zfs_.Run(command);
+    }
+    CommandOutput out;
+    out.exit_code = 1;
+    out.err = "cannot open 'tank/a': pool I/O is currently suspended\n";
+    return out;
+  }
+  std::string HostLabel() const override { return zfs_.HostLabel(); }
+
+ private:
+  FakeZfsRunner& zfs_;
+};
+
 TEST_F(BackupJobOnFakeHosts, ARotationThatCannotDecideFailsTheRunAndDestroysNothing) {
-  // The target has no copy and no transfer is recorded: the common snapshot is unknown, so
-  // the source keeps everything, and the run says so in its exit code and its row.
+  // The source's snapshot times cannot be read, so the rotation cannot decide: the source
+  // keeps everything, and the run says so in its exit code and its row.
   job_.options.no_send = true;
   Result<RetentionSpec> keep = ParseRetentionSpec("2", "--keep-source");
   ASSERT_TRUE(keep.ok());
   job_.rotation.keep_source = *keep;
   RunBook book(history_.get(), Record(), err_);
-  EXPECT_EQ(Run(book), 1) << out_.str() << err_.str();
+  CreationUnreadable source(source_);
+  EXPECT_EQ(Run(book, source), 1) << out_.str() << err_.str();
   EXPECT_EQ(SourceSnapshots(), (std::vector<std::string>{"job-1", "job-2", "job-3", "job-4"}));
   EXPECT_NE(out_.str().find("rotation job: destroyed 0 on the source and 0 on the target, 1 "
                             "failed"),

@@ -108,5 +108,47 @@ TEST(MetricsText, EscapesLabelsAndNeverReportsAFailureAsFine) {
   EXPECT_NE(text.find("zsend_metrics_generated_timestamp_seconds 1704369600\n"), std::string::npos);
 }
 
+RunRecord VerifyRun(const std::string& result, double age, const std::string& command = "verify") {
+  RunRecord r;
+  r.backup_name = "job";
+  r.command = command;
+  r.started = kNow - age - 10;
+  r.ended = kNow - age;
+  r.result = result;
+  r.datasets_ok = result == "ok" ? 2 : 1;
+  r.datasets_failed = result == "ok" ? 0 : 1;
+  r.error = result == "ok" ? "" : "pool/a: x.bin: contents differ";
+  return r;
+}
+
+TEST(CheckVerify, MissingOldAndFailedVerifiesRaiseTheLevel) {
+  CheckOptions options = Options();
+  options.max_verify_age_seconds = 7 * 86400;
+  auto level = [&](const std::vector<RunRecord>& runs) {
+    CheckResult r = EvaluateCheck({Ok("a", 60)}, std::nullopt, options, kNow);
+    AddVerifyCheck(runs, options, kNow, &r);
+    return r;
+  };
+  // Never verified (a backup run does not count): WARNING.
+  CheckResult never = level({VerifyRun("ok", 60, "backup")});
+  EXPECT_EQ(never.code, NagiosCode::kWarning);
+  EXPECT_NE(never.Format().find("never verified"), std::string::npos) << never.Format();
+  // Verified an hour ago: OK, with its age as perfdata.
+  CheckResult recent = level({VerifyRun("ok", 3600)});
+  EXPECT_EQ(recent.code, NagiosCode::kOk) << recent.Format();
+  EXPECT_NE(recent.Format().find("'verify age'=3600s;604800;;0;"), std::string::npos)
+      << recent.Format();
+  // Older than --max-verify-age: WARNING.
+  EXPECT_EQ(level({VerifyRun("ok", 8 * 86400)}).code, NagiosCode::kWarning);
+  // The newest verify failed: CRITICAL, naming the first difference, even with an older success.
+  CheckResult failed = level({VerifyRun("ok", 7200), VerifyRun("failed", 3600)});
+  EXPECT_EQ(failed.code, NagiosCode::kCritical);
+  EXPECT_NE(failed.Format().find("x.bin: contents differ"), std::string::npos) << failed.Format();
+  // A newer success after the failure: OK again; a verify still running is not counted.
+  EXPECT_EQ(
+      level({VerifyRun("failed", 7200), VerifyRun("ok", 3600), VerifyRun("running", 60)}).code,
+      NagiosCode::kOk);
+}
+
 }  // namespace
 }  // namespace zsend::orchestrator

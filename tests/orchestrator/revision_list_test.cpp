@@ -19,8 +19,6 @@ using test::FakeZfsRunner;
 class RevisionList : public ::testing::TestWithParam<FakeZfsRunner::Flavor> {
  protected:
   void SetUp() override {
-    source_fake_.SetSnapshotCreation(true);
-    target_fake_.SetSnapshotCreation(true);
     source_fake_.AddDataset("tank");
     source_fake_.AddDataset("tank/fs");
     target_fake_.AddDataset("backup");

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/fake_zfs_usage.h"
+#include "tests/support/zfs_golden.h"
 
 namespace zsend::orchestrator {
 namespace {
@@ -11,7 +12,7 @@ namespace {
 using Argv = std::vector<std::string>;
 
 TEST(ZfsDialect, OpenZfsUsageHasEveryModernFeature) {
-  Result<ZfsDialect> d = DialectFromUsage(test::kOpenZfsUsage);
+  Result<ZfsDialect> d = DialectFromUsage(test::RecordedOpenZfsUsage());
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(d->family, "openzfs");
   EXPECT_TRUE(d->list_parsable);
@@ -45,7 +46,7 @@ TEST(ZfsDialect, UsageFlagsIncludeBracketedAndAlternativeForms) {
   auto flags = ParseUsageFlags(test::kLegacyUsage);
   EXPECT_EQ(flags["send"], (std::set<char>{'R', 'D', 'p', 'i', 'I'}));  // "[-[iI] snapshot]"
   EXPECT_EQ(flags["receive"], (std::set<char>{'v', 'n', 'F', 'd'}));
-  auto modern = ParseUsageFlags(test::kOpenZfsUsage);
+  auto modern = ParseUsageFlags(test::RecordedOpenZfsUsage());
   EXPECT_TRUE(modern["receive"].count('A'));  // "receive -A <filesystem|volume>"
   EXPECT_TRUE(modern["receive"].count('e'));  // "[-d | -e]"
   EXPECT_TRUE(modern["list"].count('S'));     // continuation line

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "tests/support/fake_zfs_usage.h"
+#include "tests/support/zfs_golden.h"
 
 namespace zsend::test {
 namespace orch = zsend::orchestrator;
@@ -132,7 +133,7 @@ FakeZfsRunner::Reply FakeZfsRunner::Dispatch(const Args& argv) {
   const std::string& verb = argv[1];
   Args args(argv.begin() + 2, argv.end());
   bool modern = flavor_ == Flavor::kOpenZfs;
-  if (verb == "-?") return {0, modern ? kOpenZfsUsage : kLegacyUsage, ""};
+  if (verb == "-?") return {0, modern ? RecordedOpenZfsUsage() : kLegacyUsage, ""};
   if (verb == "list") return List(args);
   if (verb == "get") return Get(args);
   if (verb == "snapshot" || verb == "snap") return SnapshotCommand(args);

@@ -3,8 +3,9 @@
 // It implements CommandRunner and interprets the zfs command lines the orchestrator builds
 // against an in-memory pool model (datasets, user properties with inheritance, snapshots with
 // guid/createtxg, holds, receive resume tokens, clone origins). Two flavours answer the way
-// the real programs do: kOpenZfs reproduces OpenZFS's documented -H/-p output, usage text,
-// batched destroy, `holds -H`, resume tokens; kLegacy answers like Debian's zfs-fuse (no
+// the real programs do: kOpenZfs reproduces OpenZFS's -H/-p output, usage text, error
+// messages, batched destroy, `holds -H`, resume tokens, held to recordings of real OpenZFS 2.1
+// (tests/data/openzfs-golden, FakeZfsGolden.*); kLegacy answers like Debian's zfs-fuse (no
 // `list -p`, no `get -t`, one snapshot per call, `holds` broken, no resume). Options the
 // flavour lacks fail with zfs's "invalid option" usage error, so a command line built for the
 // wrong dialect fails the test. Every argv is logged; `vmadm get` answers from SetVmJson().
@@ -47,9 +48,6 @@ class FakeZfsRunner : public orchestrator::CommandRunner {
   void RegisterResumeToken(const std::string& token, uint64_t fromguid, uint64_t toguid,
                            const std::string& toname);
   void SetVmJson(const std::string& uuid, const std::string& json);
-  // Answer `creation` of snapshots (1700000000 + createtxg). Off by default: with it off the
-  // property is unknown, as some existing tests rely on (a rotation that cannot read times).
-  void SetSnapshotCreation(bool on) { snapshot_creation_ = on; }
 
   // Inspection.
   bool HasDataset(const std::string& name) const;
@@ -104,7 +102,6 @@ class FakeZfsRunner : public orchestrator::CommandRunner {
   Reply Usage(const std::string& bad_option) const;
 
   const Flavor flavor_;
-  bool snapshot_creation_ = false;
   const std::string host_;
   mutable std::mutex mutex_;
   std::map<std::string, Dataset> datasets_;  // guarded by mutex_

@@ -75,6 +75,9 @@ std::string Human(uint64_t value) {
   return buffer;
 }
 
+// `creation` in seconds: a fixed epoch plus the creating transaction group.
+constexpr uint64_t kEpoch = 1796000000;
+
 std::string NotFound(const std::string& name) {
   return "cannot open '" + name + "': dataset does not exist\n";
 }
@@ -123,17 +126,15 @@ std::pair<std::string, std::string> FakeZfsRunner::Property(const std::string& n
   if (snapshot) {
     if (property == "guid") return {std::to_string(snapshot->guid), "-"};
     if (property == "createtxg") return {std::to_string(snapshot->createtxg), "-"};
+    if (property == "creation") return {std::to_string(kEpoch + snapshot->createtxg), "-"};
     if (property == "userrefs") return {std::to_string(snapshot->holds.size()), "-"};
     if (property == "used" || property == "referenced") return {"8192", "-"};
-    // A time that grows with the txg, like the real creation (seconds since the epoch).
-    if (property == "creation" && snapshot_creation_) {
-      return {std::to_string(1700000000 + snapshot->createtxg), "-"};
-    }
     return {"-", "-"};
   }
   if (property == "origin") return {d.origin.empty() ? "-" : d.origin, "-"};
   if (property == "guid") return {std::to_string(d.createtxg * 1000003 + 17), "-"};
   if (property == "createtxg") return {std::to_string(d.createtxg), "-"};
+  if (property == "creation") return {std::to_string(kEpoch + d.createtxg), "-"};
   if (property == "used" || property == "referenced") return {"1258291", "-"};
   if (property == "receive_resume_token") {
     return {d.resume_token.empty() ? "-" : d.resume_token, "-"};
@@ -146,13 +147,16 @@ std::pair<std::string, std::string> FakeZfsRunner::Property(const std::string& n
 std::vector<std::string> FakeZfsRunner::Names(const std::vector<std::string>& roots, bool recursive,
                                               int depth, const std::set<std::string>& types) const {
   std::vector<std::pair<std::string, std::string>> keyed;  // (tree key, name)
+  // A dataset's snapshots come right after it, before its children (as zfs prints them).
   auto add_dataset = [&](const std::string& name, int level) {
     const Dataset& d = datasets_.at(name);
     if (types.count(orch::DatasetTypeName(d.type))) keyed.push_back({TreeKey(name), name});
-    if (types.count("snapshot") && (level < depth || depth < 0)) {
+    const bool below = recursive || depth >= 0 || types == std::set<std::string>{"snapshot"};
+    if (types.count("snapshot") && below && (level < depth || depth < 0)) {
       for (const Snapshot& s : d.snapshots) {
-        keyed.push_back({TreeKey(name) + "\x02" + std::to_string(s.createtxg + 1000000000),
-                         name + "@" + s.name});
+        keyed.push_back(
+            {TreeKey(name) + std::string(1, '\0') + std::to_string(s.createtxg + 1000000000),
+             name + "@" + s.name});
       }
     }
   };
@@ -249,8 +253,7 @@ FakeZfsRunner::Reply FakeZfsRunner::Get(const Args& args) {
                  property == "guid" || property == "createtxg" || property == "userrefs" ||
                  property == "origin" || property == "used" || property == "referenced" ||
                  property == "canmount" || property == "readonly" || property == "name" ||
-                 (property == "creation" && snapshot_creation_) ||
-                 (property == "receive_resume_token" && modern);
+                 property == "creation" || (property == "receive_resume_token" && modern);
     if (!known) return {2, "", "bad property list: invalid property '" + property + "'\n"};
   }
   std::set<std::string> types = {"filesystem", "volume", "snapshot"};
@@ -348,7 +351,7 @@ FakeZfsRunner::Reply FakeZfsRunner::HoldCommand(const std::string& verb, const A
           reply.err + "cannot hold snapshot '" + name + "': tag already exists on this dataset\n"};
     } else if (verb == "release" && s->holds.erase(tag) == 0) {
       reply = {1, "",
-               reply.err + "cannot release '" + tag + "' from '" + name +
+               reply.err + "cannot release hold from snapshot '" + name +
                    "': no such tag on this dataset\n"};
     }
   }
@@ -380,6 +383,17 @@ FakeZfsRunner::Reply FakeZfsRunner::Destroy(const Args& args) {
   for (const std::string& name : names) {
     Snapshot* s = FindSnapshot(dataset + "@" + name);
     if (!s && !modern) return {1, "", NotFound(dataset + "@" + name)};
+    std::vector<std::string> clones;
+    for (const auto& [clone, d] : datasets_) {
+      if (d.origin == dataset + "@" + name) clones.push_back(clone);
+    }
+    if (s && !clones.empty()) {
+      std::string err = "cannot destroy '" + dataset + "@" + name +
+                        "': snapshot has dependent clones\nuse '-R' to destroy the following "
+                        "datasets:\n";
+      for (const std::string& clone : clones) err += clone + "\n";
+      return {1, "", err};
+    }
     if (s && !s->holds.empty()) {
       return {1, "", "cannot destroy snapshot " + dataset + "@" + name + ": dataset is busy\n"};
     }

@@ -1,6 +1,6 @@
-// zsend check BACKUP_NAME --max-age DURATION [--pools] [--metrics-file FILE]: a Nagios/Icinga
-// plugin (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) reading the history and, with --pools,
-// the local pools' health and capacity.
+// zsend check BACKUP_NAME --max-age DURATION [--max-verify-age DURATION] [--pools] [--metrics-file
+// FILE]: a Nagios/Icinga plugin (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) reading the history
+// and, with --pools, the local pools' health and capacity.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -20,6 +20,7 @@ struct CheckArgs {
   std::string state_dir;
   std::string max_age;
   std::string warn_age;
+  std::string max_verify_age;
   bool pools = false;
   std::vector<std::string> pool_names;
   double pool_warn = 75;
@@ -45,6 +46,11 @@ int RunCheck(const CheckArgs& args) {
     if (!warn.ok()) return Emit(UnknownCheck(warn.status().message()));
     options.warn_age_seconds = *warn;
   }
+  if (!args.max_verify_age.empty()) {
+    Result<double> verify_age = ParseDuration(args.max_verify_age, "--max-verify-age");
+    if (!verify_age.ok()) return Emit(UnknownCheck(verify_age.status().message()));
+    options.max_verify_age_seconds = *verify_age;
+  }
   if (args.pool_warn > args.pool_critical) {
     return Emit(UnknownCheck("--pool-warn must not be above --pool-critical"));
   }
@@ -63,6 +69,11 @@ int RunCheck(const CheckArgs& args) {
     pools = std::move(*report);
   }
   CheckResult result = EvaluateCheck(statuses, pools, options, now);
+  if (!args.max_verify_age.empty()) {
+    auto runs = (*history)->Runs(args.backup_name, 0, 0);
+    if (!runs.ok()) return Emit(UnknownCheck(runs.status().message()));
+    AddVerifyCheck(*runs, options, now, &result);
+  }
   if (!args.metrics_file.empty()) {
     Status written = WriteFileAtomically(args.metrics_file, FormatMetrics(statuses, now));
     if (!written.ok()) {
@@ -84,6 +95,9 @@ void RegisterCheckCommand(CLI::App& app, CommandRun* run) {
                   "CRITICAL when a dataset's last success is older (26h, 2d, 90min, seconds)")
       ->required();
   sub->add_option("--warn-age", args->warn_age, "WARNING when older than this");
+  sub->add_option("--max-verify-age", args->max_verify_age,
+                  "WARNING when the last zsend verify is older or missing; CRITICAL when it "
+                  "failed");
   sub->add_flag("--pools", args->pools, "also check every local pool (zpool status -x, capacity)");
   sub->add_option("--pool", args->pool_names, "check only this pool (repeatable; implies --pools)");
   sub->add_option("--pool-warn", args->pool_warn, "WARNING at this pool capacity % (default 75)");

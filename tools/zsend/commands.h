@@ -21,5 +21,7 @@ void RegisterReportCommand(CLI::App& app, CommandRun* run);
 void RegisterPruneCommand(CLI::App& app, CommandRun* run);
 void RegisterListCommand(CLI::App& app, CommandRun* run);
 void RegisterRestoreCommand(CLI::App& app, CommandRun* run);
+void RegisterVerifyCommand(CLI::App& app, CommandRun* run);
+void RegisterDigestTreeCommand(CLI::App& app, CommandRun* run);
 
 }  // namespace zsend::cli

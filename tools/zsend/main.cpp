@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   RegisterPruneCommand(app, &run);
   RegisterListCommand(app, &run);
   RegisterRestoreCommand(app, &run);
+  RegisterVerifyCommand(app, &run);
+  RegisterDigestTreeCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

@@ -1,0 +1,161 @@
+#include "orchestrator/verify/snapshot_walk.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <sstream>
+
+namespace zsend::orchestrator {
+namespace {
+
+std::atomic<int> clone_counter{0};
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(line);
+  return out;
+}
+
+Result<ParsedDigestTree> Walk(CommandRunner& host, const std::string& zsend, const std::string& dir,
+                              const DigestOptions& options) {
+  Command walk{DigestTreeArgv(zsend, dir, options), Effect::kReadOnly, ""};
+  walk.timeout_seconds = kDigestWalkTimeoutSeconds;
+  Result<CommandOutput> out = RunChecked(host, walk);
+  if (!out.ok()) return out.status();
+  return ParseDigestTree(out->out);
+}
+
+// The temporary clone of one walk; Remove() (or the destructor) takes it away again.
+class TemporaryClone {
+ public:
+  explicit TemporaryClone(CommandRunner& host) : host_(host) {}
+  ~TemporaryClone() { (void)Remove(); }
+
+  Status Create(const std::string& dataset, const std::string& snapshot) {
+    Result<CommandOutput> made =
+        RunChecked(host_, {{"sh", "-c", "mktemp -d \"${TMPDIR:-/tmp}/zsend-verify.XXXXXXXXXX\""},
+                           Effect::kReadOnly,
+                           ""});
+    if (!made.ok()) return made.status();
+    std::vector<std::string> lines = Lines(made->out);
+    if (lines.empty() || lines.back().empty() || lines.back()[0] != '/') {
+      return Internal("mktemp -d on " + host_.HostLabel() + " printed no directory");
+    }
+    dir_ = lines.back();
+    const std::string pool = dataset.substr(0, dataset.find('/'));
+    name_ = pool + "/zsend-verify-" + std::to_string(getpid()) + "-" +
+            std::to_string(clone_counter.fetch_add(1));
+    Result<CommandOutput> cloned =
+        RunChecked(host_, {{"zfs", "clone", "-o", "readonly=on", "-o", "mountpoint=" + dir_,
+                            dataset + "@" + snapshot, name_},
+                           Effect::kMutates,
+                           ""});
+    if (!cloned.ok()) {
+      name_.clear();  // nothing to destroy, and never someone else's dataset
+      return cloned.status();
+    }
+    return Status::Ok();
+  }
+
+  const std::string& dir() const { return dir_; }
+
+  Status Remove() {
+    Status status;
+    if (!name_.empty()) {
+      Command unmount{{"zfs", "umount", name_}, Effect::kMutates, ""};
+      unmount.cleanup = true;
+      unmount.timeout_seconds = kCleanupTimeoutSeconds;
+      (void)host_.Run(unmount);  // destroy unmounts too; this only makes "busy" rarer
+      Command destroy{{"zfs", "destroy", name_}, Effect::kMutates, ""};
+      destroy.cleanup = true;
+      destroy.timeout_seconds = kCleanupTimeoutSeconds;
+      Result<CommandOutput> out = RunChecked(host_, destroy);
+      if (!out.ok()) {
+        destroy.argv = {"zfs", "destroy", "-f", name_};
+        out = RunChecked(host_, destroy);
+      }
+      if (!out.ok()) {
+        status = out.status().WithContext("removing the temporary clone " + name_ +
+                                          " (destroy it by hand)");
+      }
+      name_.clear();
+    }
+    if (!dir_.empty()) {
+      Command rmdir{{"rmdir", "--", dir_}, Effect::kMutates, ""};
+      rmdir.cleanup = true;
+      rmdir.timeout_seconds = kCleanupTimeoutSeconds;
+      (void)host_.Run(rmdir);
+      dir_.clear();
+    }
+    return status;
+  }
+
+ private:
+  CommandRunner& host_;
+  std::string dir_;   // the mountpoint directory mktemp made, "" when none
+  std::string name_;  // the clone, "" when none exists
+};
+
+}  // namespace
+
+std::vector<std::string> DigestTreeArgv(const std::string& zsend, const std::string& dir,
+                                        const DigestOptions& options) {
+  std::vector<std::string> argv{zsend, "digest-tree", dir};
+  if (options.sample_percent < 100) {
+    char percent[32];
+    std::snprintf(percent, sizeof percent, "%g", options.sample_percent);
+    argv.insert(argv.end(), {"--sample", percent, "--seed", std::to_string(options.seed)});
+  }
+  return argv;
+}
+
+Result<SnapshotWalk> WalkSnapshot(CommandRunner& host, const std::string& zsend,
+                                  const std::string& dataset, const std::string& snapshot,
+                                  const DigestOptions& options) {
+  Result<CommandOutput> props =
+      RunChecked(host, {{"zfs", "get", "-H", "-o", "value", "type,mountpoint,mounted", dataset},
+                        Effect::kReadOnly,
+                        ""});
+  if (!props.ok()) return props.status();
+  std::vector<std::string> values = Lines(props->out);
+  if (values.size() < 3) {
+    return Internal("zfs get type,mountpoint,mounted " + dataset + " on " + host.HostLabel() +
+                    " printed " + std::to_string(values.size()) + " lines, not 3");
+  }
+  values.erase(values.begin(), values.end() - 3);  // a far startup file's lines come first
+  if (values[0] == "volume") {
+    return FailedPrecondition("volumes are not verified yet (only filesystems)");
+  }
+  SnapshotWalk result;
+  std::string snapshot_dir_error;
+  if (values[2] == "yes" && !values[1].empty() && values[1][0] == '/') {
+    const std::string dir =
+        (values[1] == "/" ? std::string() : values[1]) + "/.zfs/snapshot/" + snapshot;
+    Result<ParsedDigestTree> tree = Walk(host, zsend, dir, options);
+    if (tree.ok()) {
+      result.tree = std::move(*tree);
+      result.method = "snapshot directory";
+      return result;
+    }
+    if (tree.status().code() == StatusCode::kCancelled) return tree.status();
+    snapshot_dir_error = tree.status().message();
+  }
+  TemporaryClone clone(host);
+  Status made = clone.Create(dataset, snapshot);
+  if (!made.ok()) {
+    if (!snapshot_dir_error.empty()) made = made.WithContext(snapshot_dir_error + "; then");
+    return made;
+  }
+  Result<ParsedDigestTree> tree = Walk(host, zsend, clone.dir(), options);
+  Status removed = clone.Remove();
+  if (!tree.ok()) return tree.status();
+  if (!removed.ok()) return removed;
+  result.tree = std::move(*tree);
+  result.method = "temporary clone";
+  return result;
+}
+
+}  // namespace zsend::orchestrator
