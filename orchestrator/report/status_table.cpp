@@ -90,6 +90,7 @@ std::vector<DatasetStatus> SummarizeStatus(const std::vector<TransferRecord>& tr
   });
   std::map<std::pair<std::string, std::string>, DatasetStatus> by_key;
   for (const TransferRecord* t : ordered) {
+    if (t->kind == "restore") continue;  // zsend restore's rows are not backups
     DatasetStatus& s = by_key[{t->backup_name, t->source_dataset}];
     s.backup_name = t->backup_name;
     s.source_dataset = t->source_dataset;

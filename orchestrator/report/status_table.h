@@ -47,7 +47,8 @@ struct DatasetStatus {
   double last_rate() const;
 };
 
-// One entry per (backup name, source dataset), sorted by both.
+// One entry per (backup name, source dataset), sorted by both; restores (kind "restore") are
+// left out.
 std::vector<DatasetStatus> SummarizeStatus(const std::vector<TransferRecord>& transfers);
 
 // The `zsend status` table: one line per dataset, aligned columns, header first.

@@ -6,6 +6,7 @@ std::map<std::string, std::string> KnownCommonSnapshots(
     const std::vector<TransferRecord>& transfers) {
   std::map<std::string, std::string> known;
   for (const TransferRecord& t : transfers) {
+    if (t.kind == "restore") continue;  // zsend restore's rows are not backups
     if ((t.result == "ok" || t.result == "up-to-date") && !t.to_snapshot.empty()) {
       known[t.source_dataset] = t.to_snapshot.substr(t.to_snapshot.find('@') + 1);
     }

@@ -35,7 +35,7 @@ struct RotationResult {
 };
 
 // Source dataset -> short name of the snapshot the newest good transfer (ok or up-to-date)
-// left on the target. `transfers` oldest first (History::Transfers).
+// left on the target (restores left out). `transfers` oldest first (History::Transfers).
 std::map<std::string, std::string> KnownCommonSnapshots(
     const std::vector<TransferRecord>& transfers);
 

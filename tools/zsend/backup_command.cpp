@@ -57,17 +57,6 @@ std::vector<std::string> SplitCommas(const std::vector<std::string>& values) {
   return out;
 }
 
-// zsend-engine beside this program (build trees, installs), else the one on PATH.
-std::string LocalEngine() {
-  std::error_code error;
-  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (!error) {
-    std::filesystem::path beside = self.parent_path() / "zsend-engine";
-    if (access(beside.c_str(), X_OK) == 0) return beside.string();
-  }
-  return "zsend-engine";
-}
-
 int Fatal(const std::string& message) {
   std::cerr << "zsend backup: " << message << "\n";
   return kExitFatal;

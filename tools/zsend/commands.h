@@ -19,6 +19,8 @@ void RegisterHistoryCommand(CLI::App& app, CommandRun* run);
 void RegisterCheckCommand(CLI::App& app, CommandRun* run);
 void RegisterReportCommand(CLI::App& app, CommandRun* run);
 void RegisterPruneCommand(CLI::App& app, CommandRun* run);
+void RegisterListCommand(CLI::App& app, CommandRun* run);
+void RegisterRestoreCommand(CLI::App& app, CommandRun* run);
 void RegisterVerifyCommand(CLI::App& app, CommandRun* run);
 void RegisterDigestTreeCommand(CLI::App& app, CommandRun* run);
 void RegisterDaemonCommand(CLI::App& app, CommandRun* run);

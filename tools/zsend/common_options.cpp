@@ -1,7 +1,10 @@
 #include "tools/zsend/common_options.h"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <filesystem>
 
 #include "orchestrator/plan/selection.h"
 #include "orchestrator/report/history.h"
@@ -70,10 +73,8 @@ Status ApplyConfig(CLI::App& app, const ConfigOptions& config, std::string* back
   return Status::Ok();
 }
 
-namespace {
-
-std::unique_ptr<SshRunner> MakeSsh(const HostOptions& options, const std::string& destination,
-                                   CommandRunner& local) {
+std::unique_ptr<SshRunner> MakeSshRunner(const HostOptions& options, const std::string& destination,
+                                         CommandRunner& local) {
   if (destination.empty()) return nullptr;
   SshOptions ssh;
   ssh.destination = destination;
@@ -83,11 +84,9 @@ std::unique_ptr<SshRunner> MakeSsh(const HostOptions& options, const std::string
   return std::make_unique<SshRunner>(ssh, local);
 }
 
-}  // namespace
-
 Hosts::Hosts(const HostOptions& options)
-    : source_(MakeSsh(options, options.ssh_source, local_)),
-      target_(MakeSsh(options, options.ssh_target, local_)) {}
+    : source_(MakeSshRunner(options, options.ssh_source, local_)),
+      target_(MakeSshRunner(options, options.ssh_target, local_)) {}
 
 Status Hosts::ConnectSource() {
   return source_ ? source_->Connect() : Status::Ok();
@@ -127,6 +126,16 @@ Result<double> ParseDuration(const std::string& text, const std::string& what) {
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string LocalEngine() {
+  std::error_code error;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    std::filesystem::path beside = self.parent_path() / "zsend-engine";
+    if (access(beside.c_str(), X_OK) == 0) return beside.string();
+  }
+  return "zsend-engine";
 }
 
 }  // namespace zsend::cli

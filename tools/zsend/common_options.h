@@ -83,4 +83,12 @@ Result<double> ParseDuration(const std::string& text, const std::string& what);
 // Seconds since the epoch, now.
 double Now();
 
+// An ssh runner for `destination` with the options' port, identity and -o options; null for "".
+std::unique_ptr<orchestrator::SshRunner> MakeSshRunner(const HostOptions& options,
+                                                       const std::string& destination,
+                                                       orchestrator::CommandRunner& local);
+
+// zsend-engine beside this program (build trees, installs), else the one on PATH.
+std::string LocalEngine();
+
 }  // namespace zsend::cli

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   RegisterCheckCommand(app, &run);
   RegisterReportCommand(app, &run);
   RegisterPruneCommand(app, &run);
+  RegisterListCommand(app, &run);
+  RegisterRestoreCommand(app, &run);
   RegisterVerifyCommand(app, &run);
   RegisterDigestTreeCommand(app, &run);
   RegisterDaemonCommand(app, &run);
