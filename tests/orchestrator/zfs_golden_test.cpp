@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "orchestrator/zfs/host_state.h"
 #include "orchestrator/zfs/zfs.h"
 #include "tests/support/fake_zfs.h"
 
@@ -150,6 +151,23 @@ TEST(ZfsLayerGolden, ReadsWhatRealOpenZfsPrints) {
   Result<std::string> token = zfs.ResumeToken("zgold/a");
   ASSERT_TRUE(token.ok()) << token.status().ToString();
   EXPECT_EQ(*token, "");
+
+  // Planning's one read per host (host_state.h).
+  Result<HostState> state = ReadHostState(zfs, {"zgold/a", "zgold/k"}, true);
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  ASSERT_NE(state->Find("zgold/a"), nullptr);
+  ASSERT_NE(state->Find("zgold/a/b"), nullptr);
+  ASSERT_NE(state->Find("zgold/k"), nullptr);
+  EXPECT_EQ(state->Find("zgold/c"), nullptr);
+  ASSERT_EQ(state->Find("zgold/a")->snapshots.size(), 2u);
+  EXPECT_EQ(state->Find("zgold/a")->snapshots[1].name, "s2");
+  EXPECT_EQ(state->Find("zgold/a")->snapshots[0].guid, (*snapshots)[0].guid);
+  EXPECT_EQ(state->Find("zgold/a")->snapshots[0].userrefs, 1u);
+  EXPECT_EQ(state->Find("zgold/a/b")->snapshots.size(), 1u);
+  EXPECT_EQ(state->Find("zgold/k")->origin, "zgold/a@s1");
+  EXPECT_EQ(state->Find("zgold/a")->resume_token, "");
+  EXPECT_FALSE(state->Find("zgold/a")->written.empty());
+  EXPECT_EQ(ReadHostState(zfs, {"zgold/missing"}, false).status().code(), StatusCode::kNotFound);
 
   EXPECT_TRUE(zfs.Hold("t2", {"zgold/a@s2", "zgold/a/b@s2"}).ok());
   EXPECT_TRUE(zfs.Release("t2", {"zgold/a@s2", "zgold/a/b@s2"}).ok());

@@ -129,6 +129,7 @@ std::pair<std::string, std::string> FakeZfsRunner::Property(const std::string& n
     if (property == "creation") return {std::to_string(kEpoch + snapshot->createtxg), "-"};
     if (property == "userrefs") return {std::to_string(snapshot->holds.size()), "-"};
     if (property == "used" || property == "referenced") return {"8192", "-"};
+    if (property == "written" && flavor_ == Flavor::kOpenZfs) return {"8192", "-"};
     return {"-", "-"};
   }
   if (property == "origin") return {d.origin.empty() ? "-" : d.origin, "-"};
@@ -136,6 +137,8 @@ std::pair<std::string, std::string> FakeZfsRunner::Property(const std::string& n
   if (property == "createtxg") return {std::to_string(d.createtxg), "-"};
   if (property == "creation") return {std::to_string(kEpoch + d.createtxg), "-"};
   if (property == "used" || property == "referenced") return {"1258291", "-"};
+  // `written` is not modelled: every dataset has changed since its last snapshot.
+  if (property == "written" && flavor_ == Flavor::kOpenZfs) return {"8192", "-"};
   if (property == "receive_resume_token") {
     return {d.resume_token.empty() ? "-" : d.resume_token, "-"};
   }
@@ -253,7 +256,8 @@ FakeZfsRunner::Reply FakeZfsRunner::Get(const Args& args) {
                  property == "guid" || property == "createtxg" || property == "userrefs" ||
                  property == "origin" || property == "used" || property == "referenced" ||
                  property == "canmount" || property == "readonly" || property == "name" ||
-                 property == "creation" || (property == "receive_resume_token" && modern);
+                 property == "creation" ||
+                 ((property == "receive_resume_token" || property == "written") && modern);
     if (!known) return {2, "", "bad property list: invalid property '" + property + "'\n"};
   }
   std::set<std::string> types = {"filesystem", "volume", "snapshot"};
