@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <functional>
 
-namespace zsend::orchestrator {
+#include "orchestrator/report/history_sql.h"
 
-extern const char* const kHistorySchemaV2;  // the daemon's table, at the end of this file
+namespace zsend::orchestrator {
 
 namespace {
 
@@ -66,49 +66,6 @@ ALTER TABLE runs ADD COLUMN planning_seconds REAL NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN transfer_seconds REAL NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN rotation_seconds REAL NOT NULL DEFAULT 0;
 )sql";
-
-// A prepared statement that finalizes itself.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Statement& Bind(const std::string& value) {
-    sqlite3_bind_text(stmt_, ++index_, value.c_str(), static_cast<int>(value.size()),
-                      SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& Bind(double value) {
-    sqlite3_bind_double(stmt_, ++index_, value);
-    return *this;
-  }
-  Statement& Bind(int64_t value) {
-    sqlite3_bind_int64(stmt_, ++index_, value);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return sqlite3_step(stmt_); }
-  std::string Text(int column) const {
-    const unsigned char* text = sqlite3_column_text(stmt_, column);
-    return text != nullptr ? reinterpret_cast<const char*>(text) : "";
-  }
-  double Real(int column) const { return sqlite3_column_double(stmt_, column); }
-  int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
-  Status Error(const std::string& what) const {
-    return Unavailable("history database: " + what + ": " + sqlite3_errmsg(db_));
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_ = SQLITE_ERROR;
-  int index_ = 0;
-};
 
 constexpr const char* kRunColumns =
     "id, backup_name, command, host, source_host, target_host, started, ended, result, "
@@ -321,11 +278,7 @@ Result<std::vector<RunRecord>> History::Runs(const std::string& backup_name, dou
   Statement s(db_, sql.c_str());
   if (!s.ok()) return s.Error("prepare");
   s.Bind(backup_name).Bind(backup_name).Bind(since);
-  std::vector<RunRecord> runs;
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) runs.push_back(ReadRun(s));
-  if (rc != SQLITE_DONE) return s.Error("reading runs");
-  return runs;
+  return CollectRows(s, ReadRun, "reading runs");
 }
 
 Result<std::vector<TransferRecord>> History::Transfers(const std::string& backup_name, double since,
@@ -336,11 +289,7 @@ Result<std::vector<TransferRecord>> History::Transfers(const std::string& backup
   Statement s(db_, sql.c_str());
   if (!s.ok()) return s.Error("prepare");
   s.Bind(backup_name).Bind(backup_name).Bind(since).Bind(run_id).Bind(run_id);
-  std::vector<TransferRecord> transfers;
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) transfers.push_back(ReadTransfer(s));
-  if (rc != SQLITE_DONE) return s.Error("reading transfers");
-  return transfers;
+  return CollectRows(s, ReadTransfer, "reading transfers");
 }
 
 Result<std::vector<std::string>> History::BackupNames() {
@@ -352,140 +301,6 @@ Result<std::vector<std::string>> History::BackupNames() {
   while ((rc = s.Step()) == SQLITE_ROW) names.push_back(s.Text(0));
   if (rc != SQLITE_DONE) return s.Error("reading backup names");
   return names;
-}
-
-// zsend verify's table: created on first use (additive, so the schema version stays 1).
-namespace {
-
-constexpr const char* kVerifySchema =
-    "CREATE TABLE IF NOT EXISTS verifies ("
-    "id INTEGER PRIMARY KEY, run_id INTEGER, backup_name TEXT NOT NULL, source_host TEXT, "
-    "target_host TEXT, source_dataset TEXT, target_dataset TEXT, snapshot TEXT, started REAL, "
-    "ended REAL, result TEXT, entries INTEGER, bytes_read INTEGER, differences INTEGER, "
-    "first_difference TEXT);"
-    "CREATE INDEX IF NOT EXISTS verifies_by_backup ON verifies (backup_name, started);";
-constexpr const char* kVerifyColumns =
-    "id, run_id, backup_name, source_host, target_host, source_dataset, target_dataset, "
-    "snapshot, started, ended, result, entries, bytes_read, differences, first_difference";
-
-}  // namespace
-
-Result<int64_t> History::AddVerify(const VerifyRecord& v) {
-  ZSEND_RETURN_IF_ERROR(Exec(kVerifySchema));
-  Statement s(db_,
-              "INSERT INTO verifies (run_id, backup_name, source_host, target_host, "
-              "source_dataset, target_dataset, snapshot, started, ended, result, entries, "
-              "bytes_read, differences, first_difference) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  if (!s.ok()) return s.Error("prepare");
-  s.Bind(v.run_id).Bind(v.backup_name).Bind(v.source_host).Bind(v.target_host);
-  s.Bind(v.source_dataset).Bind(v.target_dataset).Bind(v.snapshot).Bind(v.started).Bind(v.ended);
-  s.Bind(v.result).Bind(static_cast<int64_t>(v.entries)).Bind(static_cast<int64_t>(v.bytes_read));
-  s.Bind(static_cast<int64_t>(v.differences)).Bind(v.first_difference);
-  if (s.Step() != SQLITE_DONE) return s.Error("recording a verify");
-  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
-}
-
-Result<std::vector<VerifyRecord>> History::Verifies(const std::string& backup_name, double since,
-                                                    int64_t run_id) {
-  std::vector<VerifyRecord> verifies;
-  {
-    Statement exists(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'verifies'");
-    if (!exists.ok()) return exists.Error("prepare");
-    if (exists.Step() != SQLITE_ROW) return verifies;  // no verify ran yet
-  }
-  std::string sql = std::string("SELECT ") + kVerifyColumns +
-                    " FROM verifies WHERE (? = '' OR backup_name = ?) AND started >= ? "
-                    "AND (? = 0 OR run_id = ?) ORDER BY started, id";
-  Statement s(db_, sql.c_str());
-  if (!s.ok()) return s.Error("prepare");
-  s.Bind(backup_name).Bind(backup_name).Bind(since).Bind(run_id).Bind(run_id);
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) {
-    VerifyRecord v;
-    v.id = s.Int(0);
-    v.run_id = s.Int(1);
-    v.backup_name = s.Text(2);
-    v.source_host = s.Text(3);
-    v.target_host = s.Text(4);
-    v.source_dataset = s.Text(5);
-    v.target_dataset = s.Text(6);
-    v.snapshot = s.Text(7);
-    v.started = s.Real(8);
-    v.ended = s.Real(9);
-    v.result = s.Text(10);
-    v.entries = static_cast<uint64_t>(s.Int(11));
-    v.bytes_read = static_cast<uint64_t>(s.Int(12));
-    v.differences = static_cast<uint64_t>(s.Int(13));
-    v.first_difference = s.Text(14);
-    verifies.push_back(std::move(v));
-  }
-  if (rc != SQLITE_DONE) return s.Error("reading verifies");
-  return verifies;
-}
-
-// --- Version 2: the state of `zsend daemon` (orchestrator/daemon/), one row per job. ---
-
-namespace {
-
-constexpr const char* kDaemonJobColumns =
-    "job, last_start, last_end, last_tags, last_result, last_error, coverage, next_due, "
-    "next_tags, shortest_interval, last_success";
-
-DaemonJobRecord ReadDaemonJob(const Statement& s) {
-  DaemonJobRecord r;
-  r.job = s.Text(0);
-  r.last_start = s.Real(1);
-  r.last_end = s.Real(2);
-  r.last_tags = s.Text(3);
-  r.last_result = s.Text(4);
-  r.last_error = s.Text(5);
-  r.coverage = s.Text(6);
-  r.next_due = s.Real(7);
-  r.next_tags = s.Text(8);
-  r.shortest_interval = s.Real(9);
-  r.last_success = s.Real(10);
-  return r;
-}
-
-}  // namespace
-
-const char* const kHistorySchemaV2 = R"sql(
-CREATE TABLE IF NOT EXISTS daemon_jobs (
-  job TEXT PRIMARY KEY,
-  last_start REAL NOT NULL DEFAULT 0,
-  last_end REAL NOT NULL DEFAULT 0,
-  last_tags TEXT NOT NULL DEFAULT '',
-  last_result TEXT NOT NULL DEFAULT '',
-  last_error TEXT NOT NULL DEFAULT '',
-  coverage TEXT NOT NULL DEFAULT '',
-  next_due REAL NOT NULL DEFAULT 0,
-  next_tags TEXT NOT NULL DEFAULT '',
-  shortest_interval REAL NOT NULL DEFAULT 0,
-  last_success REAL NOT NULL DEFAULT 0
-);
-)sql";
-
-Status History::SaveDaemonJob(const DaemonJobRecord& r) {
-  Statement s(db_, (std::string("INSERT OR REPLACE INTO daemon_jobs (") + kDaemonJobColumns +
-                    ") VALUES (?,?,?,?,?,?,?,?,?,?,?)")
-                       .c_str());
-  if (!s.ok()) return s.Error("prepare");
-  s.Bind(r.job).Bind(r.last_start).Bind(r.last_end).Bind(r.last_tags).Bind(r.last_result);
-  s.Bind(r.last_error).Bind(r.coverage).Bind(r.next_due).Bind(r.next_tags);
-  s.Bind(r.shortest_interval).Bind(r.last_success);
-  if (s.Step() != SQLITE_DONE) return s.Error("recording the daemon's job state");
-  return Status::Ok();
-}
-
-Result<std::vector<DaemonJobRecord>> History::DaemonJobs() {
-  Statement s(
-      db_, (std::string("SELECT ") + kDaemonJobColumns + " FROM daemon_jobs ORDER BY job").c_str());
-  if (!s.ok()) return s.Error("prepare");
-  std::vector<DaemonJobRecord> jobs;
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) jobs.push_back(ReadDaemonJob(s));
-  if (rc != SQLITE_DONE) return s.Error("reading the daemon's job state");
-  return jobs;
 }
 
 }  // namespace zsend::orchestrator
