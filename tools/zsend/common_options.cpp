@@ -5,15 +5,30 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 
 #include "orchestrator/plan/selection.h"
 #include "orchestrator/report/history.h"
 #include "orchestrator/retention/retention_rules.h"
+#include "orchestrator/run/exit_codes.h"
 #include "orchestrator/run/job_config.h"
 
 namespace zsend::cli {
 
 using namespace orchestrator;
+
+int FatalError(const char* command, const Status& status) {
+  std::cerr << "zsend " << command << ": " << status.message() << "\n";
+  return orchestrator::kExitFatal;
+}
+
+void AddJobOptions(CLI::App& app, JobArgs* args) {
+  args->app = &app;
+  AddHostOptions(app, &args->hosts);
+  AddSelectionOptions(app, &args->selection);
+  AddConfigOption(app, &args->config);
+  AddStateDirOption(app, &args->state_dir);
+}
 
 void AddStateDirOption(CLI::App& app, std::string* state_dir) {
   *state_dir = kDefaultStateDir;

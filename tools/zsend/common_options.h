@@ -38,10 +38,27 @@ struct ConfigOptions {
   std::string file;  // --config FILE: positional BACKUP_NAME is then a job name
 };
 
+// The arguments of a subcommand that works on one backup job (prune, list, verify): its
+// positional BACKUP_NAME and TARGET_PATH, the state directory, hosts, selection and --config.
+struct JobArgs {
+  std::string backup_name;
+  std::string target_path;
+  std::string state_dir;
+  HostOptions hosts;
+  SelectionOptions selection;
+  ConfigOptions config;
+  CLI::App* app = nullptr;  // the subcommand (ApplyConfig reads which options were given)
+};
+
+// The one-line error of subcommand `command` ("zsend COMMAND: MESSAGE") on stderr; kExitFatal.
+int FatalError(const char* command, const Status& status);
+
 void AddStateDirOption(CLI::App& app, std::string* state_dir);
 void AddHostOptions(CLI::App& app, HostOptions* options);
 void AddSelectionOptions(CLI::App& app, SelectionOptions* options);
 void AddConfigOption(CLI::App& app, ConfigOptions* options);
+// The host, selection, --config and --state-dir options of a job subcommand `app`, into `args`.
+void AddJobOptions(CLI::App& app, JobArgs* args);
 // --syslog: the subcommand's output lines go to syslog too (orchestrator/report/syslog_tee.h).
 void AddSyslogOption(CLI::App& app, bool* syslog);
 

@@ -2,11 +2,13 @@
 // --run JOB: asks the daemon to run JOB now. Both through the daemon's socket in the state
 // directory (orchestrator/daemon/daemon_socket.h). Exit 0, or 255 when no daemon answers, the
 // REGEX is bad or the daemon refuses.
+#include <regex.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
-#include <regex>
 
 #include "orchestrator/daemon/daemon_socket.h"
 #include "orchestrator/daemon/job_table.h"
@@ -30,6 +32,27 @@ int Fail(const std::string& message) {
   return kExitFatal;
 }
 
+// A POSIX extended regular expression (regcomp): GCC 12 flags std::regex with false
+// -Wmaybe-uninitialized in the sanitizer build.
+class JobFilter {
+ public:
+  // False when `pattern` does not compile.
+  bool Compile(const std::string& pattern) {
+    compiled_ = regcomp(&regex_, pattern.c_str(), REG_EXTENDED | REG_NOSUB) == 0;
+    return compiled_;
+  }
+  ~JobFilter() {
+    if (compiled_) regfree(&regex_);
+  }
+  bool Matches(const std::string& job) const {
+    return !compiled_ || regexec(&regex_, job.c_str(), 0, nullptr, 0) == 0;
+  }
+
+ private:
+  regex_t regex_{};
+  bool compiled_ = false;
+};
+
 int RunJobs(const JobsArgs& args) {
   const std::string state_dir =
       args.state_dir.empty() ? orchestrator::kDefaultStateDir : args.state_dir;
@@ -43,11 +66,9 @@ int RunJobs(const JobsArgs& args) {
     std::cout << reply.value("ok", "") << "\n";
     return kExitOk;
   }
-  std::optional<std::regex> filter;
-  try {
-    if (!args.pattern.empty()) filter.emplace(args.pattern);
-  } catch (const std::regex_error&) {
-    return Fail("bad REGEX '" + args.pattern + "'; give an ECMAScript regular expression");
+  JobFilter filter;
+  if (!args.pattern.empty() && !filter.Compile(args.pattern)) {
+    return Fail("bad REGEX '" + args.pattern + "'; give a POSIX extended regular expression");
   }
   Result<std::string> answer = orchestrator::AskDaemon(state_dir, "list");
   if (!answer.ok()) return Fail(answer.status().message());
@@ -55,7 +76,7 @@ int RunJobs(const JobsArgs& args) {
   if (!rows.ok()) return Fail(rows.status().message());
   std::vector<orchestrator::JobRow> shown;
   for (const orchestrator::JobRow& row : *rows) {
-    if (!filter || std::regex_search(row.job, *filter)) shown.push_back(row);
+    if (filter.Matches(row.job)) shown.push_back(row);
   }
   std::cout << (args.json ? orchestrator::JobRowsToJson(shown) + "\n"
                           : orchestrator::FormatJobTable(shown));

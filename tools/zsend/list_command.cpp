@@ -17,21 +17,13 @@ namespace {
 
 using namespace orchestrator;
 
-struct ListArgs {
-  std::string backup_name;
-  std::string target_path;
+struct ListArgs : JobArgs {
   std::string dataset;
   bool json = false;
-  std::string state_dir;
-  HostOptions hosts;
-  SelectionOptions selection;
-  ConfigOptions config;
-  CLI::App* app = nullptr;
 };
 
 int Fatal(const Status& status) {
-  std::cerr << "zsend list: " << status.message() << "\n";
-  return kExitFatal;
+  return FatalError("list", status);
 }
 
 int RunList(ListArgs& args) {
@@ -83,16 +75,12 @@ void RegisterListCommand(CLI::App& app, CommandRun* run) {
   auto args = std::make_shared<ListArgs>();
   CLI::App* sub = app.add_subcommand(
       "list", "revisions of a backup per dataset: on source and target, sizes, holds, transfers");
-  args->app = sub;
   sub->add_option("BACKUP_NAME", args->backup_name, "the backup (or the job with --config)")
       ->required();
   sub->add_option("TARGET_PATH", args->target_path, "where the backup's datasets are received");
   sub->add_option("DATASET", args->dataset, "only this dataset (source or target name)");
   sub->add_flag("--json", args->json, "JSON instead of tables");
-  AddHostOptions(*sub, &args->hosts);
-  AddSelectionOptions(*sub, &args->selection);
-  AddConfigOption(*sub, &args->config);
-  AddStateDirOption(*sub, &args->state_dir);
+  AddJobOptions(*sub, args.get());
   sub->callback([args, run] { *run = [args] { return RunList(*args); }; });
 }
 

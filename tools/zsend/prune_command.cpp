@@ -24,25 +24,17 @@ namespace {
 
 using namespace orchestrator;
 
-struct PruneArgs {
-  std::string backup_name;
-  std::string target_path;
+struct PruneArgs : JobArgs {
   std::string keep_source = kDefaultKeepSource;
   std::string keep_target = kDefaultKeepTarget;
   bool source_only = false;
   bool target_only = false;
   bool dry_run = false;
   bool syslog = false;
-  std::string state_dir;
-  HostOptions hosts;
-  SelectionOptions selection;
-  ConfigOptions config;
-  CLI::App* app = nullptr;
 };
 
 int Fatal(const Status& status) {
-  std::cerr << "zsend prune: " << status.message() << "\n";
-  return kExitFatal;
+  return FatalError("prune", status);
 }
 
 int RunPrune(PruneArgs& args) {
@@ -158,7 +150,6 @@ void RegisterPruneCommand(CLI::App& app, CommandRun* run) {
   auto args = std::make_shared<PruneArgs>();
   CLI::App* sub = app.add_subcommand(
       "prune", "destroy old snapshots of a backup on source and target (retention only)");
-  args->app = sub;
   sub->add_option("BACKUP_NAME", args->backup_name, "the backup (or the job with --config)")
       ->required();
   sub->add_option("TARGET_PATH", args->target_path, "where the backup's datasets are received");
@@ -170,10 +161,7 @@ void RegisterPruneCommand(CLI::App& app, CommandRun* run) {
   sub->add_flag("--target-only", args->target_only, "prune only the target")->excludes(source_only);
   sub->add_flag("--dry-run", args->dry_run,
                 "print every decision and the destroy commands; change nothing");
-  AddHostOptions(*sub, &args->hosts);
-  AddSelectionOptions(*sub, &args->selection);
-  AddConfigOption(*sub, &args->config);
-  AddStateDirOption(*sub, &args->state_dir);
+  AddJobOptions(*sub, args.get());
   AddSyslogOption(*sub, &args->syslog);
   sub->callback([args, run] { *run = [args] { return RunPrune(*args); }; });
 }

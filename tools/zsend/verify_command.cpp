@@ -24,23 +24,15 @@ namespace {
 
 using namespace orchestrator;
 
-struct VerifyArgs {
-  std::string backup_name;
-  std::string target_path;
+struct VerifyArgs : JobArgs {
   double sample = 100;
   std::optional<uint64_t> seed;
   std::string remote_zsend;
   size_t max_differences = 10;
-  std::string state_dir;
-  HostOptions hosts;
-  SelectionOptions selection;
-  ConfigOptions config;
-  CLI::App* app = nullptr;
 };
 
 int Fatal(const Status& status) {
-  std::cerr << "zsend verify: " << status.message() << "\n";
-  return kExitFatal;
+  return FatalError("verify", status);
 }
 
 // This program, to run digest-tree locally (the same build as the one verifying).
@@ -116,7 +108,6 @@ void RegisterVerifyCommand(CLI::App& app, CommandRun* run) {
   CLI::App* sub = app.add_subcommand(
       "verify", "compare the newest common snapshot of source and target by content");
   sub->footer(kExitCodeHelp);
-  args->app = sub;
   sub->add_option("BACKUP_NAME", args->backup_name, "the backup (or the job with --config)")
       ->required();
   sub->add_option("TARGET_PATH", args->target_path, "where the backup's datasets are received");
@@ -128,10 +119,7 @@ void RegisterVerifyCommand(CLI::App& app, CommandRun* run) {
   sub->add_option("--remote-zsend", args->remote_zsend, "path of zsend on remote hosts");
   sub->add_option("--max-differences", args->max_differences,
                   "differing paths printed per dataset (default 10)");
-  AddHostOptions(*sub, &args->hosts);
-  AddSelectionOptions(*sub, &args->selection);
-  AddConfigOption(*sub, &args->config);
-  AddStateDirOption(*sub, &args->state_dir);
+  AddJobOptions(*sub, args.get());
   sub->callback([args, run] { *run = [args] { return RunVerifyCommand(*args); }; });
 }
 
