@@ -248,13 +248,14 @@ void Daemon::ChildEnded(JobState& state, int wait_status, double now) {
 
 void Daemon::Finish(JobState& state, const std::string& result, const std::string& error,
                     double now) {
-  state.running.reset();
+  // `result` and `error` may live in state.running: copy them before it goes.
   state.record.last_end = now;
   state.record.last_result = result;
   state.record.last_error = error;
-  if (result == "ok") state.record.last_success = now;
-  log_ << "zsend daemon: " << state.job.name << ": " << result
-       << (error.empty() ? "" : ": " + error) << "\n"
+  state.running.reset();
+  if (state.record.last_result == "ok") state.record.last_success = now;
+  log_ << "zsend daemon: " << state.job.name << ": " << state.record.last_result
+       << (state.record.last_error.empty() ? "" : ": " + state.record.last_error) << "\n"
        << std::flush;
   Save(state);
 }
