@@ -92,14 +92,14 @@ Status ParseJob(const json& value, const std::string& name, const std::string& w
           return InvalidArgument(at + ": seconds, at least 1, e.g. \"hook-timeout\": 60");
         }
         job->hook_timeout = item.get<double>();
-      } else if (key == "post-snapshot" || key == "pre-send") {
-        return InvalidArgument(at + ": not supported yet; use \"pre-snapshot\" or \"post-run\"");
-      } else if (std::find(std::begin(kHookNames), std::end(kHookNames), key) !=
-                 std::end(kHookNames)) {
+      } else if (key == "post-snapshot" || key == "pre-send" ||
+                 std::find(std::begin(kHookNames), std::end(kHookNames), key) !=
+                     std::end(kHookNames)) {
         if (!item.is_string() || item.get<std::string>().empty()) {
           return InvalidArgument(at + ": a shell command, e.g. \"/usr/local/bin/freeze-db\"");
         }
-        job->hooks[key] = item.get<std::string>();
+        // post-snapshot and pre-send run inside `zsend backup`, which reads them from the job.
+        if (key != "post-snapshot" && key != "pre-send") job->hooks[key] = item.get<std::string>();
       }
     }
   }

@@ -53,7 +53,7 @@ struct DaemonConfig {
 };
 
 // The hooks the daemon runs around a job's `zsend backup` child. "post-snapshot" and "pre-send"
-// (inside the run) are refused with an error saying so: not built yet.
+// run inside it (`zsend backup --post-snapshot/--pre-send`, read from the same job).
 inline constexpr const char* kHookNames[] = {"pre-snapshot", "post-run"};
 
 // Parses the whole file; `origin` names it in errors.

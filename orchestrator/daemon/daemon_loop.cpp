@@ -186,6 +186,7 @@ bool Daemon::StartPhase(JobState& state, Phase phase, double now) {
     argv = {options_.zsend_program, "backup",      "--config",         KeptConfig(),
             state.job.name,         "--state-dir", options_.state_dir, "--no-progress"};
     if (state.job.snapshot_only) argv.push_back("--no-send");
+    for (std::string& option : TagOptions(state.schedule, run.tags)) argv.push_back(option);
     run.deadline = 0;
   } else {
     const std::string hook = phase == Phase::kPreSnapshot ? "pre-snapshot" : "post-run";

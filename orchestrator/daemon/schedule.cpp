@@ -1,5 +1,6 @@
 #include "orchestrator/daemon/schedule.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -90,22 +91,6 @@ void MarkRun(const Schedule& schedule, const std::string& job, const std::vector
   }
 }
 
-std::string JoinTags(const std::vector<std::string>& tags) {
-  std::string text;
-  for (const std::string& tag : tags) text += (text.empty() ? "" : ",") + tag;
-  return text;
-}
-
-std::vector<std::string> SplitTags(const std::string& text) {
-  std::vector<std::string> tags;
-  std::stringstream stream(text);
-  std::string tag;
-  while (std::getline(stream, tag, ',')) {
-    if (!tag.empty()) tags.push_back(tag);
-  }
-  return tags;
-}
-
 std::string EncodeCoverage(const TagCoverage& coverage) {
   std::string text;
   for (const auto& [tag, slot] : coverage) {
@@ -129,6 +114,19 @@ TagCoverage DecodeCoverage(const std::string& text) {
     if (end != number.c_str() && *end == '\0') coverage[part.substr(0, equals)] = slot;
   }
   return coverage;
+}
+
+std::vector<std::string> TagOptions(const Schedule& schedule, const std::vector<std::string>& tags) {
+  std::string keeps, kept_tags;
+  for (const ScheduleInterval& interval : schedule.intervals) {
+    if (interval.keep <= 0) continue;
+    keeps += (keeps.empty() ? "" : ",") + interval.tag + "=" + std::to_string(interval.keep);
+    if (std::find(tags.begin(), tags.end(), interval.tag) != tags.end()) {
+      kept_tags += (kept_tags.empty() ? "" : ",") + interval.tag;
+    }
+  }
+  if (kept_tags.empty()) return {};
+  return {"--tags", kept_tags, "--keep-tags", keeps};
 }
 
 }  // namespace zsend::orchestrator

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "orchestrator/daemon/daemon_config.h"
+#include "orchestrator/retention/retention_rules.h"
 
 namespace zsend::orchestrator {
 
@@ -51,9 +52,12 @@ std::vector<std::string> DueTags(const Schedule& schedule, const std::string& jo
 void MarkRun(const Schedule& schedule, const std::string& job, const std::vector<std::string>& tags,
              double now, TagCoverage* coverage);
 
-// "often,slower"
-std::string JoinTags(const std::vector<std::string>& tags);
-std::vector<std::string> SplitTags(const std::string& text);
+
+// The `zsend backup` options that carry a run's tags to its snapshots and rotate by them:
+// `--tags` (the run's tags whose interval has a keep) and `--keep-tags TAG=KEEP,...` (every
+// interval of the schedule with a keep). None when no interval has a keep, or the run carries
+// none of those tags (a `manual` run): its snapshots are then left to keep-source/keep-target.
+std::vector<std::string> TagOptions(const Schedule& schedule, const std::vector<std::string>& tags);
 // TagCoverage as "tag=seconds;..." for the state table, and back (bad parts are dropped).
 std::string EncodeCoverage(const TagCoverage& coverage);
 TagCoverage DecodeCoverage(const std::string& text);

@@ -1,5 +1,6 @@
 #include "orchestrator/retention/prune_datasets.h"
 
+#include <unordered_map>
 #include <unordered_set>
 
 namespace zsend::orchestrator {
@@ -13,7 +14,7 @@ Result<std::vector<RetentionSnapshot>> WithTimes(Zfs& zfs, const std::string& da
   std::vector<RetentionSnapshot> out;
   std::optional<std::map<std::string, int64_t>> creation;
   for (const SnapshotInfo& s : snapshots) {
-    RetentionSnapshot r{s.name, 0, s.userrefs};
+    RetentionSnapshot r{s.name, 0, s.userrefs, {}};
     if (!IsGroupSnapshot(group, s.name)) {
       r.time = 0;
     } else if (std::optional<int64_t> t = TimeFromSnapshotName(s.name)) {
@@ -32,13 +33,18 @@ Result<std::vector<RetentionSnapshot>> WithTimes(Zfs& zfs, const std::string& da
   return out;
 }
 
+// `tags`: the side's tagged snapshots (read only when the spec counts tags).
 void Decide(Zfs& zfs, SidePrune& side, const RetentionSpec& spec, RetentionInput input,
-            const std::vector<SnapshotInfo>& snapshots) {
+            const std::vector<SnapshotInfo>& snapshots,
+            const std::map<std::string, std::vector<std::string>>& tags) {
   Result<std::vector<RetentionSnapshot>> timed =
       WithTimes(zfs, side.dataset, input.group, snapshots);
   if (!timed.ok()) {
     side.error = timed.status();
     return;
+  }
+  for (RetentionSnapshot& s : *timed) {
+    if (auto it = tags.find(s.name); it != tags.end()) s.tags = it->second;
   }
   input.snapshots = std::move(*timed);
   side.decisions = DecideRetention(spec, input);
@@ -47,7 +53,45 @@ void Decide(Zfs& zfs, SidePrune& side, const RetentionSpec& spec, RetentionInput
   }
 }
 
+// Target snapshots without tags whose source snapshot (same guid) has some: they arrived by
+// zfs receive, which does not bring user properties along.
+void CopyMissingTags(const std::vector<SnapshotInfo>& source,
+                     const std::map<std::string, std::vector<std::string>>& source_tags,
+                     const std::vector<SnapshotInfo>& target,
+                     std::map<std::string, std::vector<std::string>>* target_tags,
+                     std::map<std::string, std::string>* to_set) {
+  std::unordered_map<uint64_t, const std::vector<std::string>*> by_guid;
+  for (const SnapshotInfo& s : source) {
+    if (auto it = source_tags.find(s.name); it != source_tags.end()) by_guid[s.guid] = &it->second;
+  }
+  for (const SnapshotInfo& s : target) {
+    auto it = by_guid.find(s.guid);
+    if (it == by_guid.end() || target_tags->count(s.name) != 0) continue;
+    (*target_tags)[s.name] = *it->second;
+    (*to_set)[s.name] = JoinTags(*it->second);
+  }
+}
+
 }  // namespace
+
+Result<std::map<std::string, std::vector<std::string>>> SnapshotTags(Zfs& zfs,
+                                                                      const std::string& dataset) {
+  Result<CommandOutput> output = RunChecked(
+      zfs.runner(),
+      {{"zfs", "get", "-H", "-d", "1", "-o", "name,value", kTagsProperty, dataset},
+       Effect::kReadOnly,
+       ""});
+  if (!output.ok()) return output.status();
+  std::map<std::string, std::vector<std::string>> tags;
+  for (const std::vector<std::string>& row : ParseTabRows(output->out)) {
+    if (row.size() != 2) continue;
+    Result<std::pair<std::string, std::string>> name = SplitSnapshotName(row[0]);
+    if (!name.ok() || name->first != dataset) continue;
+    std::vector<std::string> list = SplitTags(row[1]);
+    if (!list.empty()) tags[name->second] = std::move(list);
+  }
+  return tags;
+}
 
 Result<std::map<std::string, int64_t>> SnapshotCreationTimes(Zfs& zfs, const std::string& dataset) {
   Result<CommandOutput> output = RunChecked(
@@ -139,6 +183,22 @@ DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_datas
     }
   }
 
+  // Tags, when a side counts them: the source's, and the target's (a target snapshot without
+  // its tags takes them from the source snapshot with the same guid, and keeps them).
+  const bool by_tags = (options.keep_source && !options.keep_source->keep_tags.empty()) ||
+                       (options.keep_target && !options.keep_target->keep_tags.empty());
+  std::map<std::string, std::vector<std::string>> source_tags, target_tags;
+  if (by_tags) {
+    Result<std::map<std::string, std::vector<std::string>>> read =
+        SnapshotTags(source, source_dataset);
+    if (!read.ok()) {
+      prune.source.error = read.status();
+      prune.target.note = "not pruned: the source could not be read";
+      return prune;
+    }
+    source_tags = std::move(*read);
+  }
+
   if (options.keep_source) {
     prune.source.dataset = source_dataset;
     RetentionInput input;
@@ -154,7 +214,7 @@ DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_datas
       prune.source.note = "the target could not be read (" + why_unknown +
                           ") and no earlier transfer is recorded: nothing destroyed on the source";
     }
-    Decide(source, prune.source, *options.keep_source, std::move(input), *src);
+    Decide(source, prune.source, *options.keep_source, std::move(input), *src, source_tags);
   }
 
   if (options.keep_target) {
@@ -168,7 +228,17 @@ DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_datas
       input.group = options.group;
       input.now = options.now;
       if (!target_common.empty()) input.common.insert(target_common);
-      Decide(*target, prune.target, *options.keep_target, std::move(input), tgt);
+      if (!options.keep_target->keep_tags.empty()) {
+        Result<std::map<std::string, std::vector<std::string>>> read =
+            SnapshotTags(*target, target_dataset);
+        if (!read.ok()) {
+          prune.target.error = read.status();
+          return prune;
+        }
+        target_tags = std::move(*read);
+        CopyMissingTags(*src, source_tags, tgt, &target_tags, &prune.target.set_tags);
+      }
+      Decide(*target, prune.target, *options.keep_target, std::move(input), tgt, target_tags);
     }
   }
   return prune;
@@ -188,7 +258,18 @@ std::map<std::string, std::set<std::string>> NeededByUnfinishedTransfers(
 }
 
 Status ApplyPrune(Zfs& zfs, SidePrune& side) {
-  if (side.dataset.empty() || side.destroy.empty() || !side.error.ok()) return side.error;
+  if (side.dataset.empty() || !side.error.ok()) return side.error;
+  for (const auto& [name, tags] : side.set_tags) {
+    Result<CommandOutput> output = RunChecked(
+        zfs.runner(),
+        {{"zfs", "set", std::string(kTagsProperty) + "=" + tags, side.dataset + "@" + name},
+         Effect::kMutates,
+         ""});
+    if (!output.ok()) {
+      side.error = output.status();
+      return side.error;
+    }
+  }
   for (const std::vector<std::string>& argv :
        DestroyCommands(zfs.dialect(), side.dataset, side.destroy)) {
     Result<CommandOutput> output = RunChecked(zfs.runner(), {argv, Effect::kMutates, ""});

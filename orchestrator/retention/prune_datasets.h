@@ -48,6 +48,9 @@ struct SidePrune {
   std::vector<std::string> destroy;  // short names, oldest first
   std::string note;                  // why the side was left alone, if it was
   Status error;                      // reading or destroying failed
+  // Target snapshots that arrived without their tags: short name -> the source snapshot's
+  // `zsend:tags` (same guid), set by ApplyPrune before it destroys.
+  std::map<std::string, std::string> set_tags;
 };
 
 struct DatasetPrune {
@@ -64,7 +67,8 @@ DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_datas
                        const std::string& target_dataset, const PruneOptions& options,
                        const Status& target_error = Status::Ok());
 
-// Destroys the side's `destroy` list; records and returns the first error.
+// Sets the side's `set_tags`, then destroys its `destroy` list; records and returns the first
+// error.
 Status ApplyPrune(Zfs& zfs, SidePrune& side);
 
 // One line per decision: "source local pool/fs@g-1: destroy: thinned by rule 1d1w (...)".
@@ -75,6 +79,11 @@ void PrintPruneDecisions(const DatasetPrune& prune, std::ostream& out);
 // needed_source_snapshots), keyed by source dataset, for PruneOptions::needed.
 std::map<std::string, std::set<std::string>> NeededByUnfinishedTransfers(
     const SendPlan& plan, const std::vector<DatasetOutcome>& outcomes);
+
+// The `zsend:tags` property of a dataset's snapshots (`zfs get -H -d 1 zsend:tags DATASET`),
+// short name -> tags; untagged snapshots are left out.
+Result<std::map<std::string, std::vector<std::string>>> SnapshotTags(Zfs& zfs,
+                                                                      const std::string& dataset);
 
 // Snapshot creation times (`zfs get -H -p -d 1 creation DATASET`), short name -> epoch seconds.
 Result<std::map<std::string, int64_t>> SnapshotCreationTimes(Zfs& zfs, const std::string& dataset);

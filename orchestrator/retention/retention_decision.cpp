@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <ctime>
+#include <algorithm>
 #include <map>
 
 namespace zsend::orchestrator {
@@ -75,19 +76,17 @@ bool IsProtectedReason(RetentionReason reason) {
   }
 }
 
-std::vector<RetentionDecision> DecideRetention(const RetentionSpec& spec,
-                                               const RetentionInput& input) {
-  // The group's snapshots, oldest first, as indices into input.snapshots.
-  std::vector<size_t> ours;
-  for (size_t i = 0; i < input.snapshots.size(); ++i) {
-    if (IsGroupSnapshot(input.group, input.snapshots[i].name)) ours.push_back(i);
-  }
+namespace {
+
+// zfs_autobackup's thinning over `ours` (indices into input.snapshots, oldest first): one
+// decision per index.
+void Thin(const RetentionSpec& spec, const RetentionInput& input, const std::vector<size_t>& ours,
+          std::map<size_t, RetentionDecision>* by_index) {
   const bool keep_all = ours.size() <= static_cast<size_t>(spec.keep_newest);
   const size_t newest_from = keep_all ? 0 : ours.size() - static_cast<size_t>(spec.keep_newest);
 
   // Rule blocks: which snapshot claimed each block of each rule (zfs_autobackup's walk).
   std::vector<std::map<int64_t, std::string>> claimed(spec.rules.size());
-  std::map<size_t, RetentionDecision> by_index;
   for (size_t rank = 0; rank < ours.size(); ++rank) {
     const RetentionSnapshot& snapshot = input.snapshots[ours[rank]];
     const double age = static_cast<double>(input.now - snapshot.time);
@@ -111,9 +110,6 @@ std::vector<RetentionDecision> DecideRetention(const RetentionSpec& spec,
       decision.detail = "keep: one of the newest " + std::to_string(spec.keep_newest);
     } else if (!kept_by.empty()) {
       decision.detail = "keep: oldest in its period of rule " + kept_by;
-    } else if (rank + 1 == ours.size()) {
-      decision.reason = RetentionReason::kKeepNewest;
-      decision.detail = "keep: newest snapshot of the group";
     } else if (!thinned_by.empty()) {
       decision.destroy = true;
       decision.reason = RetentionReason::kDestroyThinned;
@@ -126,7 +122,58 @@ std::vector<RetentionDecision> DecideRetention(const RetentionSpec& spec,
                             : "destroy: older than every rule's ttl and not among the newest " +
                                   std::to_string(spec.keep_newest);
     }
-    by_index[ours[rank]] = decision;
+    (*by_index)[ours[rank]] = decision;
+  }
+}
+
+// backy's tags over `tagged` (indices, oldest first): a snapshot stays while it is among the
+// newest keep_tags[tag] snapshots carrying one of its tags.
+void KeepByTags(const RetentionSpec& spec, const RetentionInput& input,
+                const std::vector<size_t>& tagged, std::map<size_t, RetentionDecision>* by_index) {
+  std::map<std::string, int> seen;  // tag -> newer snapshots carrying it
+  for (auto it = tagged.rbegin(); it != tagged.rend(); ++it) {
+    const RetentionSnapshot& snapshot = input.snapshots[*it];
+    std::string kept_by;
+    std::string tags;
+    for (const std::string& tag : snapshot.tags) {
+      tags += (tags.empty() ? "" : ",") + tag;
+      auto keep = spec.keep_tags.find(tag);
+      const int newer = seen[tag]++;
+      if (kept_by.empty() && keep != spec.keep_tags.end() && newer < keep->second) {
+        kept_by = "keep: one of the newest " + std::to_string(keep->second) + " tagged " + tag;
+      }
+    }
+    RetentionDecision decision{snapshot.name, false, RetentionReason::kKeepTag, kept_by};
+    if (kept_by.empty()) {
+      decision.destroy = true;
+      decision.reason = RetentionReason::kDestroyNoTagKeeps;
+      decision.detail = "destroy: none of its tags (" + tags + ") keeps it";
+    }
+    (*by_index)[*it] = decision;
+  }
+}
+
+}  // namespace
+
+std::vector<RetentionDecision> DecideRetention(const RetentionSpec& spec,
+                                               const RetentionInput& input) {
+  // The group's snapshots, oldest first, as indices into input.snapshots: those the tags decide
+  // (when the spec has tag counts) and those the thinning does.
+  std::vector<size_t> tagged, thinned;
+  for (size_t i = 0; i < input.snapshots.size(); ++i) {
+    if (!IsGroupSnapshot(input.group, input.snapshots[i].name)) continue;
+    const bool by_tags = !spec.keep_tags.empty() && !input.snapshots[i].tags.empty();
+    (by_tags ? tagged : thinned).push_back(i);
+  }
+  std::map<size_t, RetentionDecision> by_index;
+  Thin(spec, input, thinned, &by_index);
+  KeepByTags(spec, input, tagged, &by_index);
+  // The newest snapshot of the group always stays.
+  const size_t newest = std::max(tagged.empty() ? 0 : tagged.back() + 1,
+                                 thinned.empty() ? 0 : thinned.back() + 1);
+  if (newest > 0 && by_index[newest - 1].destroy) {
+    by_index[newest - 1] = {input.snapshots[newest - 1].name, false, RetentionReason::kKeepNewest,
+                            "keep: newest snapshot of the group"};
   }
 
   std::vector<RetentionDecision> decisions;

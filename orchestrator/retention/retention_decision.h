@@ -19,6 +19,13 @@
 // Protected snapshots still take part in the thinning (they may claim a block), exactly as
 // zfs_autobackup's keep list does, so protection never causes an extra snapshot to be lost.
 //
+// Tags (zsend daemon's schedules, backy's model): when the spec has `keep_tags`, a group
+// snapshot that carries tags (the `zsend:tags` property) is kept exactly while one of its tags
+// keeps it: among the newest `keep_tags[tag]` group snapshots carrying that tag. A tag the spec
+// does not name keeps nothing. The group's untagged snapshots are thinned by the rest of the
+// spec as above, among themselves; the newest snapshot of the group and the protected kinds
+// stay whatever their tags say.
+//
 // A snapshot's time is read from its name when it ends in yyyymmddhhmmss (UTC, the form zsend
 // and zfs_autobackup write), else from its `creation` property (the caller supplies it).
 //
@@ -49,12 +56,15 @@ enum class RetentionReason {
   kKeepUnknownBase,  // the other side is unreachable and the common snapshot is unknown
   kDestroyThinned,   // a rule's block is already kept by an older snapshot
   kDestroyExpired,   // older than every rule's ttl and not among the newest N
+  kKeepTag,          // among the newest N of one of its tags
+  kDestroyNoTagKeeps,  // none of its tags keeps it
 };
 
 struct RetentionSnapshot {
   std::string name;  // the part after '@'
   int64_t time = 0;  // seconds since the epoch (UTC)
   uint64_t userrefs = 0;
+  std::vector<std::string> tags;  // its `zsend:tags`; empty: untagged
 };
 
 struct RetentionInput {

@@ -128,8 +128,58 @@ std::vector<std::string> RetentionSpec::Describe() const {
   std::vector<std::string> lines;
   if (keep_newest > 0) lines.push_back("keep the newest " + std::to_string(keep_newest));
   for (const RetentionRule& rule : rules) lines.push_back(rule.Describe());
+  for (const auto& [tag, count] : keep_tags) {
+    lines.push_back("keep the newest " + std::to_string(count) + " tagged " + tag);
+  }
   if (lines.empty()) lines.push_back("keep only what is protected");
   return lines;
+}
+
+bool IsValidTag(const std::string& tag) {
+  if (tag.empty() || tag.size() > 64) return false;
+  for (char ch : tag) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (!std::isalnum(c) && c != '_' && c != '.' && c != ':') return false;
+  }
+  return true;
+}
+
+std::vector<std::string> SplitTags(const std::string& text) {
+  std::vector<std::string> tags;
+  if (text == "-") return tags;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) tags.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return tags;
+}
+
+std::string JoinTags(const std::vector<std::string>& tags) {
+  std::string text;
+  for (const std::string& tag : tags) text += (text.empty() ? "" : ",") + tag;
+  return text;
+}
+
+Result<std::map<std::string, int>> ParseTagKeeps(const std::string& text, const std::string& what) {
+  const std::string usage = what + ": bad '" + text +
+                            "'; write tag=count pairs separated by commas, e.g. daily=7,weekly=4";
+  std::map<std::string, int> keeps;
+  for (const std::string& part : SplitTags(text)) {
+    const size_t eq = part.find('=');
+    if (eq == 0 || eq == std::string::npos || eq + 1 == part.size() || eq + 7 < part.size()) {
+      return InvalidArgument(usage);
+    }
+    if (!IsValidTag(part.substr(0, eq))) return InvalidArgument(usage);
+    for (size_t i = eq + 1; i < part.size(); ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(part[i]))) return InvalidArgument(usage);
+    }
+    keeps[part.substr(0, eq)] = std::stoi(part.substr(eq + 1));
+  }
+  if (keeps.empty()) return InvalidArgument(usage);
+  return keeps;
 }
 
 Result<double> ParseThinningDuration(const std::string& text) {

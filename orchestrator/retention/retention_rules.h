@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ struct RetentionSpec {
   int keep_newest = 0;               // the plain number ("5" -> 5); 0 when absent
   std::vector<RetentionRule> rules;  // the <period><ttl> rules in the order written
   std::string text;                  // the spec as given
+  // Tag -> how many of the newest snapshots carrying it stay (--keep-tags "daily=7,weekly=4";
+  // retention_decision.h). Empty: tags play no part.
+  std::map<std::string, int> keep_tags;
 
   // One line per part: "keep the newest 10", "keep one per 1 day for 1 week"...
   std::vector<std::string> Describe() const;
@@ -46,6 +50,18 @@ struct RetentionSpec {
 
 // Parses a spec; `what` names the option in errors ("--keep-source").
 Result<RetentionSpec> ParseRetentionSpec(const std::string& text, const std::string& what);
+
+// Parses --keep-tags: "daily=7,weekly=4" (tag=count, tags as snapshot properties allow:
+// letters, digits, '_', '.', ':'); `what` names the option in errors.
+Result<std::map<std::string, int>> ParseTagKeeps(const std::string& text, const std::string& what);
+
+// Whether `tag` may name a tag: 1 to 64 of letters, digits, '_', '.', ':'.
+bool IsValidTag(const std::string& tag);
+
+// "daily,weekly" <-> {"daily", "weekly"}: the form of the `zsend:tags` property ("-" and "" are
+// no tags).
+std::vector<std::string> SplitTags(const std::string& text);
+std::string JoinTags(const std::vector<std::string>& tags);
 
 // Parses one zfs_autobackup duration ("1d", "30min", "2y") into seconds.
 Result<double> ParseThinningDuration(const std::string& text);

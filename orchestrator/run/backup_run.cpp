@@ -99,6 +99,40 @@ int BackupResult::ExitCode() const {
   return std::min(failed, kMaxFailureCount);
 }
 
+// Runs one hook (options.post_snapshot_hook...) on this host; OK when it is unset or exits 0.
+Status RunHook(const BackupOptions& options, const std::string& hook, const std::string& command,
+               const std::vector<std::string>& datasets, const std::string& snapshot,
+               std::ostream& dry_run_out) {
+  if (command.empty()) return Status::Ok();
+  if (options.dry_run) {
+    dry_run_out << "dry-run: would run the " << hook << " hook: " << command << "\n";
+    return Status::Ok();
+  }
+  std::string datasets_text;
+  for (const std::string& d : datasets) datasets_text += (datasets_text.empty() ? "" : " ") + d;
+  LocalRunner local;
+  Result<CommandOutput> ran = local.Run(
+      {{"env", "ZSEND_JOB=" + options.backup_name, "ZSEND_HOOK=" + hook,
+        "ZSEND_DATASETS=" + datasets_text, "ZSEND_SNAPSHOT=" + snapshot,
+        "ZSEND_TAGS=" + JoinTags(options.tags), "/bin/sh", "-c", command},
+       Effect::kMutates,
+       "",
+       options.hook_timeout});
+  if (!ran.ok() && ran.status().code() == StatusCode::kDeadlineExceeded) {
+    return Status(StatusCode::kDeadlineExceeded,
+                  hook + " hook timed out after " +
+                      std::to_string(static_cast<int>(options.hook_timeout)) + "s");
+  }
+  if (!ran.ok()) return Status(ran.status().code(), hook + " hook: " + ran.status().message());
+  if (!ran->ok()) {
+    const std::string said = ran->FirstErrorLine();
+    return Status(StatusCode::kAborted, hook + " hook failed (exit " +
+                                            std::to_string(ran->exit_code) + ")" +
+                                            (said.empty() ? "" : ": " + said));
+  }
+  return Status::Ok();
+}
+
 BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_uncounted,
                        CommandRunner& target_uncounted, std::ostream& log,
                        std::ostream& dry_run_out) {
@@ -166,6 +200,12 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_uncou
     std::vector<std::string> names;
     for (const DatasetInfo& info : *all) names.push_back(info.name);
     SnapshotBatch batch = PlanSnapshots(source.dialect(), snapshotted, names, result.snapshot_name);
+    if (!options.tags.empty()) {  // -o: the tags are set in the snapshots' own transaction
+      for (std::vector<std::string>& argv : batch.commands) {
+        argv.insert(argv.begin() + 2,
+                    {"-o", std::string(kTagsProperty) + "=" + JoinTags(options.tags)});
+      }
+    }
     result.snapshot_atomic = batch.atomic;
     if (!batch.atomic) {
       log << "snapshot " << result.snapshot_name << ": " << batch.commands.size()
@@ -183,9 +223,20 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_uncou
           << " dataset(s) on " << source_runner.HostLabel() << "\n";
     }
   }
+  if (Status hook = RunHook(options, "post-snapshot", options.post_snapshot_hook, *selected,
+                            result.snapshot_name, dry_run_out);
+      !hook.ok()) {
+    log << "zsend backup: " << hook.message() << " (the run goes on)\n";
+  }
   if (options.no_send) {
     count_planning();
     result.seconds = SecondsSince(started);
+    return result;
+  }
+  if (Status hook = RunHook(options, "pre-send", options.pre_send_hook, *selected,
+                            result.snapshot_name, dry_run_out);
+      !hook.ok()) {
+    result.fatal = Status(hook.code(), hook.message() + ": nothing was sent");
     return result;
   }
 

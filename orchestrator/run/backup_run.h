@@ -6,7 +6,10 @@
 //   3. snapshot the selection as one batch (unless --no-snapshot); without --allow-empty,
 //      datasets whose `written` is 0 since their last snapshot of the group are left out where
 //      the zfs has `written` (zfs-fuse has not: every selected dataset is snapshotted)
-//   4. gather both sides, plan (planner.h), and unless --no-send execute (executor.h)
+//   4. the --post-snapshot hook; with --no-send the run ends here
+//   5. the --pre-send hook, then gather both sides, plan (planner.h), and execute (executor.h)
+// Hooks get ZSEND_JOB, ZSEND_HOOK, ZSEND_DATASETS (the selection, space-separated),
+// ZSEND_SNAPSHOT (the run's snapshot name, "" with --no-snapshot) and ZSEND_TAGS.
 // In --dry-run the runners print mutating commands, the planner sees the snapshot that would
 // have been taken, and the transports print their pipelines: nothing changes on either host.
 //
@@ -56,6 +59,14 @@ struct BackupOptions {
   bool dry_run = false;
   bool verbose = false;
   std::set<std::string> force;  // source datasets whose unrelated target may be replaced
+  // --tags: the new snapshots carry them in their zsend:tags property (zsend daemon passes the
+  // intervals that fell due; rotation by tag: retention_decision.h).
+  std::vector<std::string> tags;
+  // --post-snapshot and --pre-send: `/bin/sh -c` commands on this host, stopped after
+  // hook_timeout seconds. A failing post-snapshot hook is reported and the run goes on; a
+  // failing pre-send hook ends the run before anything is sent (fatal).
+  std::string post_snapshot_hook, pre_send_hook;
+  double hook_timeout = 60;
 };
 
 // What a run cost besides zfs's own work (issue 13; --json "overhead", the history's run row).

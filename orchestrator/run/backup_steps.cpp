@@ -56,17 +56,26 @@ void RunBook::RecordOverhead(const RunOverhead& overhead) {
 }
 
 Result<BackupRotation> ParseBackupRotation(const std::string& keep_source,
-                                           const std::string& keep_target) {
+                                           const std::string& keep_target,
+                                           const std::string& keep_tags) {
   BackupRotation rotation;
+  std::map<std::string, int> tags;
+  if (!keep_tags.empty()) {
+    Result<std::map<std::string, int>> parsed = ParseTagKeeps(keep_tags, "--keep-tags");
+    if (!parsed.ok()) return parsed.status();
+    tags = std::move(*parsed);
+  }
   if (!keep_source.empty()) {
     Result<RetentionSpec> spec = ParseRetentionSpec(keep_source, "--keep-source");
     if (!spec.ok()) return spec.status();
     rotation.keep_source = *spec;
+    rotation.keep_source->keep_tags = tags;
   }
   if (!keep_target.empty()) {
     Result<RetentionSpec> spec = ParseRetentionSpec(keep_target, "--keep-target");
     if (!spec.ok()) return spec.status();
     rotation.keep_target = *spec;
+    rotation.keep_target->keep_tags = tags;
   }
   return rotation;
 }

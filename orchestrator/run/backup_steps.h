@@ -52,9 +52,11 @@ class RunBook {
   std::ostream& err_;
 };
 
-// Parses --keep-source/--keep-target ("" leaves the side alone).
+// Parses --keep-source/--keep-target ("" leaves the side alone) and --keep-tags ("": none;
+// else the tag counts of both sides, retention_decision.h).
 Result<BackupRotation> ParseBackupRotation(const std::string& keep_source,
-                                           const std::string& keep_target);
+                                           const std::string& keep_target,
+                                           const std::string& keep_tags = "");
 
 // The (source, target) pairs of the job's selected datasets.
 std::vector<RotationPair> BackupPairs(const BackupOptions& options, const BackupResult& result);

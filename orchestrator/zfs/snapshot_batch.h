@@ -22,6 +22,9 @@
 
 namespace zsend::orchestrator {
 
+// The user property that carries a snapshot's tags ("daily,weekly"; zsend daemon's schedules).
+inline constexpr const char* kTagsProperty = "zsend:tags";
+
 struct SnapshotBatch {
   std::vector<std::vector<std::string>> commands;  // argv of each `zfs snapshot` call
   bool atomic = true;                              // every snapshot made in one transaction group

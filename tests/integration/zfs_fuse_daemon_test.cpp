@@ -264,5 +264,48 @@ TEST_F(ZfsFuseDaemon, CatchUpOnceAfterAKillAndSigtermDuringATransfer) {
   EXPECT_EQ(Compare(src_ + "/a", dst_ + "/" + src_ + "/a"), "");
 }
 
+// The schedule's tags on the snapshots, rotation by tag after several runs (often keeps 3,
+// slower keeps 2, on both sides), and the in-run hooks read from the same job.
+TEST_F(ZfsFuseDaemon, RunsTagTheirSnapshotsAndRotationKeepsWhatTheTagsKeep) {
+  Sh("zfs create " + src_ + "/a");
+  WriteData(src_ + "/a", "a.bin", 20000, 5);
+  const std::string a = job_ + "a", hooks = state_dir_ + "/hooks";
+  json job = Job(src_ + "/a");
+  job["post-snapshot"] = "echo \"$ZSEND_HOOK $ZSEND_TAGS\" >> " + hooks;
+  job["pre-send"] = "echo \"$ZSEND_HOOK $ZSEND_SNAPSHOT\" >> " + hooks;
+  WriteConfig({{"schedules", {{"fast", Fast()}}}, {"jobs", {{a, job}}}});
+  StartDaemon();
+  // Seven good runs span at least two 6s slots: some carry both tags. Generous bound.
+  ASSERT_TRUE(WaitUntil(60, [&] { return OkRuns(a) >= 7; })) << Log();
+  ASSERT_EQ(StopDaemon(SIGTERM, 40), 0) << Log();
+  for (const std::string& dataset : {src_ + "/a", dst_ + "/" + src_ + "/a"}) {
+    // Newest first: short name and tags.
+    std::vector<std::pair<std::string, std::string>> snapshots;
+    for (const std::string& name : SnapshotNames(dataset)) {
+      std::string tags = Out("zfs get -H -o value zsend:tags " + dataset + "@" + name);
+      snapshots.insert(snapshots.begin(), {name, tags.substr(0, tags.find('\n'))});
+    }
+    ASSERT_FALSE(snapshots.empty()) << dataset;
+    EXPECT_LT(snapshots.size(), 7u) << dataset << ": rotation destroyed nothing";
+    int often = 0, slower = 0;
+    for (size_t i = 0; i < snapshots.size(); ++i) {
+      const std::string& tags = snapshots[i].second;
+      const bool is_often = tags.find("often") != std::string::npos;
+      const bool is_slower = tags.find("slower") != std::string::npos;
+      EXPECT_TRUE(is_often || is_slower) << dataset << "@" << snapshots[i].first << ": " << tags;
+      // Each snapshot left is among the newest 3 "often" or the newest 2 "slower" (the newest
+      // of all may also stay as the common one).
+      EXPECT_TRUE(i == 0 || (is_often && often < 3) || (is_slower && slower < 2))
+          << dataset << "@" << snapshots[i].first << " (" << tags << ") should be gone";
+      often += is_often;
+      slower += is_slower;
+    }
+    EXPECT_GE(often, 3) << dataset;  // the newest three often-runs are all there
+  }
+  const std::string hook_lines = Out("cat " + hooks);
+  EXPECT_NE(hook_lines.find("post-snapshot often"), std::string::npos) << hook_lines;
+  EXPECT_NE(hook_lines.find("pre-send " + a + "-"), std::string::npos) << hook_lines;
+}
+
 }  // namespace
 }  // namespace zsend::test

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "orchestrator/daemon/schedule.h"
 #include "orchestrator/retention/retention_rules.h"
 #include "orchestrator/run/job_config.h"
 
@@ -84,8 +85,8 @@ TEST(DaemonConfig, ErrorsNameTheKeyAndTheFix) {
            "jobs": {"a": {"pre-snapshot": 5}}})",
        "jobs.a.pre-snapshot: a shell command"},
       {R"({"schedules": {"default": {"t": {"interval": "1h"}}},
-           "jobs": {"a": {"pre-send": "x"}}})",
-       "jobs.a.pre-send: not supported yet"},
+           "jobs": {"a": {"pre-send": ""}}})",
+       "jobs.a.pre-send: a shell command"},
       {R"({"jobs": )", "not valid JSON"},
   };
   for (const Case& c : cases) {
@@ -121,6 +122,27 @@ TEST(RetentionSpecParse, ZbackRetentionStringReadsAsPerUnitRules) {
   ASSERT_EQ(thinning->rules.size(), 1u);
   EXPECT_EQ(thinning->rules[0].ttl_seconds, 7 * 86400);
   EXPECT_FALSE(ParseRetentionSpec("24h30d0x", "--keep-target").ok());
+}
+
+TEST(DaemonConfig, HooksInsideTheBackupAreAcceptedAndLeftToIt) {
+  Result<DaemonConfig> config = ParseDaemonConfig(
+      R"({"schedules": {"default": {"t": {"interval": "1h"}}},
+          "jobs": {"a": {"pre-snapshot": "freeze", "post-snapshot": "thaw", "pre-send": "check"}}})",
+      "f.json");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  // The daemon runs pre-snapshot itself; zsend backup reads post-snapshot and pre-send.
+  EXPECT_EQ(config->jobs[0].hooks, (std::map<std::string, std::string>{{"pre-snapshot", "freeze"}}));
+}
+
+TEST(DaemonSchedule, TagOptionsCarryTheDueTagsThatHaveAKeep) {
+  Schedule schedule;
+  schedule.intervals = {{"often", 2, 3}, {"slower", 6, 2}, {"counted", 10, 0}};
+  EXPECT_EQ(TagOptions(schedule, {"often", "slower"}),
+            (std::vector<std::string>{"--tags", "often,slower", "--keep-tags", "often=3,slower=2"}));
+  EXPECT_EQ(TagOptions(schedule, {"counted", "slower"}),
+            (std::vector<std::string>{"--tags", "slower", "--keep-tags", "often=3,slower=2"}));
+  EXPECT_TRUE(TagOptions(schedule, {"manual"}).empty());
+  EXPECT_TRUE(TagOptions(schedule, {"counted"}).empty());
 }
 
 }  // namespace

@@ -39,7 +39,7 @@ RetentionInput Series(int64_t first, int64_t step, int count, int64_t now) {
   input.now = now;
   for (int i = 0; i < count; ++i) {
     int64_t t = first + i * step;
-    input.snapshots.push_back({"g-" + Stamp(t), t, 0});
+    input.snapshots.push_back({"g-" + Stamp(t), t, 0, {}});
   }
   return input;
 }
@@ -215,8 +215,8 @@ TEST(RetentionThinner, ThinnedSnapshotNamesTheRuleAndTheSnapshotKeptForThePeriod
 TEST(RetentionThinner, KeepNothing_1s1s_StillKeepsEveryProtectedKind) {
   const int64_t t0 = 1704369600;
   RetentionInput input = Series(t0, kDay, 8, t0 + 100 * kDay);
-  input.snapshots.insert(input.snapshots.begin() + 2, {"other-20240105000000", t0, 0});
-  input.snapshots.insert(input.snapshots.begin() + 3, {"manual", t0, 0});
+  input.snapshots.insert(input.snapshots.begin() + 2, {"other-20240105000000", t0, 0, {}});
+  input.snapshots.insert(input.snapshots.begin() + 3, {"manual", t0, 0, {}});
   input.snapshots[4].userrefs = 1;           // g-...0106
   input.common = {input.snapshots[5].name};  // g-...0107
   input.needed = {input.snapshots[6].name};  // g-...0108
@@ -268,7 +268,8 @@ TEST(RetentionProperty, NoScheduleEverSelectsAProtectedSnapshot) {
     for (int i = 0; i < count; ++i) {
       t += static_cast<int64_t>(rng() % (3 * kDay));
       std::string prefix = rng() % 5 == 0 ? "other-" : (rng() % 9 == 0 ? "jobx" : "job-");
-      RetentionSnapshot s{prefix + Stamp(t) + "_" + std::to_string(i), t, rng() % 7 == 0 ? 1u : 0u};
+      RetentionSnapshot s{prefix + Stamp(t) + "_" + std::to_string(i), t, rng() % 7 == 0 ? 1u : 0u,
+                          {}};
       if (rng() % 11 == 0) input.common.insert(s.name);
       if (rng() % 13 == 0) input.needed.insert(s.name);
       input.snapshots.push_back(s);
@@ -311,6 +312,75 @@ TEST(RetentionDestroy, BatchedWhereTheDialectAllowsElseOnePerSnapshot) {
                                                    {"zfs", "destroy", "tank/fs@g-2"},
                                                    {"zfs", "destroy", "tank/fs@g-3"}}));
   EXPECT_TRUE(DestroyCommands(ZfsDialect::OpenZfs(), "tank/fs", {}).empty());
+}
+
+
+// backy's tags: with keep_tags a tagged snapshot stays while it is among the newest COUNT
+// carrying one of its tags; untagged ones are thinned by the rest of the spec among themselves.
+TEST(RetentionTags, ATaggedSnapshotStaysWhileOneOfItsTagsKeepsIt) {
+  const int64_t t0 = 1704369600;
+  RetentionInput input = Series(t0, kDay, 8, t0 + 10 * kDay);
+  // Oldest first: daily on every run, weekly on runs 0 and 4, run 6 untagged (a manual run).
+  for (size_t i = 0; i < input.snapshots.size(); ++i) {
+    if (i == 6) continue;
+    input.snapshots[i].tags = {"daily"};
+    if (i % 4 == 0) input.snapshots[i].tags.push_back("weekly");
+  }
+  Result<RetentionSpec> spec = ParseRetentionSpec("1", "--keep-target");
+  ASSERT_TRUE(spec.ok());
+  spec->keep_tags = {{"daily", 3}, {"weekly", 2}};
+  std::vector<RetentionDecision> d = DecideRetention(*spec, input);
+  ASSERT_EQ(d.size(), 8u);
+  // daily keeps the newest three tagged daily (7, 5, 4; 6 is untagged); weekly keeps 4 and 0.
+  EXPECT_EQ(d[0].reason, RetentionReason::kKeepTag) << d[0].detail;
+  EXPECT_EQ(d[0].detail, "keep: one of the newest 2 tagged weekly");
+  for (int i : {1, 2, 3}) {
+    EXPECT_TRUE(d[i].destroy) << i;
+    EXPECT_EQ(d[i].reason, RetentionReason::kDestroyNoTagKeeps);
+    EXPECT_EQ(d[i].detail, "destroy: none of its tags (daily) keeps it");
+  }
+  EXPECT_EQ(d[4].detail, "keep: one of the newest 3 tagged daily");
+  EXPECT_EQ(d[5].reason, RetentionReason::kKeepTag);
+  EXPECT_EQ(d[6].reason, RetentionReason::kKeepSpecNewest);  // untagged: the spec's "1"
+  EXPECT_EQ(d[7].reason, RetentionReason::kKeepTag);
+}
+
+TEST(RetentionTags, ProtectionsAndTheNewestWinOverTags) {
+  const int64_t t0 = 1704369600;
+  RetentionInput input = Series(t0, kDay, 5, t0 + 10 * kDay);
+  for (RetentionSnapshot& s : input.snapshots) s.tags = {"often"};
+  input.snapshots.back().tags = {"retired"};  // a tag the schedule no longer names
+  input.snapshots[0].userrefs = 1;
+  input.common = {input.snapshots[1].name};
+  Result<RetentionSpec> spec = ParseRetentionSpec("0", "--keep-source");
+  ASSERT_TRUE(spec.ok());
+  spec->keep_tags = {{"often", 1}};
+  std::vector<RetentionDecision> d = DecideRetention(*spec, input);
+  EXPECT_EQ(d[0].reason, RetentionReason::kKeepHeld);
+  EXPECT_EQ(d[1].reason, RetentionReason::kKeepCommon);
+  EXPECT_TRUE(d[2].destroy);                               // the newest "often" is run 3
+  EXPECT_EQ(d[3].reason, RetentionReason::kKeepTag);       // one of the newest 1 tagged often
+  EXPECT_EQ(d[4].reason, RetentionReason::kKeepNewest);    // no tag keeps it, but it is newest
+  // Without keep_tags the tags play no part: the plain thinning decides.
+  spec->keep_tags.clear();
+  std::vector<RetentionDecision> plain = DecideRetention(*spec, input);
+  EXPECT_EQ(plain[3].reason, RetentionReason::kDestroyExpired);
+}
+
+TEST(RetentionTags, KeepTagsAndTagsParse) {
+  Result<std::map<std::string, int>> keeps = ParseTagKeeps("daily=7,weekly=4", "--keep-tags");
+  ASSERT_TRUE(keeps.ok()) << keeps.status().message();
+  EXPECT_EQ(*keeps, (std::map<std::string, int>{{"daily", 7}, {"weekly", 4}}));
+  for (const char* bad : {"", "daily", "daily=", "=3", "daily=x", "da ily=3", "daily=12345678"}) {
+    Result<std::map<std::string, int>> parsed = ParseTagKeeps(bad, "--keep-tags");
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_NE(parsed.status().message().find("e.g. daily=7,weekly=4"), std::string::npos);
+  }
+  EXPECT_EQ(SplitTags("daily,weekly"), (std::vector<std::string>{"daily", "weekly"}));
+  EXPECT_TRUE(SplitTags("-").empty());  // zfs's "unset"
+  EXPECT_EQ(JoinTags({"a", "b"}), "a,b");
+  EXPECT_FALSE(IsValidTag("a,b"));
+  EXPECT_TRUE(IsValidTag("hourly:1"));
 }
 
 }  // namespace

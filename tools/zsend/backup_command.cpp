@@ -38,7 +38,9 @@ struct BackupFlags {
   double command_timeout = kDefaultCommandTimeoutSeconds;
   std::vector<std::string> ssh_options, filter_properties, set_properties;
   bool debug = false, json = false, syslog = false, progress = false, no_progress = false;
-  std::string keep_source = kDefaultKeepSource, keep_target = kDefaultKeepTarget, state_dir;
+  std::string keep_source = kDefaultKeepSource, keep_target = kDefaultKeepTarget, keep_tags,
+              state_dir;
+  std::vector<std::string> tags;
   bool no_rotation = false;
   MailOptions mail;
   ConfigOptions config;
@@ -85,7 +87,8 @@ int RunBackupCommand(BackupFlags& f) {
   }
   Result<BackupRotation> rotation = f.no_rotation
                                         ? Result<BackupRotation>(BackupRotation{})
-                                        : ParseBackupRotation(f.keep_source, f.keep_target);
+                                        : ParseBackupRotation(f.keep_source, f.keep_target,
+                                                              f.keep_tags);
   if (!rotation.ok()) return Fatal(rotation.status().message());
   if (o.target_path.empty()) rotation->keep_target.reset();
   if (Status s = CheckMailValues(f.mail); !s.ok()) return Fatal(s.message());
@@ -107,6 +110,15 @@ int RunBackupCommand(BackupFlags& f) {
   o.transport.codec = f.codec;
   o.transport.remote_engine = f.remote_engine;
   o.transport.local_engine = LocalEngine();
+  o.tags = SplitCommas(f.tags);
+  for (const std::string& tag : o.tags) {
+    if (!IsValidTag(tag)) {
+      return Fatal("--tags " + tag +
+                   ": a tag is 1 to 64 letters, digits, '_', '.' or ':' (e.g. --tags "
+                   "daily,weekly)");
+    }
+  }
+  if (o.hook_timeout < 1) return Fatal("--hook-timeout must be at least 1 second");
   if (o.jobs < 1) return Fatal("--jobs must be at least 1");
   if (o.transport.timeout_seconds < 1) return Fatal("--timeout must be at least 1 second");
   if (f.command_timeout < 1) return Fatal("--command-timeout must be at least 1 second");
@@ -238,6 +250,21 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
   cmd->add_option("--keep-target", f->keep_target,
                   "After the run, rotate the target likewise; default 30");
   cmd->add_flag("--no-rotation", f->no_rotation, "Destroy no snapshot after the run");
+  cmd->add_option("--tags", f->tags,
+                  "Tag the new snapshots (zsend:tags=T,...; zsend daemon passes the intervals "
+                  "that fell due)")
+      ->allow_extra_args(false);
+  cmd->add_option("--keep-tags", f->keep_tags,
+                  "Rotate tagged snapshots by tag on both sides: TAG=COUNT,... keeps the newest "
+                  "COUNT carrying each tag (untagged ones follow --keep-source/--keep-target)");
+  cmd->add_option("--post-snapshot", o.post_snapshot_hook,
+                  "Shell command run here after the snapshot (a failure is reported, the run "
+                  "goes on)");
+  cmd->add_option("--pre-send", o.pre_send_hook,
+                  "Shell command run here before the first send (a failure ends the run, "
+                  "nothing sent)");
+  cmd->add_option("--hook-timeout", o.hook_timeout,
+                  "Seconds a hook may run before it is stopped and counts as failed (default 60)");
   AddMailOptions(*cmd, &f->mail);
   AddConfigOption(*cmd, &f->config);
   AddStateDirOption(*cmd, &f->state_dir);

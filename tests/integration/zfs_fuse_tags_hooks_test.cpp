@@ -1,0 +1,110 @@
+// `zsend backup --tags/--keep-tags` and the in-run hooks (--post-snapshot, --pre-send) on
+// zfs-fuse pools: the tags ride on the snapshots (zsend:tags, set by `zfs snapshot -o` on the
+// source and copied to the target's received snapshots), rotation keeps what a tag keeps on both
+// sides, and a failing hook does what docs/daemon.md says.
+#include <fstream>
+#include <sstream>
+
+#include "tests/support/backup_fixture.h"
+
+namespace zsend::test {
+namespace {
+
+class ZfsFuseTagsAndHooks : public BackupFixture {
+ protected:
+  // One run with snapshot name N and extra arguments.
+  RunResult Backup(const std::string& name, const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {job_, dst_, "--dataset", src_ + "/fs", "--snapshot-name",
+                                     name, "--strip-path", "1", "--transport", "pipe",
+                                     "--allow-empty"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Zsend(args);
+  }
+  std::string Tags(const std::string& snapshot) {
+    std::string value = Out("zfs get -H -o value zsend:tags " + snapshot);
+    return value.substr(0, value.find('\n'));
+  }
+  std::string ReadFile(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+};
+
+TEST_F(ZfsFuseTagsAndHooks, TagsRideOnTheSnapshotsAndRotateBothSidesByTag) {
+  Sh("zfs create " + src_ + "/fs");
+  WriteData(src_ + "/fs", "a.bin", 20000, 1);
+  const std::vector<std::string> keep = {"--keep-tags", "daily=2,weekly=1"};
+  // Runs 1..5: daily every time, weekly on 1 and 4.
+  for (int run = 1; run <= 5; ++run) {
+    std::vector<std::string> extra = keep;
+    extra.insert(extra.end(), {"--tags", run % 3 == 1 ? "daily,weekly" : "daily"});
+    RunResult r = Backup(std::to_string(run), extra);
+    ASSERT_EQ(r.exit_code, 0) << run << r.out << r.err;
+    EXPECT_EQ(Tags(src_ + "/fs@" + job_ + "-" + std::to_string(run)),
+              run % 3 == 1 ? "daily,weekly" : "daily");
+  }
+  // daily keeps 5 and 4, weekly keeps 4; 1 (an older weekly), 2 and 3 are gone on both sides.
+  const std::vector<std::string> kept = {job_ + "-4", job_ + "-5"};
+  EXPECT_EQ(SnapshotNames(src_ + "/fs"), kept);
+  EXPECT_EQ(SnapshotNames(dst_ + "/fs"), kept);
+  // zfs receive brought no user property: rotation copied the tags from the source.
+  EXPECT_EQ(Tags(dst_ + "/fs@" + job_ + "-4"), "daily,weekly");
+  EXPECT_EQ(Tags(dst_ + "/fs@" + job_ + "-5"), "daily");
+
+  // An untagged run (a manual one) is thinned by --keep-source/--keep-target among the
+  // untagged; the tagged stay as their tags say.
+  RunResult manual = Backup("6", {"--keep-source", "1", "--keep-target", "1", "--keep-tags",
+                                  "daily=2,weekly=1"});
+  ASSERT_EQ(manual.exit_code, 0) << manual.out << manual.err;
+  EXPECT_EQ(Tags(src_ + "/fs@" + job_ + "-6"), "-");
+  const std::vector<std::string> now = {job_ + "-4", job_ + "-5", job_ + "-6"};
+  EXPECT_EQ(SnapshotNames(src_ + "/fs"), now);
+  EXPECT_EQ(SnapshotNames(dst_ + "/fs"), now);
+  EXPECT_NE(manual.out.find(dst_ + "/fs@" + job_ + "-4: keep: one of the newest 2 tagged daily"),
+            std::string::npos)
+      << manual.out;
+
+  RunResult bad = Backup("7", {"--tags", "daily weekly"});
+  EXPECT_EQ(bad.exit_code, 255);
+  EXPECT_NE(bad.err.find("--tags daily weekly: a tag is"), std::string::npos) << bad.err;
+  RunResult bad_keep = Backup("7", {"--keep-tags", "daily"});
+  EXPECT_EQ(bad_keep.exit_code, 255);
+  EXPECT_NE(bad_keep.err.find("--keep-tags: bad 'daily'"), std::string::npos) << bad_keep.err;
+}
+
+TEST_F(ZfsFuseTagsAndHooks, AFailingPreSendSendsNothingAFailingPostSnapshotDoesNotStopTheRun) {
+  Sh("zfs create " + src_ + "/fs");
+  WriteData(src_ + "/fs", "a.bin", 20000, 2);
+  const std::string post = state_dir_ + "/post", pre = state_dir_ + "/pre";
+  RunResult failed = Backup(
+      "1", {"--tags", "daily", "--post-snapshot",
+            "echo \"$ZSEND_HOOK $ZSEND_JOB $ZSEND_SNAPSHOT $ZSEND_TAGS $ZSEND_DATASETS\" > " +
+                post + "; exit 2",
+            "--pre-send", "echo \"$ZSEND_HOOK\" > " + pre + "; echo not ready >&2; exit 4"});
+  EXPECT_EQ(failed.exit_code, 255) << failed.out << failed.err;
+  const std::string said = failed.out + failed.err;
+  EXPECT_NE(said.find("post-snapshot hook failed (exit 2) (the run goes on)"), std::string::npos)
+      << said;
+  EXPECT_NE(said.find("pre-send hook failed (exit 4): not ready: nothing was sent"),
+            std::string::npos)
+      << said;
+  EXPECT_EQ(ReadFile(post),
+            "post-snapshot " + job_ + " " + job_ + "-1 daily " + src_ + "/fs\n");
+  EXPECT_EQ(ReadFile(pre), "pre-send\n");
+  EXPECT_EQ(SnapshotNames(src_ + "/fs"), std::vector<std::string>{job_ + "-1"});
+  EXPECT_EQ(Out("zfs list -H -o name " + dst_ + "/fs 2>/dev/null"), "");  // nothing received
+
+  RunResult stuck = Backup("2", {"--pre-send", "sleep 30", "--hook-timeout", "1"});
+  EXPECT_EQ(stuck.exit_code, 255);
+  EXPECT_NE((stuck.out + stuck.err).find("pre-send hook timed out after 1s"), std::string::npos)
+      << stuck.out << stuck.err;
+
+  RunResult ok = Backup("3", {"--pre-send", "test \"$ZSEND_SNAPSHOT\" = " + job_ + "-3"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_EQ(Compare(src_ + "/fs", dst_ + "/fs"), "");
+}
+
+}  // namespace
+}  // namespace zsend::test
