@@ -14,14 +14,84 @@ std::map<std::string, std::string> KnownCommonSnapshots(
   return known;
 }
 
+std::string DatasetSettingProperty(const std::string& backup_name, const std::string& setting) {
+  return "zsend:" + backup_name + ":" + setting;
+}
+
+namespace {
+
+constexpr const char* kSettings[] = {"keep-source", "keep-target"};
+
+// Source dataset -> setting ("keep-source") -> value, for the settings that are set.
+Result<std::map<std::string, std::map<std::string, std::string>>> ReadDatasetSettings(
+    Zfs& source, const std::string& backup_name, const std::vector<RotationPair>& pairs) {
+  std::map<std::string, std::map<std::string, std::string>> settings;
+  if (backup_name.empty() || pairs.empty()) return settings;
+  std::vector<std::string> argv = {"zfs", "get", "-H", "-o", "name,property,value",
+                                   DatasetSettingProperty(backup_name, kSettings[0]) + "," +
+                                       DatasetSettingProperty(backup_name, kSettings[1])};
+  for (const RotationPair& pair : pairs) argv.push_back(pair.source);
+  Result<CommandOutput> output = RunChecked(source.runner(), {argv, Effect::kReadOnly, ""});
+  if (!output.ok()) return output.status();
+  for (const std::vector<std::string>& row : ParseTabRows(output->out)) {
+    if (row.size() != 3 || row[2] == "-" || row[2].empty()) continue;
+    for (const char* setting : kSettings) {
+      if (row[1] == DatasetSettingProperty(backup_name, setting)) settings[row[0]][setting] = row[2];
+    }
+  }
+  return settings;
+}
+
+// The options for one dataset: the job's, with its per-dataset settings applied.
+Result<PruneOptions> OptionsFor(const PruneOptions& job, const std::string& dataset,
+                                const std::map<std::string, std::string>& settings,
+                                const std::string& host, std::ostream& out) {
+  PruneOptions each = job;
+  for (const auto& [setting, value] : settings) {
+    std::optional<RetentionSpec>& side =
+        setting == "keep-source" ? each.keep_source : each.keep_target;
+    if (!side) continue;  // the job leaves that side alone
+    const std::string property = DatasetSettingProperty(job.backup_name, setting);
+    Result<RetentionSpec> spec = ParseRetentionSpec(value, property + " on " + dataset);
+    if (!spec.ok()) return spec.status();
+    spec->keep_tags = side->keep_tags;
+    side = *spec;
+    out << (setting == "keep-source" ? "source " : "target ") << host << " " << dataset << ": "
+        << setting << " " << value << " (" << property << ")\n";
+  }
+  return each;
+}
+
+}  // namespace
+
 RotationResult Rotate(Zfs& source, Zfs* target, const Status& target_error,
                       const std::vector<RotationPair>& pairs, const PruneOptions& options,
                       std::ostream& out) {
   RotationResult result;
   std::set<std::string> warned;  // other groups already warned about
+  Result<std::map<std::string, std::map<std::string, std::string>>> settings =
+      ReadDatasetSettings(source, options.backup_name, pairs);
+  if (!settings.ok()) {  // the per-dataset settings are unknown: destroy nothing anywhere
+    out << "error: reading the per-dataset settings: " << settings.status().message() << "\n";
+    result.first_error = settings.status().message();
+    for (const RotationPair& pair : pairs) result.failed.insert(pair.source);
+    result.datasets = static_cast<int>(pairs.size());
+    return result;
+  }
   for (const RotationPair& pair : pairs) {
     ++result.datasets;
-    DatasetPrune prune = PlanPrune(source, target, pair.source, pair.target, options, target_error);
+    auto set = settings->find(pair.source);
+    Result<PruneOptions> each =
+        set == settings->end()
+            ? Result<PruneOptions>(options)
+            : OptionsFor(options, pair.source, set->second, source.runner().HostLabel(), out);
+    if (!each.ok()) {
+      out << "error: " << each.status().message() << "\n";
+      if (result.first_error.empty()) result.first_error = each.status().message();
+      result.failed.insert(pair.source);
+      continue;
+    }
+    DatasetPrune prune = PlanPrune(source, target, pair.source, pair.target, *each, target_error);
     std::vector<std::string> names;
     for (const SidePrune* side : {&prune.source, &prune.target}) {
       for (const RetentionDecision& d : side->decisions) names.push_back(d.name);

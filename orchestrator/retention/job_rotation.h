@@ -7,6 +7,13 @@
 // unreachable (null): then only the source is rotated, with the common snapshot taken from
 // the history (KnownCommonSnapshots) or, without a record, nothing destroyed there.
 //
+// Per-dataset settings, as zback and znapzend keep them: the source datasets' user properties
+// `zsend:NAME:keep-source` and `zsend:NAME:keep-target` (NAME: options.backup_name; inherited by
+// children like any user property) replace the job's spec of that side for that dataset, read
+// in one `zfs get` over the pairs. They apply only to a side the job rotates, keep the job's
+// tag counts, and are announced in a line of their own; a bad value fails that dataset's
+// rotation (nothing destroyed there) with the property, the dataset and the grammar named.
+//
 // Thread-safety: call from one thread; the Zfs layers are not owned.
 #pragma once
 
@@ -38,6 +45,9 @@ struct RotationResult {
 // left on the target (restores left out). `transfers` oldest first (History::Transfers).
 std::map<std::string, std::string> KnownCommonSnapshots(
     const std::vector<TransferRecord>& transfers);
+
+// The user property of a per-dataset setting: "zsend:NAME:keep-source".
+std::string DatasetSettingProperty(const std::string& backup_name, const std::string& setting);
 
 // Rotates each pair; decisions and errors go to `out`, one line each.
 RotationResult Rotate(Zfs& source, Zfs* target, const Status& target_error,

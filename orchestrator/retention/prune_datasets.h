@@ -32,6 +32,9 @@ namespace zsend::orchestrator {
 
 struct PruneOptions {
   std::string group;
+  // The job's name for its per-dataset settings (job_rotation.h: zsend:NAME:keep-source and
+  // zsend:NAME:keep-target on source datasets); "" reads none.
+  std::string backup_name;
   std::optional<RetentionSpec> keep_source;  // nullopt: leave the source alone
   std::optional<RetentionSpec> keep_target;  // nullopt: leave the target alone
   int64_t now = 0;

@@ -102,6 +102,7 @@ RotationResult RotateAfterBackup(const BackupOptions& options, const BackupResul
                                  const Status& target_error, History* history, std::ostream& out) {
   PruneOptions prune;
   prune.group = options.group.empty() ? options.backup_name : options.group;
+  prune.backup_name = options.backup_name;
   prune.now = static_cast<int64_t>(Now());
   prune.keep_source = rotation.keep_source;
   prune.keep_target = target != nullptr ? rotation.keep_target : std::nullopt;

@@ -1,7 +1,8 @@
-// `zsend backup --tags/--keep-tags` and the in-run hooks (--post-snapshot, --pre-send) on
-// zfs-fuse pools: the tags ride on the snapshots (zsend:tags, set by `zfs snapshot -o` on the
-// source and copied to the target's received snapshots), rotation keeps what a tag keeps on both
-// sides, and a failing hook does what docs/daemon.md says.
+// What zsend daemon's jobs add to `zsend backup`, on zfs-fuse pools: --tags/--keep-tags (the
+// tags ride on the snapshots: zsend:tags, set by `zfs snapshot -o` on the source and copied to
+// the target's received snapshots; rotation keeps what a tag keeps on both sides), per-dataset
+// rotation settings by property (zsend:NAME:keep-source...), and the in-run hooks
+// (--post-snapshot, --pre-send), whose failures do what docs/daemon.md says.
 #include <fstream>
 #include <sstream>
 
@@ -104,6 +105,45 @@ TEST_F(ZfsFuseTagsAndHooks, AFailingPreSendSendsNothingAFailingPostSnapshotDoesN
   RunResult ok = Backup("3", {"--pre-send", "test \"$ZSEND_SNAPSHOT\" = " + job_ + "-3"});
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
   EXPECT_EQ(Compare(src_ + "/fs", dst_ + "/fs"), "");
+}
+
+TEST_F(ZfsFuseTagsAndHooks, DatasetPropertiesOverrideTheJobsKeepForTheirSubtree) {
+  for (const char* d : {"/fs", "/fs/child", "/other", "/broken"}) Sh("zfs create " + src_ + d);
+  Sh("zfs set zsend:" + job_ + ":keep-source=1 " + src_ + "/fs");  // inherited by fs/child
+  Sh("zfs set zsend:" + job_ + ":keep-target=2 " + src_ + "/fs/child");
+  auto run = [&](const std::string& name) {
+    return Zsend({job_, dst_, "--dataset", src_ + "/fs", "--dataset", src_ + "/fs/child",
+                  "--dataset", src_ + "/other", "--dataset", src_ + "/broken", "--snapshot-name",
+                  name, "--strip-path", "1", "--transport", "pipe", "--allow-empty",
+                  "--keep-source", "3", "--keep-target", "3"});
+  };
+  for (const char* name : {"1", "2", "3"}) ASSERT_EQ(run(name).exit_code, 0);
+  Sh("zfs set zsend:" + job_ + ":keep-source=3x " + src_ + "/broken");
+  RunResult fourth = run("4");
+  EXPECT_EQ(fourth.exit_code, 1) << fourth.out << fourth.err;  // /broken's rotation failed
+  const std::string j = job_ + "-";
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(SnapshotNames(src_ + "/fs"), Names{j + "4"});
+  EXPECT_EQ(SnapshotNames(src_ + "/fs/child"), Names{j + "4"});
+  EXPECT_EQ(SnapshotNames(dst_ + "/fs"), (Names{j + "2", j + "3", j + "4"}));
+  EXPECT_EQ(SnapshotNames(dst_ + "/fs/child"), (Names{j + "3", j + "4"}));
+  EXPECT_EQ(SnapshotNames(src_ + "/other"), (Names{j + "2", j + "3", j + "4"}));
+  // The bad value: that dataset's rotation fails with the property named, nothing destroyed.
+  EXPECT_EQ(SnapshotNames(src_ + "/broken"), (Names{j + "1", j + "2", j + "3", j + "4"}));
+  EXPECT_NE(fourth.out.find("error: zsend:" + job_ + ":keep-source on " + src_ + "/broken: "),
+            std::string::npos)
+      << fourth.out;
+  EXPECT_NE(fourth.out.find("source local " + src_ + "/fs/child: keep-source 1 (zsend:" + job_ +
+                            ":keep-source)"),
+            std::string::npos)
+      << fourth.out;
+  // zsend prune reads the same settings.
+  Sh("zfs inherit zsend:" + job_ + ":keep-source " + src_ + "/broken");
+  RunResult pruned = test::Run({BinPath("zsend"), "prune", job_, dst_, "--dataset", src_ + "/broken",
+                                "--strip-path", "1", "--keep-source", "2", "--keep-target", "3",
+                                "--state-dir", state_dir_});
+  EXPECT_EQ(pruned.exit_code, 0) << pruned.out << pruned.err;
+  EXPECT_EQ(SnapshotNames(src_ + "/broken"), (Names{j + "3", j + "4"}));
 }
 
 }  // namespace

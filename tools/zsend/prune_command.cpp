@@ -47,6 +47,7 @@ int RunPrune(PruneArgs& args) {
   if (args.target_path.empty()) return Fatal(InvalidArgument("TARGET_PATH is required"));
   PruneOptions options;
   options.group = args.selection.group.empty() ? args.backup_name : args.selection.group;
+  options.backup_name = args.backup_name;
   options.now = static_cast<int64_t>(Now());
   if (!args.target_only) {
     Result<RetentionSpec> spec = ParseRetentionSpec(args.keep_source, "--keep-source");
