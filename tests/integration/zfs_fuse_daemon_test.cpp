@@ -278,6 +278,18 @@ TEST_F(ZfsFuseDaemon, RunsTagTheirSnapshotsAndRotationKeepsWhatTheTagsKeep) {
   // Seven good runs span at least two 6s slots: some carry both tags. Generous bound.
   ASSERT_TRUE(WaitUntil(60, [&] { return OkRuns(a) >= 7; })) << Log();
   ASSERT_EQ(StopDaemon(SIGTERM, 40), 0) << Log();
+  // On time, with the tolerance stated here. Never early: one run per 2s slot at most, so N
+  // runs span at least N-1 slots, less one interval for a first run that started late. Never
+  // lost: a job alone waits at most for the slot after its previous run ended, so no gap
+  // between starts is over 12 s even on a loaded machine.
+  std::vector<double> starts;
+  for (const auto& run : Runs(a)) starts.push_back(run.started);
+  std::sort(starts.begin(), starts.end());
+  ASSERT_GE(starts.size(), 7u);
+  EXPECT_GE(starts.back() - starts.front() + 2.0 + 0.2, 2.0 * (starts.size() - 1));
+  for (size_t i = 1; i < starts.size(); ++i) {
+    EXPECT_LE(starts[i] - starts[i - 1], 12.0) << "runs " << i - 1 << " and " << i;
+  }
   for (const std::string& dataset : {src_ + "/a", dst_ + "/" + src_ + "/a"}) {
     // Newest first: short name and tags.
     std::vector<std::pair<std::string, std::string>> snapshots;
