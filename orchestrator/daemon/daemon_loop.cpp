@@ -20,70 +20,14 @@
 #include "orchestrator/daemon/child_process.h"
 #include "orchestrator/daemon/daemon_config.h"
 #include "orchestrator/daemon/daemon_socket.h"
+#include "orchestrator/daemon/daemon_state.h"
 #include "orchestrator/daemon/job_table.h"
 #include "orchestrator/daemon/schedule.h"
 #include "orchestrator/report/history.h"
 #include "orchestrator/run/exit_codes.h"
 
 namespace zsend::orchestrator {
-namespace {
-
-enum class Phase { kPreSnapshot, kBackup, kPostRun };
-
-struct Running {
-  Phase phase = Phase::kBackup;
-  pid_t pid = 0;
-  double deadline = 0;  // hooks: killed after this; 0: none
-  std::vector<std::string> tags;
-  int exit_code = 0;
-  std::string result, error;  // of the backup, for post-run and the end
-};
-
-struct JobState {
-  DaemonJob job;
-  Schedule schedule;
-  TagCoverage coverage;
-  DaemonJobRecord record;
-  double since = 0;  // when this daemon first saw the job
-  bool queued = false;
-  bool manual = false;
-  std::optional<Running> running;
-};
-
-class Daemon {
- public:
-  Daemon(const DaemonOptions& options, const Clock& clock, std::ostream& log)
-      : options_(options), clock_(clock), log_(log) {}
-  int Run();
-
- private:
-  void Apply(const DaemonConfig& config);
-  void Save(JobState& state);
-  void Tick(double now);
-  void Start(JobState& state, double now);
-  bool StartPhase(JobState& state, Phase phase, double now);
-  void ChildEnded(JobState& state, int wait_status, double now);
-  void Finish(JobState& state, const std::string& result, const std::string& error, double now);
-  void Serve(int fd);
-  std::vector<JobRow> Rows(double now) const;
-  void Stop(double now);
-  std::string KeptConfig() const { return options_.state_dir + "/daemon-config.json"; }
-
-  DaemonOptions options_;
-  const Clock& clock_;
-  std::ostream& log_;
-  DaemonConfig config_;
-  std::unique_ptr<History> history_;
-  std::map<std::string, JobState> jobs_;
-  std::deque<std::string> queue_;
-  bool stopping_ = false;
-  double stop_deadline_ = 0;
-};
-
-int Running_(const std::map<std::string, JobState>& jobs) {
-  return static_cast<int>(std::count_if(
-      jobs.begin(), jobs.end(), [](const auto& j) { return j.second.running.has_value(); }));
-}
+namespace daemon_detail {
 
 void Daemon::Apply(const DaemonConfig& config) {
   config_ = config;
@@ -143,7 +87,7 @@ void Daemon::Tick(double now) {
     jobs_[name].queued = true;
     queue_.push_back(name);
   }
-  while (!queue_.empty() && Running_(jobs_) < config_.worker_limit) {
+  while (!queue_.empty() && RunningCount(jobs_) < config_.worker_limit) {
     const std::string name = queue_.front();
     queue_.pop_front();
     auto it = jobs_.find(name);
@@ -151,114 +95,6 @@ void Daemon::Tick(double now) {
     it->second.queued = false;
     Start(it->second, now);
   }
-}
-
-void Daemon::Start(JobState& state, double now) {
-  std::vector<std::string> tags = DueTags(state.schedule, state.job.name, state.coverage, now);
-  MarkRun(state.schedule, state.job.name, tags, now, &state.coverage);
-  if (tags.empty()) tags = {"manual"};  // `zsend jobs --run` between slots
-  state.manual = false;
-  state.running = Running{};
-  state.running->tags = tags;
-  // last_result and last_error stay those of the previous run until this one ends.
-  state.record.last_start = now;
-  state.record.last_tags = JoinTags(tags);
-  log_ << "zsend daemon: " << state.job.name << ": started (tags " << state.record.last_tags
-       << ")\n"
-       << std::flush;
-  Save(state);
-  const bool hook = state.job.hooks.count("pre-snapshot") > 0;
-  if (!StartPhase(state, hook ? Phase::kPreSnapshot : Phase::kBackup, now)) {
-    Finish(state, "failed", "could not start a child process", now);
-  }
-}
-
-bool Daemon::StartPhase(JobState& state, Phase phase, double now) {
-  Running& run = *state.running;
-  run.phase = phase;
-  std::string datasets;
-  for (const std::string& d : state.job.datasets) datasets += (datasets.empty() ? "" : " ") + d;
-  std::vector<std::pair<std::string, std::string>> env = {{"ZSEND_JOB", state.job.name},
-                                                          {"ZSEND_DATASETS", datasets},
-                                                          {"ZSEND_TAGS", JoinTags(run.tags)}};
-  std::vector<std::string> argv;
-  if (phase == Phase::kBackup) {
-    argv = {options_.zsend_program, "backup",      "--config",         KeptConfig(),
-            state.job.name,         "--state-dir", options_.state_dir, "--no-progress"};
-    if (state.job.snapshot_only) argv.push_back("--no-send");
-    for (std::string& option : TagOptions(state.schedule, run.tags)) argv.push_back(option);
-    run.deadline = 0;
-  } else {
-    const std::string hook = phase == Phase::kPreSnapshot ? "pre-snapshot" : "post-run";
-    argv = {"/bin/sh", "-c", state.job.hooks.at(hook)};
-    env.emplace_back("ZSEND_HOOK", hook);
-    if (phase == Phase::kPostRun) {
-      env.emplace_back("ZSEND_RESULT", run.result);
-      env.emplace_back("ZSEND_EXIT_CODE", std::to_string(run.exit_code));
-    }
-    run.deadline = now + state.job.hook_timeout;
-  }
-  run.pid = SpawnChild(argv, env);
-  return run.pid > 0;
-}
-
-std::string Describe(int wait_status) {
-  if (WIFEXITED(wait_status)) return "exit " + std::to_string(WEXITSTATUS(wait_status));
-  return "killed by signal " + std::to_string(WTERMSIG(wait_status));
-}
-
-void Daemon::ChildEnded(JobState& state, int wait_status, double now) {
-  Running& run = *state.running;
-  const bool ok = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
-  const bool timed_out = run.deadline > 0 && now >= run.deadline;
-  switch (run.phase) {
-    case Phase::kPreSnapshot:
-      if (stopping_) return Finish(state, "interrupted", "the daemon was stopped", now);
-      if (!ok) {
-        return Finish(state, "skipped",
-                      timed_out ? "pre-snapshot hook timed out after " +
-                                      std::to_string(static_cast<int>(state.job.hook_timeout)) + "s"
-                                : "pre-snapshot hook failed (" + Describe(wait_status) + ")",
-                      now);
-      }
-      if (!StartPhase(state, Phase::kBackup, now)) {
-        Finish(state, "failed", "could not start zsend backup", now);
-      }
-      return;
-    case Phase::kBackup: {
-      run.exit_code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128;
-      const bool signalled =
-          (run.exit_code > kExitInterruptedBase && run.exit_code < kExitInterruptedBase + 32) ||
-          (!WIFEXITED(wait_status) && stopping_);
-      run.result = ok ? "ok" : signalled ? "interrupted" : "failed";
-      run.error = ok ? "" : "zsend backup " + Describe(wait_status);
-      if (!stopping_ && state.job.hooks.count("post-run") &&
-          StartPhase(state, Phase::kPostRun, now)) {
-        return;
-      }
-      return Finish(state, run.result, run.error, now);
-    }
-    case Phase::kPostRun:
-      if (!ok) {
-        log_ << "zsend daemon: " << state.job.name << ": post-run hook "
-             << (timed_out ? "timed out" : "failed (" + Describe(wait_status) + ")") << "\n";
-      }
-      return Finish(state, run.result, run.error, now);
-  }
-}
-
-void Daemon::Finish(JobState& state, const std::string& result, const std::string& error,
-                    double now) {
-  // `result` and `error` may live in state.running: copy them before it goes.
-  state.record.last_end = now;
-  state.record.last_result = result;
-  state.record.last_error = error;
-  state.running.reset();
-  if (state.record.last_result == "ok") state.record.last_success = now;
-  log_ << "zsend daemon: " << state.job.name << ": " << state.record.last_result
-       << (state.record.last_error.empty() ? "" : ": " + state.record.last_error) << "\n"
-       << std::flush;
-  Save(state);
 }
 
 std::vector<JobRow> Daemon::Rows(double now) const {
@@ -319,7 +155,7 @@ void Daemon::Serve(int fd) {
 
 void Daemon::Stop(double now) {
   if (!stopping_) {
-    log_ << "zsend daemon: stopping: no new runs; " << Running_(jobs_) << " running\n"
+    log_ << "zsend daemon: stopping: no new runs; " << RunningCount(jobs_) << " running\n"
          << std::flush;
     stopping_ = true;
     stop_deadline_ = now + options_.stop_grace_seconds;
@@ -369,7 +205,7 @@ int Daemon::Run() {
   log_ << "zsend daemon: " << jobs_.size() << " job(s), worker-limit " << config_.worker_limit
        << ", state in " << options_.state_dir << "\n"
        << std::flush;
-  while (!stopping_ || Running_(jobs_) > 0) {
+  while (!stopping_ || RunningCount(jobs_) > 0) {
     double now = clock_.Now();
     Tick(now);
     double wait = 1.0;
@@ -427,7 +263,7 @@ int Daemon::Run() {
   return 0;
 }
 
-}  // namespace
+}  // namespace daemon_detail
 
 double SystemClock::Now() const {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -438,7 +274,7 @@ int RunDaemon(const DaemonOptions& options, const Clock& clock, std::ostream& lo
   std::error_code error;
   auto path = std::filesystem::absolute(options.config_path, error);
   if (!error) absolute.config_path = path.string();
-  return Daemon(absolute, clock, log).Run();
+  return daemon_detail::Daemon(absolute, clock, log).Run();
 }
 
 }  // namespace zsend::orchestrator

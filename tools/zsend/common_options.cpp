@@ -130,6 +130,18 @@ Result<std::vector<std::string>> SelectDatasets(Zfs& source, CommandRunner& sour
   return SelectedNames(*decisions);
 }
 
+Result<std::vector<std::string>> SelectJobDatasets(Zfs& source, CommandRunner& source_runner,
+                                                   const std::string& backup_name,
+                                                   const SelectionOptions& options) {
+  Result<std::vector<std::string>> datasets =
+      SelectDatasets(source, source_runner, backup_name, options);
+  if (datasets.ok() && datasets->empty()) {
+    return FailedPrecondition("no datasets selected for backup '" + backup_name + "': set zsend:" +
+                              backup_name + "=true on them or pass --dataset");
+  }
+  return datasets;
+}
+
 Result<double> ParseDuration(const std::string& text, const std::string& what) {
   bool digits = !text.empty();
   for (char c : text) digits = digits && c >= '0' && c <= '9';

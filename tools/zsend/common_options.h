@@ -93,6 +93,11 @@ Result<std::vector<std::string>> SelectDatasets(orchestrator::Zfs& source,
                                                 orchestrator::CommandRunner& source_runner,
                                                 const std::string& backup_name,
                                                 const SelectionOptions& options);
+// The same, for a command that needs at least one: none is an error naming the fix.
+Result<std::vector<std::string>> SelectJobDatasets(orchestrator::Zfs& source,
+                                                   orchestrator::CommandRunner& source_runner,
+                                                   const std::string& backup_name,
+                                                   const SelectionOptions& options);
 
 // "90" (seconds), "30min", "26h", "7d", "2w", "1m" (30 days), "1y".
 Result<double> ParseDuration(const std::string& text, const std::string& what);

@@ -96,13 +96,8 @@ int RunPrune(PruneArgs& args) {
   }
 
   Result<std::vector<std::string>> datasets =
-      SelectDatasets(source, hosts.source(), args.backup_name, args.selection);
+      SelectJobDatasets(source, hosts.source(), args.backup_name, args.selection);
   if (!datasets.ok()) return Fatal(datasets.status());
-  if (datasets->empty()) {
-    return Fatal(FailedPrecondition("no datasets selected for backup '" + args.backup_name +
-                                    "': set zsend:" + args.backup_name +
-                                    "=true on them or pass --dataset"));
-  }
 
   RunRecord run;
   run.backup_name = args.backup_name;

@@ -80,13 +80,8 @@ int RunVerifyCommand(VerifyArgs& args) {
   if (Status s = target.Probe(); !s.ok()) return Fatal(s);
 
   Result<std::vector<std::string>> datasets =
-      SelectDatasets(source, hosts.source(), args.backup_name, args.selection);
+      SelectJobDatasets(source, hosts.source(), args.backup_name, args.selection);
   if (!datasets.ok()) return Fatal(datasets.status());
-  if (datasets->empty()) {
-    return Fatal(FailedPrecondition("no datasets selected for backup '" + args.backup_name +
-                                    "': set zsend:" + args.backup_name +
-                                    "=true on them or pass --dataset"));
-  }
   std::vector<VerifyPair> pairs;
   for (const std::string& dataset : *datasets) {
     Result<std::string> target_name =
