@@ -10,10 +10,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "base/subprocess.h"
 #include "orchestrator/plan/selection.h"
 #include "orchestrator/report/mail_send.h"
+#include "orchestrator/retention/prune_datasets.h"
 #include "orchestrator/restore/revision_spec.h"
 #include "orchestrator/run/exit_codes.h"
 #include "orchestrator/zfs/zfs.h"
@@ -137,6 +139,11 @@ Status ToDataset(const RestoreOptions& o, CommandRunner& backup_runner, Zfs& bac
                               destination_runner.HostLabel() +
                               "; restore into a new name, or add --force to replace it");
   }
+  if (*exists && o.recursive) {
+    return FailedPrecondition("--to " + name + ": the dataset exists on " +
+                              destination_runner.HostLabel() +
+                              "; -R restores a whole tree into a new name only");
+  }
   if (*exists) {
     Result<std::vector<DatasetInfo>> tree = destination.ListDatasets({name}, true);
     if (!tree.ok()) return tree.status();
@@ -153,6 +160,7 @@ Status ToDataset(const RestoreOptions& o, CommandRunner& backup_runner, Zfs& bac
   }
   SendSpec send;
   send.snapshot = snapshot;
+  send.replicate = o.recursive;
   Result<std::vector<std::string>> send_argv = BuildSendArgv(backup.dialect(), send);
   if (!send_argv.ok()) return send_argv.status();
   RecvSpec recv;
@@ -182,7 +190,7 @@ Status ToDataset(const RestoreOptions& o, CommandRunner& backup_runner, Zfs& bac
     ZSEND_RETURN_IF_ERROR(destination.SetProperties(name, recv_command.set_after));
   }
   for (const std::string& property : recv_command.inherit_after) {
-    ZSEND_RETURN_IF_ERROR(destination.InheritProperty(name, property));
+    ZSEND_RETURN_IF_ERROR(destination.InheritProperty(name, property, o.recursive));
   }
   return Status::Ok();
 }
@@ -228,7 +236,15 @@ Result<std::pair<std::string, std::string>> ResolveBackupSnapshot(const RestoreO
                       "; check DATASET, TARGET_PATH and --ssh-target ('zsend list' shows the "
                       "backup's datasets)");
   }
-  Result<size_t> index = ResolveRevision(o.revision, *snapshots, *copy);
+  // Tags only for a spec that may be one (not a count, not `latest`): one more zfs get.
+  std::map<std::string, std::vector<std::string>> tags;
+  if (o.revision != "latest" &&
+      o.revision.find_first_not_of("0123456789") != std::string::npos) {
+    Result<std::map<std::string, std::vector<std::string>>> read = SnapshotTags(backup, *copy);
+    if (!read.ok()) return read.status();
+    tags = std::move(*read);
+  }
+  Result<size_t> index = ResolveRevision(o.revision, *snapshots, *copy, tags);
   if (!index.ok()) return index.status();
   return std::make_pair(*copy, (*snapshots)[*index].full_name());
 }
@@ -261,6 +277,7 @@ RestoreResult RunRestore(const RestoreOptions& o, CommandRunner& backup_runner,
   } else {
     SendSpec send;
     send.snapshot = result.snapshot;
+    send.replicate = o.recursive;
     Result<std::vector<std::string>> send_argv = BuildSendArgv(backup.dialect(), send);
     if (!send_argv.ok()) return fail(send_argv.status());
     status = o.destination.kind == RestoreDestination::Kind::kFile

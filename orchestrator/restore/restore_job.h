@@ -51,6 +51,10 @@ struct RestoreOptions {
   std::string revision = "latest";
   RestoreDestination destination;
   bool force = false;
+  // -R: the dataset, its descendants and their snapshots up to the revision (`zfs send -R`),
+  // clones inside the tree received as clones of their origins (origins first, as zfs orders
+  // them); into a new name only (--force does not apply).
+  bool recursive = false;
   TransportOptions transport;  // kDataset only
 };
 

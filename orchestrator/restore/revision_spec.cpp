@@ -18,11 +18,12 @@ bool AllDigits(const std::string& text) {
 }  // namespace
 
 Result<size_t> ResolveRevision(const std::string& spec, const std::vector<SnapshotInfo>& snapshots,
-                               const std::string& dataset) {
+                               const std::string& dataset,
+                               const std::map<std::string, std::vector<std::string>>& tags) {
   if (spec.empty()) {
     return InvalidArgument(
         "-r: empty revision; give a snapshot name, a prefix, a count (0 is "
-        "the newest), 'latest' or a group name");
+        "the newest), 'latest', a group or a tag");
   }
   if (snapshots.empty()) {
     return Status(StatusCode::kNotFound, dataset + " has no snapshot to restore from");
@@ -51,6 +52,11 @@ Result<size_t> ResolveRevision(const std::string& spec, const std::vector<Snapsh
   }
   for (size_t i = snapshots.size(); i-- > 0;) {
     if (IsGroupSnapshot(name, snapshots[i].name)) return i;
+  }
+  for (size_t i = snapshots.size(); i-- > 0;) {
+    auto it = tags.find(snapshots[i].name);
+    if (it != tags.end() && std::find(it->second.begin(), it->second.end(), name) != it->second.end())
+      return i;
   }
   std::vector<size_t> matches;
   for (size_t i = 0; i < snapshots.size(); ++i) {

@@ -239,7 +239,9 @@ Status Zfs::SetProperties(const std::string& dataset,
   return Status::Ok();
 }
 
-Status Zfs::InheritProperty(const std::string& dataset, const std::string& property) {
+Status Zfs::InheritProperty(const std::string& dataset, const std::string& property,
+                            bool recursive) {
+  if (recursive) return Change({"zfs", "inherit", "-r", property, dataset});
   return Change({"zfs", "inherit", property, dataset});
 }
 

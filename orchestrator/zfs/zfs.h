@@ -70,7 +70,9 @@ class Zfs {
   // zfs set P=V DATASET, one call per property (the older zfs takes one per call).
   Status SetProperties(const std::string& dataset,
                        const std::vector<std::pair<std::string, std::string>>& properties);
-  Status InheritProperty(const std::string& dataset, const std::string& property);
+  // `recursive`: `zfs inherit -r`, for the dataset and its descendants.
+  Status InheritProperty(const std::string& dataset, const std::string& property,
+                         bool recursive = false);
 
   // The target's receive_resume_token; "" when there is none or the dialect cannot resume.
   Result<std::string> ResumeToken(const std::string& dataset);

@@ -153,6 +153,7 @@ Result<std::vector<std::string>> BuildSendArgv(const ZfsDialect& dialect, const 
     }
     argv.push_back("-w");
   }
+  if (spec.replicate) argv.push_back("-R");
   if (spec.properties) argv.push_back("-p");
   if (spec.large_blocks && dialect.send_large_blocks) argv.push_back("-L");
   if (spec.embedded && dialect.send_embedded) argv.push_back("-e");

@@ -59,6 +59,7 @@ struct SendSpec {
   std::string snapshot;            // "pool/fs@to"
   std::string from;                // "" for a full stream, else "pool/fs@from" (or "#bookmark")
   bool intermediates = false;      // -I (every snapshot between) instead of -i
+  bool replicate = false;          // -R: descendants, their snapshots and clones too
   std::string resume_token;        // non-empty: `zfs send -t TOKEN`; the fields above are unused
   bool properties = true;          // -p: include dataset properties
   bool raw = false;                // -w: encrypted datasets as they are (required, not optional)

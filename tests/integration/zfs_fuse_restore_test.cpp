@@ -233,5 +233,42 @@ TEST_F(ZfsFuseRestore, ThroughSshdFromTheBackupHost) {
   EXPECT_TRUE(Contains(transfers.out, src_ + "/tohost  ok  restore")) << transfers.out;
 }
 
+// -R: the whole tree with a clone inside it, the clone received as a clone of its origin; and a
+// revision named by a tag (zsend:tags).
+TEST_F(ZfsFuseRestore, TreeWithACloneAndARevisionByTag) {
+  const std::string tree = src_ + "/tree";
+  Sh("zfs create " + tree + " && zfs create " + tree + "/child");
+  WriteData(tree, "t.bin", 30000, 81);
+  WriteData(tree + "/child", "c.bin", 20000, 82);
+  RunResult first = Zsend({job_, dst_, "--dataset", tree, "--dataset", tree + "/child",
+                           "--snapshot-name", "t1", "--transport", "pipe", "--tags", "weekly"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  Sh("zfs clone " + tree + "@" + job_ + "-t1 " + tree + "/clone");
+  WriteData(tree + "/clone", "k.bin", 10000, 83);
+  RunResult second =
+      Zsend({job_, dst_, "--dataset", tree, "--dataset", tree + "/child", "--dataset",
+             tree + "/clone", "--snapshot-name", "t2", "--transport", "pipe", "--tags", "daily"});
+  ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
+  const std::string copy = dst_ + "/" + tree;
+  ASSERT_EQ(Property(copy + "/clone", "origin"), copy + "@" + job_ + "-t1");
+
+  const std::string back = src_ + "/back/tree";
+  RunResult restored = Cli("restore", {job_, dst_, tree, "-R", "--to", back});
+  ASSERT_EQ(restored.exit_code, 0) << restored.out << restored.err;
+  EXPECT_EQ(Property(back + "/clone", "origin"), back + "@" + job_ + "-t1");
+  for (const std::string& d : {std::string(""), std::string("/child"), std::string("/clone")}) {
+    EXPECT_EQ(CompareTrees(source_->Mountpoint(tree + d), source_->Mountpoint(back + d)), "") << d;
+    EXPECT_EQ(Property(back + d, "readonly"), "off") << d;  // writable, like a single restore
+  }
+  RunResult again = Cli("restore", {job_, dst_, tree, "-R", "--to", back, "--force"});
+  EXPECT_EQ(again.exit_code, 255);
+  EXPECT_TRUE(Contains(again.err, "-R restores a whole tree into a new name only")) << again.err;
+
+  // -r weekly: the newest revision tagged weekly (t1), though t2 is newer.
+  RunResult tagged = Cli("restore", {job_, dst_, tree, "-r", "weekly", "--to", src_ + "/back/w"});
+  ASSERT_EQ(tagged.exit_code, 0) << tagged.out << tagged.err;
+  EXPECT_EQ(SnapshotNames(src_ + "/back/w"), std::vector<std::string>{job_ + "-t1"});
+}
+
 }  // namespace
 }  // namespace zsend::test

@@ -1,4 +1,4 @@
-// zsend restore BACKUP_NAME TARGET_PATH DATASET [-r REV] --to [HOST:]POOL/NEW | FILE | -
+// zsend restore BACKUP_NAME TARGET_PATH DATASET [-r REV] [-R] --to [HOST:]POOL/NEW | FILE | -
 // [--force] [host and transport options]: one revision of a backup, read on the backup host
 // (--ssh-target, else this machine), into a new dataset, a file or stdout
 // (orchestrator/restore/restore_job.h), recorded in the history as a "restore" run.
@@ -73,6 +73,9 @@ int RunRestoreCommand(RestoreArgs& args) {
   }
   if (o.dataset.empty() && !args.cleanup) {
     return Fatal(InvalidArgument("DATASET is required: the dataset to restore (see zsend list)"));
+  }
+  if (o.recursive && (args.browse || args.cleanup)) {
+    return Fatal(InvalidArgument("-R restores a tree with --to; --browse clones one dataset"));
   }
   if (args.browse || args.cleanup) return RunBrowseOrCleanup(args);
   Result<RestoreDestination> destination = ParseRestoreDestination(args.to);
@@ -159,6 +162,9 @@ void RegisterRestoreCommand(CLI::App& app, CommandRun* run) {
                 "and print its mountpoint");
   sub->add_flag("--cleanup", args->cleanup,
                 "destroy the --browse clones of this backup (clones in that folder only)");
+  sub->add_flag("-R,--recursive", o.recursive,
+                "the whole tree: DATASET, its descendants and their snapshots up to REV, clones "
+                "inside it as clones of their origins (zfs send -R); into a new name only");
   sub->add_flag("--force", o.force,
                 "replace an existing --to: a dataset without children (zfs receive -F: its data "
                 "and snapshots), or a file; nothing else");
