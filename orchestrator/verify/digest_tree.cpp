@@ -56,24 +56,75 @@ class Walker {
   Result<DigestSummary> Run() {
     if (!file_state_ || !root_state_) return Internal("XXH3_createState failed");
     XXH3_128bits_reset(root_state_.get());
+    struct stat root_st;
+    // A volume's device node appears a moment after its clone is made (udev): wait for it.
+    for (int i = 0; i < 300 && root_.rfind("/dev/zvol/", 0) == 0 &&
+                    stat(root_.c_str(), &root_st) != 0 && errno == ENOENT;
+         ++i) {
+      usleep(100 * 1000);
+    }
+    if (stat(root_.c_str(), &root_st) == 0 && S_ISBLK(root_st.st_mode)) return Volume();
     UniqueFd fd(open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd.valid()) return ErrnoStatus("opening the tree " + root_, errno);
     struct stat st;
     if (fstat(fd.get(), &st) != 0) return ErrnoStatus("reading " + root_, errno);
     device_ = st.st_dev;
+    EmitHeader();
+    EmitEntry(Fields('d', st, "-", "-"), ".", "");
+    if (Status s = Directory(fd.get(), ""); !s.ok()) return s;
+    return EmitEnd();
+  }
+
+ private:
+  void EmitHeader() {
     char header[96];
     std::snprintf(header, sizeof header, "zsend-digest-tree %d %g %llu", kDigestTreeVersion,
                   options_.sample_percent, static_cast<unsigned long long>(options_.seed));
     emit_(header);
-    EmitEntry(Fields('d', st, "-", "-"), ".", "");
-    if (Status s = Directory(fd.get(), ""); !s.ok()) return s;
+  }
+
+  DigestSummary EmitEnd() {
     summary_.root_digest = Hex(XXH3_128bits_digest(root_state_.get()));
     emit_("end " + summary_.root_digest + " " + std::to_string(summary_.entries) + " " +
           std::to_string(summary_.files_read) + " " + std::to_string(summary_.bytes_read));
     return summary_;
   }
 
- private:
+  // A volume (ROOT is its block device): one "r" entry per kVolumeRangeBytes, path
+  // "bytes:START-END" (END inclusive), size the range's length, digest of its bytes.
+  Result<DigestSummary> Volume() {
+    UniqueFd fd(open(root_.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return ErrnoStatus("opening the volume " + root_, errno);
+    const off_t size = lseek(fd.get(), 0, SEEK_END);
+    if (size < 0) return ErrnoStatus("reading the size of " + root_, errno);
+    (void)posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    EmitHeader();
+    const auto total = static_cast<uint64_t>(size);
+    for (uint64_t start = 0; start < total; start += kVolumeRangeBytes) {
+      const uint64_t length = std::min<uint64_t>(kVolumeRangeBytes, total - start);
+      const std::string path =
+          "bytes:" + std::to_string(start) + "-" + std::to_string(start + length - 1);
+      std::string digest = "-";
+      if (SampledForContents(path, options_)) {
+        XXH3_128bits_reset(file_state_.get());
+        for (uint64_t done = 0; done < length;) {
+          const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer_.size(), length - done));
+          ssize_t n = pread(fd.get(), buffer_.data(), want, static_cast<off_t>(start + done));
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) return ErrnoStatus("reading " + root_ + " at " + path, errno);
+          if (n == 0) return DataLoss(root_ + " ended early at " + path);
+          XXH3_128bits_update(file_state_.get(), buffer_.data(), static_cast<size_t>(n));
+          done += static_cast<uint64_t>(n);
+        }
+        summary_.bytes_read += length;
+        ++summary_.files_read;
+        digest = Hex(XXH3_128bits_digest(file_state_.get()));
+      }
+      EmitEntry("r 0000 0 0 " + std::to_string(length) + " " + digest, path, "");
+    }
+    return EmitEnd();
+  }
+
   static std::string Fields(char type, const struct stat& st, const std::string& size,
                             const std::string& digest) {
     return std::string(1, type) + " " + Octal(st.st_mode) + " " + std::to_string(st.st_uid) + " " +

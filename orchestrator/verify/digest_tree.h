@@ -7,7 +7,8 @@
 //
 //   TYPE MODE UID GID SIZE DIGEST PATH [TARGET]
 //
-//   TYPE    f file, d directory, l symbolic link, b/c block/character device, p fifo, s socket
+//   TYPE    f file, d directory, l symbolic link, b/c block/character device, p fifo, s socket,
+//           r a byte range of a volume (below)
 //   MODE    the permission bits (st_mode & 07777) in octal, four digits
 //   SIZE    bytes for files and links; "-" for directories; "MAJOR:MINOR" for devices
 //   DIGEST  XXH3-128 (32 hex digits, canonical big-endian) of a file's contents or a link's
@@ -19,6 +20,11 @@
 // and the last "end ROOT_DIGEST ENTRIES FILES BYTES": ROOT_DIGEST is XXH3-128 of every entry
 // line (with its newline) in order, FILES the files whose contents were read, BYTES their total.
 // A ".zfs" directory right under ROOT (snapdir=visible) is left out.
+//
+// A volume: when ROOT is a block device (a zvol's /dev/zvol/... node, waited for up to 30 s
+// since udev makes it a moment after the volume appears), the entries are its byte ranges of
+// kVolumeRangeBytes (the last one shorter): "r 0000 0 0 LENGTH DIGEST bytes:START-END", END
+// inclusive, so a difference names the range; FILES counts the ranges read.
 //
 // Sampling: with SAMPLE below 100 every entry is still listed with its metadata, but a file's
 // contents are read only when XXH3-64(PATH, SEED) mod 10000 < SAMPLE * 100; the same seed picks
@@ -39,6 +45,7 @@
 namespace zsend::orchestrator {
 
 inline constexpr int kDigestTreeVersion = 1;
+inline constexpr uint64_t kVolumeRangeBytes = uint64_t{64} << 20;  // 64 MiB per volume entry
 
 struct DigestOptions {
   double sample_percent = 100;  // (0, 100]

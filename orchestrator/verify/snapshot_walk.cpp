@@ -34,7 +34,20 @@ class TemporaryClone {
   explicit TemporaryClone(CommandRunner& host) : host_(host) {}
   ~TemporaryClone() { (void)Remove(); }
 
-  Status Create(const std::string& dataset, const std::string& snapshot) {
+  // A volume's clone has no mountpoint: it is read through its device, Device().
+  Status Create(const std::string& dataset, const std::string& snapshot, bool volume) {
+    const std::string pool = dataset.substr(0, dataset.find('/'));
+    if (volume) {
+      volume_ = true;
+      name_ = pool + "/zsend-verify-" + std::to_string(getpid()) + "-" +
+              std::to_string(clone_counter.fetch_add(1));
+      Result<CommandOutput> cloned = RunChecked(
+          host_, {{"zfs", "clone", "-o", "readonly=on", dataset + "@" + snapshot, name_},
+                  Effect::kMutates,
+                  ""});
+      if (!cloned.ok()) name_.clear();
+      return cloned.ok() ? Status::Ok() : cloned.status();
+    }
     Result<CommandOutput> made =
         RunChecked(host_, {{"sh", "-c", "mktemp -d \"${TMPDIR:-/tmp}/zsend-verify.XXXXXXXXXX\""},
                            Effect::kReadOnly,
@@ -45,7 +58,6 @@ class TemporaryClone {
       return Internal("mktemp -d on " + host_.HostLabel() + " printed no directory");
     }
     dir_ = lines.back();
-    const std::string pool = dataset.substr(0, dataset.find('/'));
     name_ = pool + "/zsend-verify-" + std::to_string(getpid()) + "-" +
             std::to_string(clone_counter.fetch_add(1));
     Result<CommandOutput> cloned =
@@ -61,6 +73,7 @@ class TemporaryClone {
   }
 
   const std::string& dir() const { return dir_; }
+  std::string Device() const { return "/dev/zvol/" + name_; }
 
   Status Remove() {
     Status status;
@@ -68,7 +81,7 @@ class TemporaryClone {
       Command unmount{{"zfs", "umount", name_}, Effect::kMutates, ""};
       unmount.cleanup = true;
       unmount.timeout_seconds = kCleanupTimeoutSeconds;
-      (void)host_.Run(unmount);  // destroy unmounts too; this only makes "busy" rarer
+      if (!volume_) (void)host_.Run(unmount);  // destroy unmounts too; this makes "busy" rarer
       Command destroy{{"zfs", "destroy", name_}, Effect::kMutates, ""};
       destroy.cleanup = true;
       destroy.timeout_seconds = kCleanupTimeoutSeconds;
@@ -97,6 +110,7 @@ class TemporaryClone {
   CommandRunner& host_;
   std::string dir_;   // the mountpoint directory mktemp made, "" when none
   std::string name_;  // the clone, "" when none exists
+  bool volume_ = false;
 };
 
 }  // namespace
@@ -126,10 +140,18 @@ Result<SnapshotWalk> WalkSnapshot(CommandRunner& host, const std::string& zsend,
                     " printed " + std::to_string(values.size()) + " lines, not 3");
   }
   values.erase(values.begin(), values.end() - 3);  // a far startup file's lines come first
-  if (values[0] == "volume") {
-    return FailedPrecondition("volumes are not verified yet (only filesystems)");
-  }
   SnapshotWalk result;
+  if (values[0] == "volume") {  // by byte ranges of a read-only clone's device
+    TemporaryClone clone(host);
+    ZSEND_RETURN_IF_ERROR(clone.Create(dataset, snapshot, /*volume=*/true));
+    Result<ParsedDigestTree> tree = Walk(host, zsend, clone.Device(), options);
+    Status removed = clone.Remove();
+    if (!tree.ok()) return tree.status();
+    if (!removed.ok()) return removed;
+    result.tree = std::move(*tree);
+    result.method = "temporary clone (volume)";
+    return result;
+  }
   std::string snapshot_dir_error;
   if (values[2] == "yes" && !values[1].empty() && values[1][0] == '/') {
     const std::string dir =
@@ -144,7 +166,7 @@ Result<SnapshotWalk> WalkSnapshot(CommandRunner& host, const std::string& zsend,
     snapshot_dir_error = tree.status().message();
   }
   TemporaryClone clone(host);
-  Status made = clone.Create(dataset, snapshot);
+  Status made = clone.Create(dataset, snapshot, /*volume=*/false);
   if (!made.ok()) {
     if (!snapshot_dir_error.empty()) made = made.WithContext(snapshot_dir_error + "; then");
     return made;

@@ -11,6 +11,8 @@
 //      signal: the cleanup commands are marked Command::cleanup). A dataset that is not mounted
 //      (received with -u, canmount=off, mountpoint=none/legacy) is walked this way and stays as
 //      it was.
+//   3. a volume: always a temporary clone (`zfs clone -o readonly=on`), read through its device
+//      /dev/zvol/POOL/zsend-verify-PID-N by byte ranges (digest_tree.h), then destroyed.
 //
 // Thread-safety: WalkSnapshot may run for several hosts at once (the runners are thread-safe).
 #pragma once

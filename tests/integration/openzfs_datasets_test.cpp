@@ -1,6 +1,6 @@
 // `zsend backup`, `prune` and `check` on real OpenZFS 2.1 (the qemu guest of
 // scripts/openzfs-vm.sh) with what zfs-fuse does not have: natively encrypted datasets sent raw,
-// zvols and a clone of one, copies another tool received with their properties; and rotation,
+// zvols and a clone of one (verified by byte ranges), copies another tool received with their properties; and rotation,
 // prune and check end to end on the modern dialect.
 #include <gtest/gtest.h>
 
@@ -74,6 +74,14 @@ TEST_F(OpenZfsDatasets, ZvolFullIncrementalAndACloneOfIt) {
                 tvol + " && udevadm settle && md5sum < /dev/zvol/" + tvol + "@" + job_ + "-two)"),
             Out("zfs set snapdev=visible " + vol + " && udevadm settle && md5sum < /dev/zvol/" +
                 vol + "@" + job_ + "-two"));
+  // zsend verify reads both volumes by byte ranges through read-only clones, removed after.
+  RunResult verify = Zsend("verify", {job_, dst_, "--dataset", vol, "--state-dir", state_});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  // One 16 MiB range (ranges are 64 MiB), read on each side.
+  EXPECT_TRUE(Contains(verify.out, "verify " + vol + " -> " + tvol + " @" + job_ +
+                                       "-two: ok (1 entry, 1 file read, 16.0 MiB"))
+      << verify.out << verify.err;
+  EXPECT_EQ(Out("zfs list -H -o name -r " + src_ + " " + dst_ + " | grep zsend-verify"), "");
 }
 
 TEST_F(OpenZfsDatasets, CopiesReceivedWithTheirPropertiesAreNotSelected) {

@@ -3,12 +3,14 @@
 #include "orchestrator/verify/digest_tree.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "tests/support/files.h"
+#include "tests/support/subprocess.h"
 
 namespace zsend::orchestrator {
 namespace {
@@ -204,6 +206,51 @@ TEST_F(DigestTreeTest, AMissingRootIsAnErrorNamingIt) {
   Result<DigestSummary> walked = WalkDigestTree(dir_ + "/nope", {}, [](std::string_view) {});
   ASSERT_FALSE(walked.ok());
   EXPECT_NE(walked.status().message().find(dir_ + "/nope"), std::string::npos);
+}
+
+// A volume is walked by byte ranges of its block device: a loop device over a sparse file
+// stands in for a zvol here (the OpenZFS suite verifies a real one).
+TEST(DigestTreeVolume, ABlockDeviceIsListedByRangesAndAChangeNamesItsRange) {
+  char pattern[] = "/tmp/zsend-volume-XXXXXX";
+  const int fd = mkstemp(pattern);
+  ASSERT_GE(fd, 0);
+  const std::string file = pattern;
+  const uint64_t size = 2 * kVolumeRangeBytes + (1 << 20);  // two full ranges and a short one
+  ASSERT_EQ(ftruncate(fd, static_cast<off_t>(size)), 0);
+  ASSERT_EQ(pwrite(fd, "data", 4, 1000), 4);
+  close(fd);
+  test::RunResult attached = test::Shell("losetup -f --show " + file);
+  if (attached.exit_code != 0) std::filesystem::remove(file);
+  ZSEND_REQUIRE(attached.exit_code == 0, "a loop device (losetup): " + attached.err);
+  const std::string device = attached.out.substr(0, attached.out.find('\n'));
+  auto walk = [&] {
+    std::string out;
+    Result<DigestSummary> walked = WalkDigestTree(device, {}, [&out](std::string_view line) {
+      out.append(line);
+      out += '\n';
+    });
+    EXPECT_TRUE(walked.ok()) << walked.status().message();
+    Result<ParsedDigestTree> tree = ParseDigestTree(out);
+    EXPECT_TRUE(tree.ok()) << out;
+    return tree.ok() ? *tree : ParsedDigestTree{};
+  };
+  ParsedDigestTree before = walk();
+  ASSERT_EQ(before.entries.size(), 3u);
+  EXPECT_EQ(before.entries[0].path, "bytes:0-67108863");
+  EXPECT_EQ(before.entries[2].path, "bytes:134217728-135266303");
+  EXPECT_EQ(before.entries[2].fields.substr(0, 19), "r 0000 0 0 1048576 ");
+  EXPECT_EQ(before.summary.bytes_read, size);
+  // One byte changed in the second range: only that range differs.
+  int writable = open(file.c_str(), O_WRONLY);
+  ASSERT_GE(writable, 0);
+  ASSERT_EQ(pwrite(writable, "x", 1, static_cast<off_t>(kVolumeRangeBytes + 5)), 1);
+  close(writable);
+  test::Shell("blockdev --flushbufs " + device);
+  TreeComparison compared = CompareDigestTrees(before, walk(), 10);
+  test::Shell("losetup -d " + device);
+  std::filesystem::remove(file);
+  ASSERT_EQ(compared.total, 1u);
+  EXPECT_EQ(compared.differences[0].path, "bytes:67108864-134217727");
 }
 
 }  // namespace
