@@ -36,7 +36,8 @@ Result<std::vector<std::pair<SnapshotInfo, RevisionSide>>> ReadRevisionSides(
   if (snapshots->empty()) return out;
   Result<CommandOutput> sizes =
       RunChecked(zfs.runner(), {{"zfs", "get", "-H", "-p", "-d", "1", "-o", "name,property,value",
-                                 "creation,used,referenced", dataset},
+                                 std::string("creation,used,referenced,") + kTagsProperty,
+                                 dataset},
                                 Effect::kReadOnly,
                                 ""});
   if (!sizes.ok()) return sizes.status();
@@ -50,6 +51,7 @@ Result<std::vector<std::pair<SnapshotInfo, RevisionSide>>> ReadRevisionSides(
     if (row[1] == "creation") side.created = static_cast<int64_t>(number);
     if (row[1] == "used") side.used = number;
     if (row[1] == "referenced") side.referenced = number;
+    if (row[1] == kTagsProperty && row[2] != "-") side.tags = row[2];
   }
   for (const SnapshotInfo& s : *snapshots) {
     RevisionSide side = by_name[s.name];
@@ -154,7 +156,8 @@ std::string FormatRevisionTable(const std::vector<DatasetRevisions>& datasets) {
       continue;
     }
     std::vector<std::vector<std::string>> rows = {
-        {"  REVISION", "CREATED", "USED", "REFER", "SOURCE", "TARGET", "HELD", "TRANSFER"}};
+        {"  REVISION", "CREATED", "TAGS", "USED", "REFER", "SOURCE", "TARGET", "HELD",
+         "TRANSFER"}};
     for (const Revision& r : d.revisions) {
       const RevisionSide& side = r.source.present ? r.source : r.target;
       std::string held = r.source.held && r.target.held ? "both"
@@ -163,7 +166,7 @@ std::string FormatRevisionTable(const std::vector<DatasetRevisions>& datasets) {
                                                         : "-";
       std::string target = SideMark(r.target, d.target_error);
       if (r.mismatch) target = "DIFFERENT";
-      rows.push_back({"  " + r.name, FormatUtc(static_cast<double>(side.created)),
+      rows.push_back({"  " + r.name, FormatUtc(static_cast<double>(side.created)), r.Tags(),
                       FormatBytes(static_cast<double>(side.used)),
                       FormatBytes(static_cast<double>(side.referenced)),
                       SideMark(r.source, d.source_error), target, held,
@@ -186,6 +189,7 @@ std::string FormatRevisionJson(const std::vector<DatasetRevisions>& datasets) {
         transfer = {{"stream_bytes", r.transfer_bytes}, {"seconds", r.transfer_seconds}};
       }
       revisions.push_back({{"name", r.name},
+                           {"tags", r.Tags() == "-" ? "" : r.Tags()},
                            {"source", SideJson(r.source)},
                            {"target", SideJson(r.target)},
                            {"on_both", r.source.present && r.target.present && !r.mismatch},

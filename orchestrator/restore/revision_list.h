@@ -1,7 +1,7 @@
 // The revisions of a backup (`zsend list`): for each dataset, the snapshots this backup's group
 // made (IsGroupSnapshot in snapshot_batch.h), on the source and on the target, side by side.
 //
-// A revision row carries its creation time, used and referenced size (from the source when it
+// A revision row carries its creation time, its tags (zsend:tags), used and referenced size (from the source when it
 // is there, else from the target), which sides have it (matched by name and guid: a snapshot
 // of the same name with another guid on the target is shown as two rows' worth of trouble:
 // `mismatch`), whether it is held on either side, and, when a transfer row of the history
@@ -27,6 +27,7 @@ struct RevisionSide {
   int64_t created = 0;  // seconds since the epoch
   uint64_t used = 0, referenced = 0;
   bool held = false;  // userrefs > 0
+  std::string tags;   // zsend:tags ("daily,weekly"), "" when untagged
 };
 
 struct Revision {
@@ -36,6 +37,11 @@ struct Revision {
   bool transferred = false;  // a history row moved it
   uint64_t transfer_bytes = 0;
   double transfer_seconds = 0;
+  // The tags (the source's, else the target's), "-" when none.
+  std::string Tags() const {
+    const std::string& tags = source.tags.empty() ? target.tags : source.tags;
+    return tags.empty() ? "-" : tags;
+  }
 };
 
 struct DatasetRevisions {

@@ -264,6 +264,13 @@ TEST_F(ZfsFuseRestore, TreeWithACloneAndARevisionByTag) {
   EXPECT_EQ(again.exit_code, 255);
   EXPECT_TRUE(Contains(again.err, "-R restores a whole tree into a new name only")) << again.err;
 
+  // zsend list shows each revision's tags (copied to the target by the rotation).
+  RunResult listed = Cli("list", {job_, dst_, "--dataset", tree, "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  nlohmann::json doc = nlohmann::json::parse(listed.out);
+  ASSERT_EQ(doc["datasets"][0]["revisions"].size(), 2u) << listed.out;
+  EXPECT_EQ(doc["datasets"][0]["revisions"][0]["tags"], "weekly") << listed.out;
+  EXPECT_EQ(doc["datasets"][0]["revisions"][1]["tags"], "daily") << listed.out;
   // -r weekly: the newest revision tagged weekly (t1), though t2 is newer.
   RunResult tagged = Cli("restore", {job_, dst_, tree, "-r", "weekly", "--to", src_ + "/back/w"});
   ASSERT_EQ(tagged.exit_code, 0) << tagged.out << tagged.err;
