@@ -66,7 +66,6 @@ bool Daemon::StartPhase(JobState& state, Phase phase, double now) {
   return run.pid > 0;
 }
 
-
 void Daemon::ChildEnded(JobState& state, int wait_status, double now) {
   Running& run = *state.running;
   const bool ok = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;

@@ -116,7 +116,8 @@ TagCoverage DecodeCoverage(const std::string& text) {
   return coverage;
 }
 
-std::vector<std::string> TagOptions(const Schedule& schedule, const std::vector<std::string>& tags) {
+std::vector<std::string> TagOptions(const Schedule& schedule,
+                                    const std::vector<std::string>& tags) {
   std::string keeps, kept_tags;
   for (const ScheduleInterval& interval : schedule.intervals) {
     if (interval.keep <= 0) continue;

@@ -52,7 +52,6 @@ std::vector<std::string> DueTags(const Schedule& schedule, const std::string& jo
 void MarkRun(const Schedule& schedule, const std::string& job, const std::vector<std::string>& tags,
              double now, TagCoverage* coverage);
 
-
 // The `zsend backup` options that carry a run's tags to its snapshots and rotate by them:
 // `--tags` (the run's tags whose interval has a keep) and `--keep-tags TAG=KEEP,...` (every
 // interval of the schedule with a keep). None when no interval has a keep, or the run carries

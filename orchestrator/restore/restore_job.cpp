@@ -15,8 +15,8 @@
 #include "base/subprocess.h"
 #include "orchestrator/plan/selection.h"
 #include "orchestrator/report/mail_send.h"
-#include "orchestrator/retention/prune_datasets.h"
 #include "orchestrator/restore/revision_spec.h"
+#include "orchestrator/retention/prune_datasets.h"
 #include "orchestrator/run/exit_codes.h"
 #include "orchestrator/zfs/zfs.h"
 
@@ -238,8 +238,7 @@ Result<std::pair<std::string, std::string>> ResolveBackupSnapshot(const RestoreO
   }
   // Tags only for a spec that may be one (not a count, not `latest`): one more zfs get.
   std::map<std::string, std::vector<std::string>> tags;
-  if (o.revision != "latest" &&
-      o.revision.find_first_not_of("0123456789") != std::string::npos) {
+  if (o.revision != "latest" && o.revision.find_first_not_of("0123456789") != std::string::npos) {
     Result<std::map<std::string, std::vector<std::string>>> read = SnapshotTags(backup, *copy);
     if (!read.ok()) return read.status();
     tags = std::move(*read);

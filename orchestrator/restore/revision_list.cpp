@@ -36,8 +36,7 @@ Result<std::vector<std::pair<SnapshotInfo, RevisionSide>>> ReadRevisionSides(
   if (snapshots->empty()) return out;
   Result<CommandOutput> sizes =
       RunChecked(zfs.runner(), {{"zfs", "get", "-H", "-p", "-d", "1", "-o", "name,property,value",
-                                 std::string("creation,used,referenced,") + kTagsProperty,
-                                 dataset},
+                                 std::string("creation,used,referenced,") + kTagsProperty, dataset},
                                 Effect::kReadOnly,
                                 ""});
   if (!sizes.ok()) return sizes.status();
@@ -156,8 +155,7 @@ std::string FormatRevisionTable(const std::vector<DatasetRevisions>& datasets) {
       continue;
     }
     std::vector<std::vector<std::string>> rows = {
-        {"  REVISION", "CREATED", "TAGS", "USED", "REFER", "SOURCE", "TARGET", "HELD",
-         "TRANSFER"}};
+        {"  REVISION", "CREATED", "TAGS", "USED", "REFER", "SOURCE", "TARGET", "HELD", "TRANSFER"}};
     for (const Revision& r : d.revisions) {
       const RevisionSide& side = r.source.present ? r.source : r.target;
       std::string held = r.source.held && r.target.held ? "both"

@@ -1,10 +1,10 @@
 // The revisions of a backup (`zsend list`): for each dataset, the snapshots this backup's group
 // made (IsGroupSnapshot in snapshot_batch.h), on the source and on the target, side by side.
 //
-// A revision row carries its creation time, its tags (zsend:tags), used and referenced size (from the source when it
-// is there, else from the target), which sides have it (matched by name and guid: a snapshot
-// of the same name with another guid on the target is shown as two rows' worth of trouble:
-// `mismatch`), whether it is held on either side, and, when a transfer row of the history
+// A revision row carries its creation time, its tags (zsend:tags), used and referenced size (from
+// the source when it is there, else from the target), which sides have it (matched by name and
+// guid: a snapshot of the same name with another guid on the target is shown as two rows' worth of
+// trouble: `mismatch`), whether it is held on either side, and, when a transfer row of the history
 // named it (result ok), that transfer's stream bytes and seconds.
 //
 // Errors reading one side are kept per dataset (a dataset missing on the target is simply

@@ -55,7 +55,8 @@ Result<size_t> ResolveRevision(const std::string& spec, const std::vector<Snapsh
   }
   for (size_t i = snapshots.size(); i-- > 0;) {
     auto it = tags.find(snapshots[i].name);
-    if (it != tags.end() && std::find(it->second.begin(), it->second.end(), name) != it->second.end())
+    if (it != tags.end() &&
+        std::find(it->second.begin(), it->second.end(), name) != it->second.end())
       return i;
   }
   std::vector<size_t> matches;

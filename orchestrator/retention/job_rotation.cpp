@@ -27,7 +27,11 @@ Result<std::map<std::string, std::map<std::string, std::string>>> ReadDatasetSet
     Zfs& source, const std::string& backup_name, const std::vector<RotationPair>& pairs) {
   std::map<std::string, std::map<std::string, std::string>> settings;
   if (backup_name.empty() || pairs.empty()) return settings;
-  std::vector<std::string> argv = {"zfs", "get", "-H", "-o", "name,property,value",
+  std::vector<std::string> argv = {"zfs",
+                                   "get",
+                                   "-H",
+                                   "-o",
+                                   "name,property,value",
                                    DatasetSettingProperty(backup_name, kSettings[0]) + "," +
                                        DatasetSettingProperty(backup_name, kSettings[1])};
   for (const RotationPair& pair : pairs) argv.push_back(pair.source);
@@ -36,7 +40,8 @@ Result<std::map<std::string, std::map<std::string, std::string>>> ReadDatasetSet
   for (const std::vector<std::string>& row : ParseTabRows(output->out)) {
     if (row.size() != 3 || row[2] == "-" || row[2].empty()) continue;
     for (const char* setting : kSettings) {
-      if (row[1] == DatasetSettingProperty(backup_name, setting)) settings[row[0]][setting] = row[2];
+      if (row[1] == DatasetSettingProperty(backup_name, setting))
+        settings[row[0]][setting] = row[2];
     }
   }
   return settings;

@@ -75,12 +75,11 @@ void CopyMissingTags(const std::vector<SnapshotInfo>& source,
 }  // namespace
 
 Result<std::map<std::string, std::vector<std::string>>> SnapshotTags(Zfs& zfs,
-                                                                      const std::string& dataset) {
+                                                                     const std::string& dataset) {
   Result<CommandOutput> output = RunChecked(
-      zfs.runner(),
-      {{"zfs", "get", "-H", "-d", "1", "-o", "name,value", kTagsProperty, dataset},
-       Effect::kReadOnly,
-       ""});
+      zfs.runner(), {{"zfs", "get", "-H", "-d", "1", "-o", "name,value", kTagsProperty, dataset},
+                     Effect::kReadOnly,
+                     ""});
   if (!output.ok()) return output.status();
   std::map<std::string, std::vector<std::string>> tags;
   for (const std::vector<std::string>& row : ParseTabRows(output->out)) {

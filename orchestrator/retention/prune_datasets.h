@@ -86,7 +86,7 @@ std::map<std::string, std::set<std::string>> NeededByUnfinishedTransfers(
 // The `zsend:tags` property of a dataset's snapshots (`zfs get -H -d 1 zsend:tags DATASET`),
 // short name -> tags; untagged snapshots are left out.
 Result<std::map<std::string, std::vector<std::string>>> SnapshotTags(Zfs& zfs,
-                                                                      const std::string& dataset);
+                                                                     const std::string& dataset);
 
 // Snapshot creation times (`zfs get -H -p -d 1 creation DATASET`), short name -> epoch seconds.
 Result<std::map<std::string, int64_t>> SnapshotCreationTimes(Zfs& zfs, const std::string& dataset);

@@ -1,8 +1,8 @@
 #include "orchestrator/retention/retention_decision.h"
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
-#include <algorithm>
 #include <map>
 
 namespace zsend::orchestrator {
@@ -169,8 +169,8 @@ std::vector<RetentionDecision> DecideRetention(const RetentionSpec& spec,
   Thin(spec, input, thinned, &by_index);
   KeepByTags(spec, input, tagged, &by_index);
   // The newest snapshot of the group always stays.
-  const size_t newest = std::max(tagged.empty() ? 0 : tagged.back() + 1,
-                                 thinned.empty() ? 0 : thinned.back() + 1);
+  const size_t newest =
+      std::max(tagged.empty() ? 0 : tagged.back() + 1, thinned.empty() ? 0 : thinned.back() + 1);
   if (newest > 0 && by_index[newest - 1].destroy) {
     by_index[newest - 1] = {input.snapshots[newest - 1].name, false, RetentionReason::kKeepNewest,
                             "keep: newest snapshot of the group"};

@@ -46,17 +46,17 @@
 namespace zsend::orchestrator {
 
 enum class RetentionReason {
-  kKeepSpecNewest,   // one of the spec's newest N
-  kKeepSpecRule,     // the oldest in its block of a rule
-  kKeepNewest,       // the newest of the group
-  kKeepCommon,       // the newest snapshot both sides share
-  kKeepHeld,         // userrefs > 0
-  kKeepNeeded,       // a pending or failed transfer needs it (source)
-  kKeepOtherGroup,   // not "GROUP-..."
-  kKeepUnknownBase,  // the other side is unreachable and the common snapshot is unknown
-  kDestroyThinned,   // a rule's block is already kept by an older snapshot
-  kDestroyExpired,   // older than every rule's ttl and not among the newest N
-  kKeepTag,          // among the newest N of one of its tags
+  kKeepSpecNewest,     // one of the spec's newest N
+  kKeepSpecRule,       // the oldest in its block of a rule
+  kKeepNewest,         // the newest of the group
+  kKeepCommon,         // the newest snapshot both sides share
+  kKeepHeld,           // userrefs > 0
+  kKeepNeeded,         // a pending or failed transfer needs it (source)
+  kKeepOtherGroup,     // not "GROUP-..."
+  kKeepUnknownBase,    // the other side is unreachable and the common snapshot is unknown
+  kDestroyThinned,     // a rule's block is already kept by an older snapshot
+  kDestroyExpired,     // older than every rule's ttl and not among the newest N
+  kKeepTag,            // among the newest N of one of its tags
   kDestroyNoTagKeeps,  // none of its tags keeps it
 };
 

@@ -111,13 +111,13 @@ Status RunHook(const BackupOptions& options, const std::string& hook, const std:
   std::string datasets_text;
   for (const std::string& d : datasets) datasets_text += (datasets_text.empty() ? "" : " ") + d;
   LocalRunner local;
-  Result<CommandOutput> ran = local.Run(
-      {{"env", "ZSEND_JOB=" + options.backup_name, "ZSEND_HOOK=" + hook,
-        "ZSEND_DATASETS=" + datasets_text, "ZSEND_SNAPSHOT=" + snapshot,
-        "ZSEND_TAGS=" + JoinTags(options.tags), "/bin/sh", "-c", command},
-       Effect::kMutates,
-       "",
-       options.hook_timeout});
+  Result<CommandOutput> ran =
+      local.Run({{"env", "ZSEND_JOB=" + options.backup_name, "ZSEND_HOOK=" + hook,
+                  "ZSEND_DATASETS=" + datasets_text, "ZSEND_SNAPSHOT=" + snapshot,
+                  "ZSEND_TAGS=" + JoinTags(options.tags), "/bin/sh", "-c", command},
+                 Effect::kMutates,
+                 "",
+                 options.hook_timeout});
   if (!ran.ok() && ran.status().code() == StatusCode::kDeadlineExceeded) {
     return Status(StatusCode::kDeadlineExceeded,
                   hook + " hook timed out after " +

@@ -108,7 +108,8 @@ class Walker {
       if (SampledForContents(path, options_)) {
         XXH3_128bits_reset(file_state_.get());
         for (uint64_t done = 0; done < length;) {
-          const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer_.size(), length - done));
+          const size_t want =
+              static_cast<size_t>(std::min<uint64_t>(buffer_.size(), length - done));
           ssize_t n = pread(fd.get(), buffer_.data(), want, static_cast<off_t>(start + done));
           if (n < 0 && errno == EINTR) continue;
           if (n < 0) return ErrnoStatus("reading " + root_ + " at " + path, errno);

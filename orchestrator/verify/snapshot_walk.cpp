@@ -41,10 +41,10 @@ class TemporaryClone {
       volume_ = true;
       name_ = pool + "/zsend-verify-" + std::to_string(getpid()) + "-" +
               std::to_string(clone_counter.fetch_add(1));
-      Result<CommandOutput> cloned = RunChecked(
-          host_, {{"zfs", "clone", "-o", "readonly=on", dataset + "@" + snapshot, name_},
-                  Effect::kMutates,
-                  ""});
+      Result<CommandOutput> cloned =
+          RunChecked(host_, {{"zfs", "clone", "-o", "readonly=on", dataset + "@" + snapshot, name_},
+                             Effect::kMutates,
+                             ""});
       if (!cloned.ok()) name_.clear();
       return cloned.ok() ? Status::Ok() : cloned.status();
     }

@@ -15,9 +15,9 @@ class ZfsFuseTagsAndHooks : public BackupFixture {
  protected:
   // One run with snapshot name N and extra arguments.
   RunResult Backup(const std::string& name, const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {job_, dst_, "--dataset", src_ + "/fs", "--snapshot-name",
-                                     name, "--strip-path", "1", "--transport", "pipe",
-                                     "--allow-empty"};
+    std::vector<std::string> args = {
+        job_,           dst_, "--dataset",   src_ + "/fs", "--snapshot-name", name,
+        "--strip-path", "1",  "--transport", "pipe",       "--allow-empty"};
     args.insert(args.end(), extra.begin(), extra.end());
     return Zsend(args);
   }
@@ -56,8 +56,8 @@ TEST_F(ZfsFuseTagsAndHooks, TagsRideOnTheSnapshotsAndRotateBothSidesByTag) {
 
   // An untagged run (a manual one) is thinned by --keep-source/--keep-target among the
   // untagged; the tagged stay as their tags say.
-  RunResult manual = Backup("6", {"--keep-source", "1", "--keep-target", "1", "--keep-tags",
-                                  "daily=2,weekly=1"});
+  RunResult manual =
+      Backup("6", {"--keep-source", "1", "--keep-target", "1", "--keep-tags", "daily=2,weekly=1"});
   ASSERT_EQ(manual.exit_code, 0) << manual.out << manual.err;
   EXPECT_EQ(Tags(src_ + "/fs@" + job_ + "-6"), "-");
   const std::vector<std::string> now = {job_ + "-4", job_ + "-5", job_ + "-6"};
@@ -91,8 +91,7 @@ TEST_F(ZfsFuseTagsAndHooks, AFailingPreSendSendsNothingAFailingPostSnapshotDoesN
   EXPECT_NE(said.find("pre-send hook failed (exit 4): not ready: nothing was sent"),
             std::string::npos)
       << said;
-  EXPECT_EQ(ReadFile(post),
-            "post-snapshot " + job_ + " " + job_ + "-1 daily " + src_ + "/fs\n");
+  EXPECT_EQ(ReadFile(post), "post-snapshot " + job_ + " " + job_ + "-1 daily " + src_ + "/fs\n");
   EXPECT_EQ(ReadFile(pre), "pre-send\n");
   EXPECT_EQ(SnapshotNames(src_ + "/fs"), std::vector<std::string>{job_ + "-1"});
   EXPECT_EQ(Out("zfs list -H -o name " + dst_ + "/fs 2>/dev/null"), "");  // nothing received
@@ -112,10 +111,27 @@ TEST_F(ZfsFuseTagsAndHooks, DatasetPropertiesOverrideTheJobsKeepForTheirSubtree)
   Sh("zfs set zsend:" + job_ + ":keep-source=1 " + src_ + "/fs");  // inherited by fs/child
   Sh("zfs set zsend:" + job_ + ":keep-target=2 " + src_ + "/fs/child");
   auto run = [&](const std::string& name) {
-    return Zsend({job_, dst_, "--dataset", src_ + "/fs", "--dataset", src_ + "/fs/child",
-                  "--dataset", src_ + "/other", "--dataset", src_ + "/broken", "--snapshot-name",
-                  name, "--strip-path", "1", "--transport", "pipe", "--allow-empty",
-                  "--keep-source", "3", "--keep-target", "3"});
+    return Zsend({job_,
+                  dst_,
+                  "--dataset",
+                  src_ + "/fs",
+                  "--dataset",
+                  src_ + "/fs/child",
+                  "--dataset",
+                  src_ + "/other",
+                  "--dataset",
+                  src_ + "/broken",
+                  "--snapshot-name",
+                  name,
+                  "--strip-path",
+                  "1",
+                  "--transport",
+                  "pipe",
+                  "--allow-empty",
+                  "--keep-source",
+                  "3",
+                  "--keep-target",
+                  "3"});
   };
   for (const char* name : {"1", "2", "3"}) ASSERT_EQ(run(name).exit_code, 0);
   Sh("zfs set zsend:" + job_ + ":keep-source=3x " + src_ + "/broken");
@@ -139,9 +155,9 @@ TEST_F(ZfsFuseTagsAndHooks, DatasetPropertiesOverrideTheJobsKeepForTheirSubtree)
       << fourth.out;
   // zsend prune reads the same settings.
   Sh("zfs inherit zsend:" + job_ + ":keep-source " + src_ + "/broken");
-  RunResult pruned = test::Run({BinPath("zsend"), "prune", job_, dst_, "--dataset", src_ + "/broken",
-                                "--strip-path", "1", "--keep-source", "2", "--keep-target", "3",
-                                "--state-dir", state_dir_});
+  RunResult pruned = test::Run({BinPath("zsend"), "prune", job_, dst_, "--dataset",
+                                src_ + "/broken", "--strip-path", "1", "--keep-source", "2",
+                                "--keep-target", "3", "--state-dir", state_dir_});
   EXPECT_EQ(pruned.exit_code, 0) << pruned.out << pruned.err;
   EXPECT_EQ(SnapshotNames(src_ + "/broken"), (Names{j + "3", j + "4"}));
 }

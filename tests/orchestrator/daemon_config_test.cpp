@@ -131,14 +131,16 @@ TEST(DaemonConfig, HooksInsideTheBackupAreAcceptedAndLeftToIt) {
       "f.json");
   ASSERT_TRUE(config.ok()) << config.status().message();
   // The daemon runs pre-snapshot itself; zsend backup reads post-snapshot and pre-send.
-  EXPECT_EQ(config->jobs[0].hooks, (std::map<std::string, std::string>{{"pre-snapshot", "freeze"}}));
+  EXPECT_EQ(config->jobs[0].hooks,
+            (std::map<std::string, std::string>{{"pre-snapshot", "freeze"}}));
 }
 
 TEST(DaemonSchedule, TagOptionsCarryTheDueTagsThatHaveAKeep) {
   Schedule schedule;
   schedule.intervals = {{"often", 2, 3}, {"slower", 6, 2}, {"counted", 10, 0}};
-  EXPECT_EQ(TagOptions(schedule, {"often", "slower"}),
-            (std::vector<std::string>{"--tags", "often,slower", "--keep-tags", "often=3,slower=2"}));
+  EXPECT_EQ(
+      TagOptions(schedule, {"often", "slower"}),
+      (std::vector<std::string>{"--tags", "often,slower", "--keep-tags", "often=3,slower=2"}));
   EXPECT_EQ(TagOptions(schedule, {"counted", "slower"}),
             (std::vector<std::string>{"--tags", "slower", "--keep-tags", "often=3,slower=2"}));
   EXPECT_TRUE(TagOptions(schedule, {"manual"}).empty());

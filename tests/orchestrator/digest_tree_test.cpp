@@ -2,8 +2,8 @@
 // the digest, hardlinks and empty files, sampling, the line format, parsing and comparison.
 #include "orchestrator/verify/digest_tree.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 

@@ -268,8 +268,8 @@ TEST(RetentionProperty, NoScheduleEverSelectsAProtectedSnapshot) {
     for (int i = 0; i < count; ++i) {
       t += static_cast<int64_t>(rng() % (3 * kDay));
       std::string prefix = rng() % 5 == 0 ? "other-" : (rng() % 9 == 0 ? "jobx" : "job-");
-      RetentionSnapshot s{prefix + Stamp(t) + "_" + std::to_string(i), t, rng() % 7 == 0 ? 1u : 0u,
-                          {}};
+      RetentionSnapshot s{
+          prefix + Stamp(t) + "_" + std::to_string(i), t, rng() % 7 == 0 ? 1u : 0u, {}};
       if (rng() % 11 == 0) input.common.insert(s.name);
       if (rng() % 13 == 0) input.needed.insert(s.name);
       input.snapshots.push_back(s);
@@ -314,7 +314,6 @@ TEST(RetentionDestroy, BatchedWhereTheDialectAllowsElseOnePerSnapshot) {
   EXPECT_TRUE(DestroyCommands(ZfsDialect::OpenZfs(), "tank/fs", {}).empty());
 }
 
-
 // backy's tags: with keep_tags a tagged snapshot stays while it is among the newest COUNT
 // carrying one of its tags; untagged ones are thinned by the rest of the spec among themselves.
 TEST(RetentionTags, ATaggedSnapshotStaysWhileOneOfItsTagsKeepsIt) {
@@ -358,9 +357,9 @@ TEST(RetentionTags, ProtectionsAndTheNewestWinOverTags) {
   std::vector<RetentionDecision> d = DecideRetention(*spec, input);
   EXPECT_EQ(d[0].reason, RetentionReason::kKeepHeld);
   EXPECT_EQ(d[1].reason, RetentionReason::kKeepCommon);
-  EXPECT_TRUE(d[2].destroy);                               // the newest "often" is run 3
-  EXPECT_EQ(d[3].reason, RetentionReason::kKeepTag);       // one of the newest 1 tagged often
-  EXPECT_EQ(d[4].reason, RetentionReason::kKeepNewest);    // no tag keeps it, but it is newest
+  EXPECT_TRUE(d[2].destroy);                             // the newest "often" is run 3
+  EXPECT_EQ(d[3].reason, RetentionReason::kKeepTag);     // one of the newest 1 tagged often
+  EXPECT_EQ(d[4].reason, RetentionReason::kKeepNewest);  // no tag keeps it, but it is newest
   // Without keep_tags the tags play no part: the plain thinning decides.
   spec->keep_tags.clear();
   std::vector<RetentionDecision> plain = DecideRetention(*spec, input);

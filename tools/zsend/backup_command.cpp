@@ -85,10 +85,9 @@ int RunBackupCommand(BackupFlags& f) {
         "TARGET_PATH is required (or \"target\" in the --config job); without one, add "
         "--no-send to only snapshot and rotate the source");
   }
-  Result<BackupRotation> rotation = f.no_rotation
-                                        ? Result<BackupRotation>(BackupRotation{})
-                                        : ParseBackupRotation(f.keep_source, f.keep_target,
-                                                              f.keep_tags);
+  Result<BackupRotation> rotation =
+      f.no_rotation ? Result<BackupRotation>(BackupRotation{})
+                    : ParseBackupRotation(f.keep_source, f.keep_target, f.keep_tags);
   if (!rotation.ok()) return Fatal(rotation.status().message());
   if (o.target_path.empty()) rotation->keep_target.reset();
   if (Status s = CheckMailValues(f.mail); !s.ok()) return Fatal(s.message());

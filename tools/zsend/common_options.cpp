@@ -136,8 +136,8 @@ Result<std::vector<std::string>> SelectJobDatasets(Zfs& source, CommandRunner& s
   Result<std::vector<std::string>> datasets =
       SelectDatasets(source, source_runner, backup_name, options);
   if (datasets.ok() && datasets->empty()) {
-    return FailedPrecondition("no datasets selected for backup '" + backup_name + "': set zsend:" +
-                              backup_name + "=true on them or pass --dataset");
+    return FailedPrecondition("no datasets selected for backup '" + backup_name +
+                              "': set zsend:" + backup_name + "=true on them or pass --dataset");
   }
   return datasets;
 }
