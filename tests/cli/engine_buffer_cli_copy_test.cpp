@@ -88,6 +88,15 @@ TEST(EngineBufferCliCopy, StreamOverFourGiBThroughASmallRing) {
   EXPECT_EQ(r.err, "zsend-engine buffer: sha256 hash: " + sha256->FinishHex() + "\n");
 }
 
+// Under AddressSanitizer the engine's heap carries redzones and a quarantine of freed blocks
+// (tens of MiB; one CI run peaked at 100.2 MiB against the 100 MiB bound): the RSS bounds
+// below double there, still far below the rings' sizes they are about.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr long kRssFactor = 2;
+#else
+constexpr long kRssFactor = 1;
+#endif
+
 // The ring is reserved, not committed: a 4 GiB ring moving 10 MiB stays small.
 TEST(EngineBufferCliCopy, HugeRingOnSmallStreamCostsLittleMemory) {
   const std::string data = PatternStream(5).Prefix(10u << 20);
@@ -95,7 +104,7 @@ TEST(EngineBufferCliCopy, HugeRingOnSmallStreamCostsLittleMemory) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(DigestHex("sha256", r.out), DigestHex("sha256", data));
   EXPECT_GT(r.max_rss_kib, 0);
-  EXPECT_LT(r.max_rss_kib, 100 * 1024) << "peak RSS in KiB";
+  EXPECT_LT(r.max_rss_kib, kRssFactor * 100 * 1024) << "peak RSS in KiB";
 }
 
 // The issue's own line: -m 1G moving 100 MiB stays under 200 MiB of peak RSS.
@@ -113,7 +122,7 @@ TEST(EngineBufferCliCopy, OneGiBRingMovingHundredMiBStaysUnder200MiB) {
   EXPECT_EQ(got.bytes, total);
   EXPECT_TRUE(got.matched);
   EXPECT_GT(r.max_rss_kib, 0);
-  EXPECT_LT(r.max_rss_kib, 200 * 1024) << "peak RSS in KiB";
+  EXPECT_LT(r.max_rss_kib, kRssFactor * 200 * 1024) << "peak RSS in KiB";
 }
 
 // A peer that writes a few bytes and then waits for the answer (a handshake through `buffer`,
