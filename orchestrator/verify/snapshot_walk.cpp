@@ -41,8 +41,10 @@ class TemporaryClone {
       volume_ = true;
       name_ = pool + "/zsend-verify-" + std::to_string(getpid()) + "-" +
               std::to_string(clone_counter.fetch_add(1));
+      // volmode=dev: a device node whatever volmode the pool's root passes down.
       Result<CommandOutput> cloned =
-          RunChecked(host_, {{"zfs", "clone", "-o", "readonly=on", dataset + "@" + snapshot, name_},
+          RunChecked(host_, {{"zfs", "clone", "-o", "readonly=on", "-o", "volmode=dev",
+                              dataset + "@" + snapshot, name_},
                              Effect::kMutates,
                              ""});
       if (!cloned.ok()) name_.clear();
@@ -86,6 +88,11 @@ class TemporaryClone {
       destroy.cleanup = true;
       destroy.timeout_seconds = kCleanupTimeoutSeconds;
       Result<CommandOutput> out = RunChecked(host_, destroy);
+      // A volume's device may still be open a moment after the read (udev, blkid): "busy".
+      for (int retry = 0; !out.ok() && volume_ && retry < 10; ++retry) {
+        usleep(500 * 1000);
+        out = RunChecked(host_, destroy);
+      }
       if (!out.ok()) {
         destroy.argv = {"zfs", "destroy", "-f", name_};
         out = RunChecked(host_, destroy);
@@ -140,44 +147,29 @@ Result<SnapshotWalk> WalkSnapshot(CommandRunner& host, const std::string& zsend,
                     " printed " + std::to_string(values.size()) + " lines, not 3");
   }
   values.erase(values.begin(), values.end() - 3);  // a far startup file's lines come first
-  SnapshotWalk result;
-  if (values[0] == "volume") {  // by byte ranges of a read-only clone's device
-    TemporaryClone clone(host);
-    ZSEND_RETURN_IF_ERROR(clone.Create(dataset, snapshot, /*volume=*/true));
-    Result<ParsedDigestTree> tree = Walk(host, zsend, clone.Device(), options);
-    Status removed = clone.Remove();
-    if (!tree.ok()) return tree.status();
-    if (!removed.ok()) return removed;
-    result.tree = std::move(*tree);
-    result.method = "temporary clone (volume)";
-    return result;
-  }
+  // A volume is read by byte ranges of a read-only clone's device; a filesystem in its snapshot
+  // directory when it is mounted, else in a read-only clone's mountpoint.
+  const bool volume = values[0] == "volume";
   std::string snapshot_dir_error;
-  if (values[2] == "yes" && !values[1].empty() && values[1][0] == '/') {
+  if (!volume && values[2] == "yes" && !values[1].empty() && values[1][0] == '/') {
     const std::string dir =
         (values[1] == "/" ? std::string() : values[1]) + "/.zfs/snapshot/" + snapshot;
     Result<ParsedDigestTree> tree = Walk(host, zsend, dir, options);
-    if (tree.ok()) {
-      result.tree = std::move(*tree);
-      result.method = "snapshot directory";
-      return result;
-    }
+    if (tree.ok()) return SnapshotWalk{std::move(*tree), "snapshot directory"};
     if (tree.status().code() == StatusCode::kCancelled) return tree.status();
     snapshot_dir_error = tree.status().message();
   }
   TemporaryClone clone(host);
-  Status made = clone.Create(dataset, snapshot, /*volume=*/false);
+  Status made = clone.Create(dataset, snapshot, volume);
   if (!made.ok()) {
     if (!snapshot_dir_error.empty()) made = made.WithContext(snapshot_dir_error + "; then");
     return made;
   }
-  Result<ParsedDigestTree> tree = Walk(host, zsend, clone.dir(), options);
+  Result<ParsedDigestTree> tree = Walk(host, zsend, volume ? clone.Device() : clone.dir(), options);
   Status removed = clone.Remove();
   if (!tree.ok()) return tree.status();
   if (!removed.ok()) return removed;
-  result.tree = std::move(*tree);
-  result.method = "temporary clone";
-  return result;
+  return SnapshotWalk{std::move(*tree), volume ? "temporary clone (volume)" : "temporary clone"};
 }
 
 }  // namespace zsend::orchestrator

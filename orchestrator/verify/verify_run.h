@@ -5,8 +5,8 @@
 // Per dataset: the newest snapshot both sides have (same guid or same name; the target's newest
 // first, NewestCommonSnapshot) is
 // walked on both hosts at once, the two digest trees compared (digest_tree.h) and the result
-// printed: "ok", "differs" with the first differing paths, "failed" (no common snapshot, a walk
-// that could not run) or "skipped" (volumes). One dataset's failure does not stop the others.
+// printed: "ok", "differs" with the first differing paths or "failed" (no common snapshot, a
+// walk that could not run). One dataset's failure does not stop the others.
 //
 // History: one `runs` row with command "verify" (result "ok" when every dataset was ok or
 // skipped, "interrupted" after SIGINT/SIGTERM/SIGHUP (run_interrupt.h: the datasets after the

@@ -223,6 +223,13 @@ TEST(DigestTreeVolume, ABlockDeviceIsListedByRangesAndAChangeNamesItsRange) {
   if (attached.exit_code != 0) std::filesystem::remove(file);
   ZSEND_REQUIRE(attached.exit_code == 0, "a loop device (losetup): " + attached.err);
   const std::string device = attached.out.substr(0, attached.out.find('\n'));
+  struct Detach {  // also when an assertion below returns early
+    std::string device, file;
+    ~Detach() {
+      test::Shell("losetup -d " + device);
+      std::filesystem::remove(file);
+    }
+  } detach{device, file};
   auto walk = [&] {
     std::string out;
     Result<DigestSummary> walked = WalkDigestTree(device, {}, [&out](std::string_view line) {
@@ -247,8 +254,6 @@ TEST(DigestTreeVolume, ABlockDeviceIsListedByRangesAndAChangeNamesItsRange) {
   close(writable);
   test::Shell("blockdev --flushbufs " + device);
   TreeComparison compared = CompareDigestTrees(before, walk(), 10);
-  test::Shell("losetup -d " + device);
-  std::filesystem::remove(file);
   ASSERT_EQ(compared.total, 1u);
   EXPECT_EQ(compared.differences[0].path, "bytes:67108864-134217727");
 }
