@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "orchestrator/retention/retention_rules.h"
+
 namespace zsend::orchestrator {
 namespace {
 
@@ -40,6 +42,9 @@ Result<Schedule> ParseSchedule(const json& value, const std::string& name,
   schedule.name = name;
   for (const auto& [tag, item] : value.items()) {
     const std::string at = where + "." + tag;
+    if (!IsValidTag(tag)) {
+      return InvalidArgument(at + ": a tag name is 1 to 64 letters, digits, '_', '.', ':' or '-'");
+    }
     if (!item.is_object() || !item.contains("interval")) {
       return InvalidArgument(at + ": needs {\"interval\": \"1d\", \"keep\": 7}");
     }

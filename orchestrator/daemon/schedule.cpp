@@ -126,7 +126,10 @@ std::vector<std::string> TagOptions(const Schedule& schedule,
       kept_tags += (kept_tags.empty() ? "" : ",") + interval.tag;
     }
   }
-  if (kept_tags.empty()) return {};
+  if (keeps.empty()) return {};
+  // --keep-tags always (a run without such tags must not thin the tagged ones by count), --tags
+  // only with the run's tags that have a keep.
+  if (kept_tags.empty()) return {"--keep-tags", keeps};
   return {"--tags", kept_tags, "--keep-tags", keeps};
 }
 

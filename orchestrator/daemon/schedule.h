@@ -53,9 +53,10 @@ void MarkRun(const Schedule& schedule, const std::string& job, const std::vector
              double now, TagCoverage* coverage);
 
 // The `zsend backup` options that carry a run's tags to its snapshots and rotate by them:
-// `--tags` (the run's tags whose interval has a keep) and `--keep-tags TAG=KEEP,...` (every
-// interval of the schedule with a keep). None when no interval has a keep, or the run carries
-// none of those tags (a `manual` run): its snapshots are then left to keep-source/keep-target.
+// `--keep-tags TAG=KEEP,...` (every interval of the schedule with a keep) on every run, and
+// `--tags` with the run's tags whose interval has a keep (none for a `manual` run: its snapshot
+// is untagged and rotated by keep-source/keep-target among the untagged). No options when no
+// interval has a keep.
 std::vector<std::string> TagOptions(const Schedule& schedule, const std::vector<std::string>& tags);
 // TagCoverage as "tag=seconds;..." for the state table, and back (bad parts are dropped).
 std::string EncodeCoverage(const TagCoverage& coverage);

@@ -1,5 +1,7 @@
 #include "orchestrator/retention/job_rotation.h"
 
+#include <algorithm>
+
 namespace zsend::orchestrator {
 
 std::map<std::string, std::string> KnownCommonSnapshots(
@@ -22,11 +24,20 @@ namespace {
 
 constexpr const char* kSettings[] = {"keep-source", "keep-target"};
 
+// zfs takes user property names of lower-case letters, digits and ":-._" only: a backup named
+// otherwise (selected by --dataset) has no per-dataset settings, and asking for them would fail.
+bool IsUserPropertyName(const std::string& backup_name) {
+  return std::all_of(backup_name.begin(), backup_name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ':' || c == '-' || c == '.' ||
+           c == '_';
+  });
+}
+
 // Source dataset -> setting ("keep-source") -> value, for the settings that are set.
 Result<std::map<std::string, std::map<std::string, std::string>>> ReadDatasetSettings(
     Zfs& source, const std::string& backup_name, const std::vector<RotationPair>& pairs) {
   std::map<std::string, std::map<std::string, std::string>> settings;
-  if (backup_name.empty() || pairs.empty()) return settings;
+  if (backup_name.empty() || pairs.empty() || !IsUserPropertyName(backup_name)) return settings;
   std::vector<std::string> argv = {"zfs",
                                    "get",
                                    "-H",
@@ -61,8 +72,8 @@ Result<PruneOptions> OptionsFor(const PruneOptions& job, const std::string& data
     if (!spec.ok()) return spec.status();
     spec->keep_tags = side->keep_tags;
     side = *spec;
-    out << (setting == "keep-source" ? "source " : "target ") << host << " " << dataset << ": "
-        << setting << " " << value << " (" << property << ")\n";
+    out << "settings " << host << " " << dataset << ": " << setting << " " << value << " ("
+        << property << ")\n";
   }
   return each;
 }

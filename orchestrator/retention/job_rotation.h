@@ -11,7 +11,8 @@
 // `zsend:NAME:keep-source` and `zsend:NAME:keep-target` (NAME: options.backup_name; inherited by
 // children like any user property) replace the job's spec of that side for that dataset, read
 // in one `zfs get` over the pairs. They apply only to a side the job rotates, keep the job's
-// tag counts, and are announced in a line of their own; a bad value fails that dataset's
+// tag counts, and are announced in a line of their own ("settings HOST DATASET: keep-target 5
+// (zsend:NAME:keep-target)"); a NAME a zfs property name cannot hold (upper case...) has none; a bad value fails that dataset's
 // rotation (nothing destroyed there) with the property, the dataset and the grammar named.
 //
 // Thread-safety: call from one thread; the Zfs layers are not owned.

@@ -182,20 +182,15 @@ DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_datas
     }
   }
 
-  // Tags, when a side counts them: the source's, and the target's (a target snapshot without
-  // its tags takes them from the source snapshot with the same guid, and keeps them).
-  const bool by_tags = (options.keep_source && !options.keep_source->keep_tags.empty()) ||
-                       (options.keep_target && !options.keep_target->keep_tags.empty());
-  std::map<std::string, std::vector<std::string>> source_tags, target_tags;
-  if (by_tags) {
-    Result<std::map<std::string, std::vector<std::string>>> read =
-        SnapshotTags(source, source_dataset);
-    if (!read.ok()) {
-      prune.source.error = read.status();
-      prune.target.note = "not pruned: the source could not be read";
-      return prune;
-    }
-    source_tags = std::move(*read);
+  // The tags of both sides, read on every rotation, with tag counts or without: without them a
+  // tagged snapshot stays (retention_decision.h), and only its tags say it is one. A target
+  // snapshot without tags takes the source snapshot's (same guid), and keeps them.
+  Result<std::map<std::string, std::vector<std::string>>> source_tags =
+      SnapshotTags(source, source_dataset);
+  if (!source_tags.ok()) {
+    prune.source.error = source_tags.status();
+    prune.target.note = "not pruned: the source could not be read";
+    return prune;
   }
 
   if (options.keep_source) {
@@ -213,7 +208,7 @@ DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_datas
       prune.source.note = "the target could not be read (" + why_unknown +
                           ") and no earlier transfer is recorded: nothing destroyed on the source";
     }
-    Decide(source, prune.source, *options.keep_source, std::move(input), *src, source_tags);
+    Decide(source, prune.source, *options.keep_source, std::move(input), *src, *source_tags);
   }
 
   if (options.keep_target) {
@@ -227,17 +222,14 @@ DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_datas
       input.group = options.group;
       input.now = options.now;
       if (!target_common.empty()) input.common.insert(target_common);
-      if (!options.keep_target->keep_tags.empty()) {
-        Result<std::map<std::string, std::vector<std::string>>> read =
-            SnapshotTags(*target, target_dataset);
-        if (!read.ok()) {
-          prune.target.error = read.status();
-          return prune;
-        }
-        target_tags = std::move(*read);
-        CopyMissingTags(*src, source_tags, tgt, &target_tags, &prune.target.set_tags);
+      Result<std::map<std::string, std::vector<std::string>>> target_tags =
+          SnapshotTags(*target, target_dataset);
+      if (!target_tags.ok()) {
+        prune.target.error = target_tags.status();
+        return prune;
       }
-      Decide(*target, prune.target, *options.keep_target, std::move(input), tgt, target_tags);
+      CopyMissingTags(*src, *source_tags, tgt, &*target_tags, &prune.target.set_tags);
+      Decide(*target, prune.target, *options.keep_target, std::move(input), tgt, *target_tags);
     }
   }
   return prune;

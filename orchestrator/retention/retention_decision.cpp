@@ -136,10 +136,11 @@ void KeepByTags(const RetentionSpec& spec, const RetentionInput& input,
     std::string kept_by;
     std::string tags;
     for (const std::string& tag : snapshot.tags) {
-      tags += (tags.empty() ? "" : ",") + tag;
       auto keep = spec.keep_tags.find(tag);
+      if (keep == spec.keep_tags.end()) continue;  // a tag no count names plays no part
+      tags += (tags.empty() ? "" : ",") + tag;
       const int newer = seen[tag]++;
-      if (kept_by.empty() && keep != spec.keep_tags.end() && newer < keep->second) {
+      if (kept_by.empty() && newer < keep->second) {
         kept_by = "keep: one of the newest " + std::to_string(keep->second) + " tagged " + tag;
       }
     }
@@ -160,17 +161,25 @@ std::vector<RetentionDecision> DecideRetention(const RetentionSpec& spec,
   // The group's snapshots, oldest first, as indices into input.snapshots: those the tags decide
   // (when the spec has tag counts) and those the thinning does.
   std::vector<size_t> tagged, thinned;
-  for (size_t i = 0; i < input.snapshots.size(); ++i) {
-    if (!IsGroupSnapshot(input.group, input.snapshots[i].name)) continue;
-    const bool by_tags = !spec.keep_tags.empty() && !input.snapshots[i].tags.empty();
-    (by_tags ? tagged : thinned).push_back(i);
-  }
   std::map<size_t, RetentionDecision> by_index;
+  for (size_t i = 0; i < input.snapshots.size(); ++i) {
+    const RetentionSnapshot& snapshot = input.snapshots[i];
+    if (!IsGroupSnapshot(input.group, snapshot.name)) continue;
+    const bool named = std::any_of(snapshot.tags.begin(), snapshot.tags.end(),
+                                   [&](const std::string& t) { return spec.keep_tags.count(t); });
+    if (!snapshot.tags.empty() && spec.keep_tags.empty()) {
+      // Without tag counts nothing may judge a tagged snapshot: a manual run, `zsend prune` or
+      // a job without a schedule never thins what a schedule's tags keep.
+      by_index[i] = {snapshot.name, false, RetentionReason::kKeepTagged,
+                     "keep: tagged " + JoinTags(snapshot.tags) + " (only --keep-tags rotates it)"};
+    } else {
+      (named ? tagged : thinned).push_back(i);  // a tag no count names: as if untagged
+    }
+  }
   Thin(spec, input, thinned, &by_index);
   KeepByTags(spec, input, tagged, &by_index);
   // The newest snapshot of the group always stays.
-  const size_t newest =
-      std::max(tagged.empty() ? 0 : tagged.back() + 1, thinned.empty() ? 0 : thinned.back() + 1);
+  const size_t newest = by_index.empty() ? 0 : by_index.rbegin()->first + 1;
   if (newest > 0 && by_index[newest - 1].destroy) {
     by_index[newest - 1] = {input.snapshots[newest - 1].name, false, RetentionReason::kKeepNewest,
                             "keep: newest snapshot of the group"};

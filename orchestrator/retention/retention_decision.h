@@ -20,11 +20,14 @@
 // zfs_autobackup's keep list does, so protection never causes an extra snapshot to be lost.
 //
 // Tags (zsend daemon's schedules, backy's model): when the spec has `keep_tags`, a group
-// snapshot that carries tags (the `zsend:tags` property) is kept exactly while one of its tags
-// keeps it: among the newest `keep_tags[tag]` group snapshots carrying that tag. A tag the spec
-// does not name keeps nothing. The group's untagged snapshots are thinned by the rest of the
-// spec as above, among themselves; the newest snapshot of the group and the protected kinds
-// stay whatever their tags say.
+// snapshot that carries one of the tags it names (the `zsend:tags` property) is kept exactly
+// while one of those tags keeps it: among the newest `keep_tags[tag]` group snapshots carrying
+// that tag. A snapshot none of whose tags the spec names (a retired interval, a one-off tag)
+// counts as untagged. The untagged snapshots are thinned by the rest of the spec as above,
+// among themselves; the newest snapshot of the group and the protected kinds stay whatever
+// their tags say. A spec without `keep_tags` keeps every tagged snapshot (kKeepTagged): only
+// tag counts may thin what a schedule's tags keep (a manual run, `zsend prune` without
+// --keep-tags).
 //
 // A snapshot's time is read from its name when it ends in yyyymmddhhmmss (UTC, the form zsend
 // and zfs_autobackup write), else from its `creation` property (the caller supplies it).
@@ -57,6 +60,7 @@ enum class RetentionReason {
   kDestroyThinned,     // a rule's block is already kept by an older snapshot
   kDestroyExpired,     // older than every rule's ttl and not among the newest N
   kKeepTag,            // among the newest N of one of its tags
+  kKeepTagged,         // carries tags, and the spec has no tag counts to judge them by
   kDestroyNoTagKeeps,  // none of its tags keeps it
 };
 

@@ -139,7 +139,7 @@ bool IsValidTag(const std::string& tag) {
   if (tag.empty() || tag.size() > 64) return false;
   for (char ch : tag) {
     const unsigned char c = static_cast<unsigned char>(ch);
-    if (!std::isalnum(c) && c != '_' && c != '.' && c != ':') return false;
+    if (!std::isalnum(c) && c != '_' && c != '.' && c != ':' && c != '-') return false;
   }
   return true;
 }
@@ -176,7 +176,14 @@ Result<std::map<std::string, int>> ParseTagKeeps(const std::string& text, const 
     for (size_t i = eq + 1; i < part.size(); ++i) {
       if (!std::isdigit(static_cast<unsigned char>(part[i]))) return InvalidArgument(usage);
     }
-    keeps[part.substr(0, eq)] = std::stoi(part.substr(eq + 1));
+    const int count = std::stoi(part.substr(eq + 1));
+    if (count < 1) {
+      return InvalidArgument(what + ": " + part +
+                             ": keep at least 1 (leave the tag out to rotate it as untagged)");
+    }
+    if (!keeps.emplace(part.substr(0, eq), count).second) {
+      return InvalidArgument(what + ": tag " + part.substr(0, eq) + " is given twice");
+    }
   }
   if (keeps.empty()) return InvalidArgument(usage);
   return keeps;

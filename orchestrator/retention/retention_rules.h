@@ -51,11 +51,11 @@ struct RetentionSpec {
 // Parses a spec; `what` names the option in errors ("--keep-source").
 Result<RetentionSpec> ParseRetentionSpec(const std::string& text, const std::string& what);
 
-// Parses --keep-tags: "daily=7,weekly=4" (tag=count, tags as snapshot properties allow:
-// letters, digits, '_', '.', ':'); `what` names the option in errors.
+// Parses --keep-tags: "daily=7,weekly=4" (tag=count: IsValidTag tags, each once, counts from 1
+// to 999999); `what` names the option in errors.
 Result<std::map<std::string, int>> ParseTagKeeps(const std::string& text, const std::string& what);
 
-// Whether `tag` may name a tag: 1 to 64 of letters, digits, '_', '.', ':'.
+// Whether `tag` may name a tag: 1 to 64 of letters, digits, '_', '.', ':', '-'.
 bool IsValidTag(const std::string& tag);
 
 // "daily,weekly" <-> {"daily", "weekly"}: the form of the `zsend:tags` property ("-" and "" are

@@ -185,7 +185,11 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_uncou
   std::vector<std::string> snapshotted;
   if (!options.no_snapshot) {
     result.snapshot_name = BackupSnapshotName(group, options.snapshot_name, std::time(nullptr));
-    snapshotted = options.allow_empty ? *selected : ChangedOnly(source, *selected, group);
+    // A tagged run snapshots every dataset: its tags keep that revision (backy's model), and
+    // an unchanged dataset would otherwise never get the tags of a slow interval.
+    snapshotted = options.allow_empty || !options.tags.empty()
+                      ? *selected
+                      : ChangedOnly(source, *selected, group);
     snapshot_started = source_runner.zfs_commands();
     std::vector<std::string> pools;
     for (const std::string& d : snapshotted) {
@@ -223,8 +227,10 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_uncou
           << " dataset(s) on " << source_runner.HostLabel() << "\n";
     }
   }
-  if (Status hook = RunHook(options, "post-snapshot", options.post_snapshot_hook, *selected,
-                            result.snapshot_name, dry_run_out);
+  if (Status hook = options.no_snapshot
+                        ? Status::Ok()
+                        : RunHook(options, "post-snapshot", options.post_snapshot_hook, snapshotted,
+                                  result.snapshot_name, dry_run_out);
       !hook.ok()) {
     log << "zsend backup: " << hook.message() << " (the run goes on)\n";
   }

@@ -3,12 +3,13 @@
 //   1. probe both hosts' zfs (a failure here is fatal: exit 255); with --no-send only the
 //      source (the target is not needed to snapshot)
 //   2. select: --dataset, --vm (vmadm get on the source), or the zsend:NAME property
-//   3. snapshot the selection as one batch (unless --no-snapshot); without --allow-empty,
-//      datasets whose `written` is 0 since their last snapshot of the group are left out where
-//      the zfs has `written` (zfs-fuse has not: every selected dataset is snapshotted)
-//   4. the --post-snapshot hook; with --no-send the run ends here
+//   3. snapshot the selection as one batch (unless --no-snapshot); without --allow-empty or
+//      --tags, datasets whose `written` is 0 since their last snapshot of the group are left
+//      out where the zfs has `written` (zfs-fuse has not: every selected dataset is snapshotted)
+//   4. the --post-snapshot hook (when a snapshot was taken); with --no-send the run ends here
 //   5. the --pre-send hook, then gather both sides, plan (planner.h), and execute (executor.h)
-// Hooks get ZSEND_JOB, ZSEND_HOOK, ZSEND_DATASETS (the selection, space-separated),
+// Hooks get ZSEND_JOB, ZSEND_HOOK, ZSEND_DATASETS (post-snapshot: the datasets snapshotted;
+// pre-send: the selection; space-separated),
 // ZSEND_SNAPSHOT (the run's snapshot name, "" with --no-snapshot) and ZSEND_TAGS.
 // In --dry-run the runners print mutating commands, the planner sees the snapshot that would
 // have been taken, and the transports print their pipelines: nothing changes on either host.

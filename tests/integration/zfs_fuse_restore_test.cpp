@@ -275,6 +275,33 @@ TEST_F(ZfsFuseRestore, TreeWithACloneAndARevisionByTag) {
   RunResult tagged = Cli("restore", {job_, dst_, tree, "-r", "weekly", "--to", src_ + "/back/w"});
   ASSERT_EQ(tagged.exit_code, 0) << tagged.out << tagged.err;
   EXPECT_EQ(SnapshotNames(src_ + "/back/w"), std::vector<std::string>{job_ + "-t1"});
+
+  // Both again with the backup host behind the real sshd: the tag is read there, the -R
+  // stream comes through the engine.
+  std::vector<std::string> ssh = StartSshd();
+  ASSERT_FALSE(ssh.empty());
+  for (const auto& [extra, to] :
+       {std::pair<std::vector<std::string>, std::string>{{"-R"}, src_ + "/viassh/tree"},
+        {{"-r", "weekly"}, src_ + "/viassh/w"}}) {
+    std::vector<std::string> args = {job_,
+                                     dst_,
+                                     tree,
+                                     "--to",
+                                     to,
+                                     "--ssh-target",
+                                     sshd_->destination(),
+                                     "--remote-engine",
+                                     BinPath("zsend-engine")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), ssh.begin(), ssh.end());
+    RunResult over_ssh = Cli("restore", args);
+    ASSERT_EQ(over_ssh.exit_code, 0) << over_ssh.out << over_ssh.err;
+  }
+  EXPECT_EQ(Property(src_ + "/viassh/tree/clone", "origin"), src_ + "/viassh/tree@" + job_ + "-t1");
+  EXPECT_EQ(CompareTrees(source_->Mountpoint(tree + "/clone"),
+                         source_->Mountpoint(src_ + "/viassh/tree/clone")),
+            "");
+  EXPECT_EQ(SnapshotNames(src_ + "/viassh/w"), std::vector<std::string>{job_ + "-t1"});
 }
 
 }  // namespace

@@ -36,36 +36,51 @@ class ZfsFuseTagsAndHooks : public BackupFixture {
 TEST_F(ZfsFuseTagsAndHooks, TagsRideOnTheSnapshotsAndRotateBothSidesByTag) {
   Sh("zfs create " + src_ + "/fs");
   WriteData(src_ + "/fs", "a.bin", 20000, 1);
-  const std::vector<std::string> keep = {"--keep-tags", "daily=2,weekly=1"};
+  // Run 0 untagged; tagged by hand afterwards, so its copy on the target has no tags yet.
+  ASSERT_EQ(Backup("0", {}).exit_code, 0);
+  Sh("zfs set zsend:tags=monthly " + src_ + "/fs@" + job_ + "-0");
+  const std::string keeps = "daily=2,weekly=1,monthly=1";
   // Runs 1..5: daily every time, weekly on 1 and 4.
   for (int run = 1; run <= 5; ++run) {
-    std::vector<std::string> extra = keep;
-    extra.insert(extra.end(), {"--tags", run % 3 == 1 ? "daily,weekly" : "daily"});
-    RunResult r = Backup(std::to_string(run), extra);
+    RunResult r = Backup(std::to_string(run),
+                         {"--keep-tags", keeps, "--tags", run % 3 == 1 ? "daily,weekly" : "daily"});
     ASSERT_EQ(r.exit_code, 0) << run << r.out << r.err;
     EXPECT_EQ(Tags(src_ + "/fs@" + job_ + "-" + std::to_string(run)),
               run % 3 == 1 ? "daily,weekly" : "daily");
   }
-  // daily keeps 5 and 4, weekly keeps 4; 1 (an older weekly), 2 and 3 are gone on both sides.
-  const std::vector<std::string> kept = {job_ + "-4", job_ + "-5"};
+  // monthly keeps 0; daily keeps 5 and 4, weekly keeps 4; 1 (an older weekly), 2 and 3 are
+  // gone on both sides.
+  const std::vector<std::string> kept = {job_ + "-0", job_ + "-4", job_ + "-5"};
   EXPECT_EQ(SnapshotNames(src_ + "/fs"), kept);
   EXPECT_EQ(SnapshotNames(dst_ + "/fs"), kept);
-  // zfs receive brought no user property: rotation copied the tags from the source.
+  // The tags arrived with the stream (zfs send -p), and run 0's copy, received untagged, got
+  // its tag from the source snapshot with the same guid at the rotation.
   EXPECT_EQ(Tags(dst_ + "/fs@" + job_ + "-4"), "daily,weekly");
   EXPECT_EQ(Tags(dst_ + "/fs@" + job_ + "-5"), "daily");
+  EXPECT_EQ(Tags(dst_ + "/fs@" + job_ + "-0"), "monthly");
 
   // An untagged run (a manual one) is thinned by --keep-source/--keep-target among the
   // untagged; the tagged stay as their tags say.
   RunResult manual =
-      Backup("6", {"--keep-source", "1", "--keep-target", "1", "--keep-tags", "daily=2,weekly=1"});
+      Backup("6", {"--keep-source", "1", "--keep-target", "1", "--keep-tags", keeps});
   ASSERT_EQ(manual.exit_code, 0) << manual.out << manual.err;
   EXPECT_EQ(Tags(src_ + "/fs@" + job_ + "-6"), "-");
-  const std::vector<std::string> now = {job_ + "-4", job_ + "-5", job_ + "-6"};
+  const std::vector<std::string> now = {job_ + "-0", job_ + "-4", job_ + "-5", job_ + "-6"};
   EXPECT_EQ(SnapshotNames(src_ + "/fs"), now);
   EXPECT_EQ(SnapshotNames(dst_ + "/fs"), now);
   EXPECT_NE(manual.out.find(dst_ + "/fs@" + job_ + "-4: keep: one of the newest 2 tagged daily"),
             std::string::npos)
       << manual.out;
+
+  // A run without --keep-tags never thins a tagged snapshot: only the untagged 6 goes.
+  RunResult plain = Backup("8", {"--keep-source", "1", "--keep-target", "1"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+  const std::vector<std::string> after = {job_ + "-0", job_ + "-4", job_ + "-5", job_ + "-8"};
+  EXPECT_EQ(SnapshotNames(src_ + "/fs"), after);
+  EXPECT_EQ(SnapshotNames(dst_ + "/fs"), after);
+  EXPECT_NE(plain.out.find("-4: keep: tagged daily,weekly (only --keep-tags rotates it)"),
+            std::string::npos)
+      << plain.out;
 
   RunResult bad = Backup("7", {"--tags", "daily weekly"});
   EXPECT_EQ(bad.exit_code, 255);
@@ -149,7 +164,7 @@ TEST_F(ZfsFuseTagsAndHooks, DatasetPropertiesOverrideTheJobsKeepForTheirSubtree)
   EXPECT_NE(fourth.out.find("error: zsend:" + job_ + ":keep-source on " + src_ + "/broken: "),
             std::string::npos)
       << fourth.out;
-  EXPECT_NE(fourth.out.find("source local " + src_ + "/fs/child: keep-source 1 (zsend:" + job_ +
+  EXPECT_NE(fourth.out.find("settings local " + src_ + "/fs/child: keep-source 1 (zsend:" + job_ +
                             ":keep-source)"),
             std::string::npos)
       << fourth.out;

@@ -87,6 +87,8 @@ TEST(DaemonConfig, ErrorsNameTheKeyAndTheFix) {
       {R"({"schedules": {"default": {"t": {"interval": "1h"}}},
            "jobs": {"a": {"pre-send": ""}}})",
        "jobs.a.pre-send: a shell command"},
+      {R"({"schedules": {"default": {"every 6h": {"interval": "6h", "keep": 4}}}, "jobs": {}})",
+       "schedules.default.every 6h: a tag name is 1 to 64 letters"},
       {R"({"jobs": )", "not valid JSON"},
   };
   for (const Case& c : cases) {
@@ -143,8 +145,14 @@ TEST(DaemonSchedule, TagOptionsCarryTheDueTagsThatHaveAKeep) {
       (std::vector<std::string>{"--tags", "often,slower", "--keep-tags", "often=3,slower=2"}));
   EXPECT_EQ(TagOptions(schedule, {"counted", "slower"}),
             (std::vector<std::string>{"--tags", "slower", "--keep-tags", "often=3,slower=2"}));
-  EXPECT_TRUE(TagOptions(schedule, {"manual"}).empty());
-  EXPECT_TRUE(TagOptions(schedule, {"counted"}).empty());
+  // A run without kept tags still rotates by tag: its untagged snapshot never thins them.
+  EXPECT_EQ(TagOptions(schedule, {"manual"}),
+            (std::vector<std::string>{"--keep-tags", "often=3,slower=2"}));
+  EXPECT_EQ(TagOptions(schedule, {"counted"}),
+            (std::vector<std::string>{"--keep-tags", "often=3,slower=2"}));
+  Schedule counts_nothing;
+  counts_nothing.intervals = {{"counted", 10, 0}};
+  EXPECT_TRUE(TagOptions(counts_nothing, {"counted"}).empty());
 }
 
 }  // namespace

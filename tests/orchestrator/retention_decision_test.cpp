@@ -360,26 +360,50 @@ TEST(RetentionTags, ProtectionsAndTheNewestWinOverTags) {
   EXPECT_TRUE(d[2].destroy);                             // the newest "often" is run 3
   EXPECT_EQ(d[3].reason, RetentionReason::kKeepTag);     // one of the newest 1 tagged often
   EXPECT_EQ(d[4].reason, RetentionReason::kKeepNewest);  // no tag keeps it, but it is newest
-  // Without keep_tags the tags play no part: the plain thinning decides.
+  // Without keep_tags nothing may judge a tagged snapshot: all stay (a manual run's rotation).
   spec->keep_tags.clear();
   std::vector<RetentionDecision> plain = DecideRetention(*spec, input);
-  EXPECT_EQ(plain[3].reason, RetentionReason::kDestroyExpired);
+  EXPECT_EQ(plain[2].reason, RetentionReason::kKeepTagged) << plain[2].detail;
+  EXPECT_EQ(plain[2].detail, "keep: tagged often (only --keep-tags rotates it)");
+  EXPECT_EQ(plain[3].reason, RetentionReason::kKeepTagged);
+}
+
+TEST(RetentionTags, ATagNoCountNamesCountsAsUntagged) {
+  const int64_t t0 = 1704369600;
+  RetentionInput input = Series(t0, kDay, 5, t0 + 10 * kDay);
+  // An interval since removed ("hourly"), then the current one.
+  for (size_t i = 0; i < input.snapshots.size(); ++i) {
+    input.snapshots[i].tags = {i < 3 ? "hourly" : "often"};
+  }
+  Result<RetentionSpec> spec = ParseRetentionSpec("2", "--keep-target");
+  ASSERT_TRUE(spec.ok());
+  spec->keep_tags = {{"often", 1}};
+  std::vector<RetentionDecision> d = DecideRetention(*spec, input);
+  // The three "hourly" ones are thinned among the untagged by "2": the oldest goes.
+  EXPECT_EQ(d[0].reason, RetentionReason::kDestroyExpired) << d[0].detail;
+  EXPECT_EQ(d[1].reason, RetentionReason::kKeepSpecNewest);
+  EXPECT_EQ(d[2].reason, RetentionReason::kKeepSpecNewest);
+  EXPECT_EQ(d[3].reason, RetentionReason::kDestroyNoTagKeeps);  // often keeps only the newest
+  EXPECT_EQ(d[4].reason, RetentionReason::kKeepTag);
 }
 
 TEST(RetentionTags, KeepTagsAndTagsParse) {
   Result<std::map<std::string, int>> keeps = ParseTagKeeps("daily=7,weekly=4", "--keep-tags");
   ASSERT_TRUE(keeps.ok()) << keeps.status().message();
   EXPECT_EQ(*keeps, (std::map<std::string, int>{{"daily", 7}, {"weekly", 4}}));
-  for (const char* bad : {"", "daily", "daily=", "=3", "daily=x", "da ily=3", "daily=12345678"}) {
+  for (const char* bad : {"", "daily", "daily=", "=3", "daily=x", "da ily=3", "daily=12345678",
+                          "daily=0", "daily=1,daily=2"}) {
     Result<std::map<std::string, int>> parsed = ParseTagKeeps(bad, "--keep-tags");
     ASSERT_FALSE(parsed.ok()) << bad;
-    EXPECT_NE(parsed.status().message().find("e.g. daily=7,weekly=4"), std::string::npos);
+    EXPECT_EQ(parsed.status().message().rfind("--keep-tags", 0), 0u) << bad;
   }
   EXPECT_EQ(SplitTags("daily,weekly"), (std::vector<std::string>{"daily", "weekly"}));
   EXPECT_TRUE(SplitTags("-").empty());  // zfs's "unset"
   EXPECT_EQ(JoinTags({"a", "b"}), "a,b");
   EXPECT_FALSE(IsValidTag("a,b"));
   EXPECT_TRUE(IsValidTag("hourly:1"));
+  EXPECT_TRUE(IsValidTag("every-6h"));
+  EXPECT_FALSE(IsValidTag("every 6h"));
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ using namespace orchestrator;
 struct PruneArgs : JobArgs {
   std::string keep_source = kDefaultKeepSource;
   std::string keep_target = kDefaultKeepTarget;
+  std::string keep_tags;
   bool source_only = false;
   bool target_only = false;
   bool dry_run = false;
@@ -49,16 +50,13 @@ int RunPrune(PruneArgs& args) {
   options.group = args.selection.group.empty() ? args.backup_name : args.selection.group;
   options.backup_name = args.backup_name;
   options.now = static_cast<int64_t>(Now());
-  if (!args.target_only) {
-    Result<RetentionSpec> spec = ParseRetentionSpec(args.keep_source, "--keep-source");
-    if (!spec.ok()) return Fatal(spec.status());
-    options.keep_source = *spec;
-  }
-  if (!args.source_only) {
-    Result<RetentionSpec> spec = ParseRetentionSpec(args.keep_target, "--keep-target");
-    if (!spec.ok()) return Fatal(spec.status());
-    options.keep_target = *spec;
-  }
+  // The same parsing as backup's rotation (--keep-tags included), each side when it is pruned.
+  Result<BackupRotation> rotation =
+      ParseBackupRotation(args.target_only ? "" : args.keep_source,
+                          args.source_only ? "" : args.keep_target, args.keep_tags);
+  if (!rotation.ok()) return Fatal(rotation.status());
+  options.keep_source = rotation->keep_source;
+  options.keep_target = rotation->keep_target;
 
   std::optional<RunLock> lock;
   std::unique_ptr<History> history;
@@ -152,6 +150,9 @@ void RegisterPruneCommand(CLI::App& app, CommandRun* run) {
   sub->add_option("--keep-source", args->keep_source,
                   "SPEC: a count (5) or a thinning schedule (10,1d1w,1w1m,1m1y); default 10");
   sub->add_option("--keep-target", args->keep_target, "SPEC for the target; default 30");
+  sub->add_option("--keep-tags", args->keep_tags,
+                  "rotate tagged snapshots by tag: TAG=COUNT,... (without it tagged snapshots "
+                  "stay; zsend backup --keep-tags)");
   CLI::Option* source_only =
       sub->add_flag("--source-only", args->source_only, "prune only the source");
   sub->add_flag("--target-only", args->target_only, "prune only the target")->excludes(source_only);
