@@ -113,7 +113,7 @@ int RunBackupCommand(BackupFlags& f) {
   for (const std::string& tag : o.tags) {
     if (!IsValidTag(tag)) {
       return Fatal("--tags " + tag +
-                   ": a tag is 1 to 64 letters, digits, '_', '.' or ':' (e.g. --tags "
+                   ": a tag is 1 to 64 letters, digits, '_', '.', ':' or '-' (e.g. --tags "
                    "daily,weekly)");
     }
   }
