@@ -263,6 +263,9 @@ TEST_F(ZfsFuseRestore, TreeWithACloneAndARevisionByTag) {
   RunResult again = Cli("restore", {job_, dst_, tree, "-R", "--to", back, "--force"});
   EXPECT_EQ(again.exit_code, 255);
   EXPECT_TRUE(Contains(again.err, "-R restores a whole tree into a new name only")) << again.err;
+  RunResult browse = Cli("restore", {job_, dst_, tree, "-R", "--browse"});
+  EXPECT_EQ(browse.exit_code, 255);
+  EXPECT_TRUE(Contains(browse.err, "-R restores a tree with --to")) << browse.err;
 
   // zsend list shows each revision's tags (copied to the target by the rotation).
   RunResult listed = Cli("list", {job_, dst_, "--dataset", tree, "--json"});

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "tests/support/backup_fixture.h"
+#include "tests/support/files.h"
 
 namespace zsend::test {
 namespace {
@@ -24,12 +25,6 @@ class ZfsFuseTagsAndHooks : public BackupFixture {
   std::string Tags(const std::string& snapshot) {
     std::string value = Out("zfs get -H -o value zsend:tags " + snapshot);
     return value.substr(0, value.find('\n'));
-  }
-  std::string ReadFile(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
   }
 };
 
@@ -111,10 +106,16 @@ TEST_F(ZfsFuseTagsAndHooks, AFailingPreSendSendsNothingAFailingPostSnapshotDoesN
   EXPECT_EQ(SnapshotNames(src_ + "/fs"), std::vector<std::string>{job_ + "-1"});
   EXPECT_EQ(Out("zfs list -H -o name " + dst_ + "/fs 2>/dev/null"), "");  // nothing received
 
-  RunResult stuck = Backup("2", {"--pre-send", "sleep 30", "--hook-timeout", "1"});
+  // A hook past its deadline is stopped with its process group: nothing of it stays running.
+  RunResult stuck = Backup("2", {"--pre-send", "sleep 347; true", "--hook-timeout", "1"});
   EXPECT_EQ(stuck.exit_code, 255);
   EXPECT_NE((stuck.out + stuck.err).find("pre-send hook timed out after 1s"), std::string::npos)
       << stuck.out << stuck.err;
+  EXPECT_NE(Shell("pgrep -f '[s]leep 347'").exit_code, 0) << "the hook outlived its timeout";
+  RunResult no_time = Backup("2", {"--pre-send", "true", "--hook-timeout", "0"});
+  EXPECT_EQ(no_time.exit_code, 255);
+  EXPECT_NE(no_time.err.find("--hook-timeout must be at least 1 second"), std::string::npos)
+      << no_time.err;
 
   RunResult ok = Backup("3", {"--pre-send", "test \"$ZSEND_SNAPSHOT\" = " + job_ + "-3"});
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
