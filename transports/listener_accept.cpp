@@ -1,5 +1,9 @@
 #include "transports/listener_accept.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <list>
@@ -26,6 +30,10 @@ Result<AcceptedPeer> AcceptAuthorized(TcpListener& listener,
                                       const std::function<void(const std::string&)>& say) {
   std::mutex mu;
   std::condition_variable finished;
+  // A finished handshake wakes the accept wait at once: the accepted peer's transfer must not
+  // wait out the polling slice (it did, up to 200 ms per transfer).
+  UniqueFd wake(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake.valid()) return ErrnoStatus("eventfd failed", errno);
   std::list<Attempt> attempts;  // a list: the threads hold pointers to their element
   auto end_all = [&] {
     for (Attempt& a : attempts) a.channel->Stop();
@@ -62,21 +70,27 @@ Result<AcceptedPeer> AcceptAuthorized(TcpListener& listener,
       finished.wait_for(lock, std::chrono::milliseconds(200));
       continue;
     }
-    Result<UniqueFd> fd = listener.Accept();
-    if (!fd.ok() && fd.status().code() == StatusCode::kDeadlineExceeded) continue;
+    Result<UniqueFd> fd = listener.Accept("", wake.get());
+    if (!fd.ok() && fd.status().code() == StatusCode::kDeadlineExceeded) {
+      uint64_t count = 0;
+      [[maybe_unused]] ssize_t n = read(wake.get(), &count, sizeof count);  // drain
+      continue;
+    }
     if (!fd.ok()) {
       end_all();
       return fd.status();
     }
     Attempt& attempt = attempts.emplace_back();
     attempt.channel = std::make_unique<FdChannel>(std::move(*fd), "tcp peer");
-    attempt.thread = std::thread([&mu, &finished, &handshake, a = &attempt] {
+    attempt.thread = std::thread([&mu, &finished, &handshake, a = &attempt, w = wake.get()] {
       Result<Session> result = handshake(*a->channel);
       {
         std::lock_guard lock(mu);
         a->result = std::move(result);
       }
       finished.notify_all();
+      uint64_t one = 1;
+      [[maybe_unused]] ssize_t n = write(w, &one, sizeof one);
     });
   }
 }

@@ -53,12 +53,13 @@ std::string AddressText(const sockaddr* sa) {
 }
 
 // Waits until `fd` is ready for `events`; kDeadlineExceeded after `seconds` (0 = forever).
-Status WaitReady(int fd, short events, double seconds, const std::string& what) {
-  pollfd p{fd, events, 0};
+// Waits for `events` on `fd`; `wake_fd` (>= 0) readable first ends the wait as a timeout does.
+Status WaitReady(int fd, short events, double seconds, const std::string& what, int wake_fd = -1) {
+  pollfd p[2] = {{fd, events, 0}, {wake_fd, POLLIN, 0}};
   for (;;) {
-    int rc = poll(&p, 1, seconds > 0 ? static_cast<int>(seconds * 1000) : -1);
-    if (rc > 0) return Status::Ok();
-    if (rc == 0) return DeadlineExceeded(what + ": timed out");
+    int rc = poll(p, wake_fd >= 0 ? 2 : 1, seconds > 0 ? static_cast<int>(seconds * 1000) : -1);
+    if (rc > 0 && p[0].revents != 0) return Status::Ok();
+    if (rc >= 0) return DeadlineExceeded(what + ": timed out");
     if (errno != EINTR) return ErrnoStatus(what, errno);
   }
 }
@@ -136,10 +137,11 @@ Result<TcpListener> TcpListener::Listen(const std::string& address, const TcpOpt
   return last;
 }
 
-Result<UniqueFd> TcpListener::Accept(const std::string& allowed_host) {
+Result<UniqueFd> TcpListener::Accept(const std::string& allowed_host, int wake_fd) {
   for (;;) {
     ZSEND_RETURN_IF_ERROR(WaitReady(fd_.get(), POLLIN, options_.timeout_seconds,
-                                    "waiting for a connection on port " + std::to_string(port_)));
+                                    "waiting for a connection on port " + std::to_string(port_),
+                                    wake_fd));
     sockaddr_storage peer{};
     socklen_t len = sizeof peer;
     UniqueFd fd(accept4(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC));

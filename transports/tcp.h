@@ -32,8 +32,10 @@ class TcpListener {
   static Result<TcpListener> Listen(const std::string& address, const TcpOptions& options);
   int port() const { return port_; }
   // Waits for one connection. When `allowed_host` is set, connections from other addresses
-  // are refused (closed) and waiting goes on, as mbuffer -I host:port does.
-  Result<UniqueFd> Accept(const std::string& allowed_host = "");
+  // are refused (closed) and waiting goes on, as mbuffer -I host:port does. When `wake_fd`
+  // (>= 0) becomes readable first, the wait ends early with kDeadlineExceeded as a timeout
+  // does; the caller drains it.
+  Result<UniqueFd> Accept(const std::string& allowed_host = "", int wake_fd = -1);
 
  private:
   UniqueFd fd_;
