@@ -106,6 +106,7 @@ Result<std::vector<DatasetState>> GatherFromStates(Zfs& source, HostState& sourc
       if (origin.ok() && !selected_set.count(origin->first)) todo.push_back({origin->first, false});
     }
     state.source_snapshots = record->snapshots;
+    state.source_bookmarks = record->bookmarks;
     if (!target_error.empty()) {
       state.target_error = target_error;
       states.push_back(std::move(state));

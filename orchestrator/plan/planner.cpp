@@ -124,12 +124,23 @@ DatasetPlan PlanDataset(const DatasetState& state, const std::set<std::string>& 
   for (auto it = source.rbegin(); it != source.rend() && !common; ++it) {
     if (FindGuid(target, it->guid)) common = &*it;
   }
+  // A bookmark newer than every shared snapshot: its snapshot is gone from the source.
+  std::vector<SnapshotInfo> bookmarks = state.source_bookmarks;
+  std::sort(bookmarks.begin(), bookmarks.end(), ByTxg);
+  const SnapshotInfo* mark = nullptr;
+  for (auto it = bookmarks.rbegin(); it != bookmarks.rend() && !mark; ++it) {
+    if (FindGuid(target, it->guid)) mark = &*it;
+  }
+  if (mark != nullptr && common != nullptr && mark->createtxg <= common->createtxg) {
+    mark = nullptr;
+  }
+  if (mark != nullptr && !plan.steps.empty()) mark = nullptr;  // a resume goes first
   // A stale token of a cut first receive: the target is only that partial receive (no
   // snapshots), and `zfs receive -A` destroys it; the transfer starts over with a full send.
   bool target_gone = plan.abort_resume_first && target.empty();
   bool target_present = (state.target_exists && !target_gone) || !plan.steps.empty();
 
-  if (!target_present || (common == nullptr && forced)) {
+  if (!target_present || (common == nullptr && mark == nullptr && forced)) {
     bool force = target_present;  // a forced replacement of an unrelated target
     plan.create_target_parent = !target_present;
     if (!state.origin.empty() && !force) {
@@ -147,17 +158,20 @@ DatasetPlan PlanDataset(const DatasetState& state, const std::set<std::string>& 
     plan.final_snapshot = newest.name;
     return plan;
   }
-  if (common == nullptr) {
+  if (common == nullptr && mark == nullptr) {
     Fail(plan, "the target " + state.target +
                    " exists but shares no snapshot with the source (compared by guid); it is "
                    "never overwritten: rename or destroy it, or force this dataset by name");
     return plan;
   }
-  plan.common = *common;
-  Need(plan, common->name);
+  // The base of the incremental: the newest shared snapshot, or a newer bookmark of one.
+  const SnapshotInfo& base = mark ? *mark : *common;
+  const std::string base_name = mark ? "#" + mark->name : base.name;
+  plan.common = base;
+  if (!mark) Need(plan, base.name);
 
   // Target snapshots after the common one are not on the source: the target diverged.
-  const SnapshotInfo* common_on_target = FindGuid(target, common->guid);
+  const SnapshotInfo* common_on_target = FindGuid(target, base.guid);
   std::vector<std::string> newer_on_target;
   for (const SnapshotInfo& t : target) {
     if (t.createtxg > common_on_target->createtxg) newer_on_target.push_back(t.name);
@@ -165,7 +179,7 @@ DatasetPlan PlanDataset(const DatasetState& state, const std::set<std::string>& 
   bool force = options.rollback || forced;
   if (!newer_on_target.empty() && !force) {
     Fail(plan, "the target " + state.target + " has " + std::to_string(newer_on_target.size()) +
-                   " snapshot(s) newer than the common one " + common->name + " (" +
+                   " snapshot(s) newer than the common one " + base_name + " (" +
                    Joined(newer_on_target) +
                    "); they are kept and nothing is sent. --rollback would destroy them (zfs "
                    "receive -F); keep them by moving the copy aside instead");
@@ -187,24 +201,47 @@ DatasetPlan PlanDataset(const DatasetState& state, const std::set<std::string>& 
     }
   }
   for (const SnapshotInfo& s : wanted) {
-    if (s.createtxg < common->createtxg && required.count(s.name) && !FindGuid(target, s.guid)) {
+    if (s.createtxg < base.createtxg && required.count(s.name) && !FindGuid(target, s.guid)) {
       Fail(plan, "snapshot " + s.name +
                      " that a clone is based on is older than the common "
                      "snapshot " +
-                     common->name + " and missing on the target; it cannot be sent");
+                     base_name + " and missing on the target; it cannot be sent");
       return plan;
     }
   }
-  if (newest.createtxg <= common->createtxg) {
-    plan.final_snapshot = common->name;
+  if (newest.createtxg <= base.createtxg) {
+    // A bookmark names no snapshot the source still has: nothing to hold there.
+    plan.final_snapshot = mark ? "" : base.name;
     if (plan.steps.empty()) {
       plan.action = state.selected ? DatasetAction::kUpToDate : DatasetAction::kNotNeeded;
-      plan.reason = state.selected ? "the target has " + common->name
+      plan.reason = state.selected ? "the target has " + base_name
                                    : "the target already has the origin snapshot";
     }
     return plan;
   }
-  plan.steps.push_back(Step(state, TransferKind::kIncremental, common->full_name(), newest, force));
+  const SnapshotInfo* first = &newest;
+  if (mark) {
+    // `send -i ds#mark ds@first`, then -I from there: -I cannot start at a bookmark.
+    for (const SnapshotInfo& s : wanted) {
+      if (s.createtxg > base.createtxg) {
+        first = &s;
+        break;
+      }
+    }
+    TransferStep step =
+        Step(state, TransferKind::kIncremental, state.source + "#" + mark->name, *first, force);
+    step.intermediates = false;
+    plan.steps.push_back(step);
+    Need(plan, first->name);
+    plan.reason =
+        "incremental from the bookmark #" + mark->name + " (its snapshot is gone from the source)";
+  }
+  if (!mark) {
+    plan.steps.push_back(Step(state, TransferKind::kIncremental, base.full_name(), newest, force));
+  } else if (first != &newest) {
+    plan.steps.push_back(
+        Step(state, TransferKind::kIncremental, first->full_name(), newest, false));
+  }
   plan.rollback_destroys = newer_on_target;  // what this receive -F destroys
   Need(plan, newest.name);
   plan.final_snapshot = newest.name;

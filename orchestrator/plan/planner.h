@@ -20,6 +20,11 @@
 //    dataset fails instead, unless PlanOptions::rollback_foreign (--force).
 // 5. A target sharing nothing is an error for that dataset; it is never destroyed to make
 //    room, unless the user named the dataset in PlanOptions::force (full send with recv -F).
+// 5b. A source bookmark whose guid is on the target is a base too (`send -i ds#mark`), used
+//    when it is newer than every shared snapshot (the snapshot it marks was destroyed on the
+//    source): one -i stream from the bookmark to the first wanted snapshot after it, then -I
+//    to the newest (a bookmark cannot start an -I stream). The bookmark is not a snapshot the
+//    run needs on the source; the target's copy of its snapshot is the common one.
 // 6. A resume token on the target resumes first (`send -t`) when its snapshot still exists on
 //    the source; a stale token is marked for `zfs recv -A` and the dataset planned afresh.
 //
@@ -47,6 +52,9 @@ struct DatasetState {
   std::string origin;  // source clone origin "pool/base@snap", "" when not a clone
   bool selected = true;
   std::vector<SnapshotInfo> source_snapshots;  // any order
+  // The source's bookmarks (OpenZFS; `name` after '#'), any order: an incremental base when
+  // the snapshot they mark is gone from the source but still on the target.
+  std::vector<SnapshotInfo> source_bookmarks;
   bool target_exists = false;
   // Why the target could not be seen ("" when it could): the dataset fails with it, rather
   // than being planned as a target that shares nothing (gather.h: TARGET_PATH must exist).

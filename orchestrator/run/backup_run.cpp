@@ -311,6 +311,7 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_uncou
   ExecutorOptions exec;
   exec.hold_tag = HoldTag(options.backup_name);
   exec.holds = !options.no_holds;
+  exec.bookmarks = !options.no_bookmarks;
   exec.recv.resumable = !options.no_resume;
   exec.raw = options.raw;
   exec.recv.set_properties = options.set_properties;

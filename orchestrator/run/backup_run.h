@@ -54,6 +54,7 @@ struct BackupOptions {
   std::vector<std::string> filter_properties;
   std::vector<std::pair<std::string, std::string>> set_properties;
   bool rollback = false, no_holds = false, no_resume = false;
+  bool no_bookmarks = false;  // --no-bookmarks: no bookmark of the common snapshot (OpenZFS)
   bool raw = false;  // --raw: zfs send -w (encrypted datasets arrive encrypted, keys stay home)
   bool force_rollback = false;  // --force: --rollback may destroy snapshots zsend did not make
   bool ignore_transfer_errors = false;

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "orchestrator/run/run_interrupt.h"
+#include "orchestrator/zfs/bookmarks.h"
 #include "orchestrator/zfs/holds.h"
 
 namespace zsend::orchestrator {
@@ -69,9 +70,15 @@ std::vector<DatasetReport> Executor::Run(const SendPlan& plan) {
           std::lock_guard<std::mutex> lock(log_mutex_);
           pending_holds_.push_back(index);
         }
+        if (done.ok() && options_.bookmarks && source_.dialect().bookmarks && !options_.dry_run &&
+            dataset.selected && !reports[index].final_snapshot.empty()) {
+          std::lock_guard<std::mutex> lock(log_mutex_);
+          pending_marks_.push_back(index);
+        }
         return done;
       });
   MoveHoldsAfter(plan, reports, outcomes);
+  MoveBookmarksAfter(plan, reports);
   for (size_t i = 0; i < outcomes.size(); ++i) {
     reports[i].outcome = outcomes[i].outcome;
     if (outcomes[i].outcome == Outcome::kFailed) reports[i].error = outcomes[i].error;
@@ -105,6 +112,13 @@ Status Executor::TransferDataset(const DatasetPlan& dataset, DatasetReport& repo
                             << options_.hold_tag << " " << dataset.source << "@"
                             << dataset.final_snapshot << " (and release the previous hold)\n";
     }
+  }
+  if (options_.dry_run && options_.bookmarks && source_.dialect().bookmarks && dataset.selected &&
+      !dataset.final_snapshot.empty()) {
+    *options_.dry_run_out << "dry-run [" << source_.runner().HostLabel() << "]: zfs bookmark "
+                          << dataset.source << "@" << dataset.final_snapshot << " "
+                          << dataset.source << "#" << dataset.final_snapshot
+                          << " (and destroy the group's older bookmark)\n";
   }
   return Status::Ok();
 }
@@ -142,6 +156,30 @@ void Executor::MoveHoldsAfter(const SendPlan& plan, std::vector<DatasetReport>& 
       outcomes[index].outcome = Outcome::kFailed;
       outcomes[index].error = held[k];
     }
+  }
+}
+
+void Executor::MoveBookmarksAfter(const SendPlan& plan, std::vector<DatasetReport>& reports) {
+  std::sort(pending_marks_.begin(), pending_marks_.end());
+  for (size_t index : pending_marks_) {
+    if (Interrupted()) break;  // the next run bookmarks it
+    const std::string& dataset = plan.datasets[index].source;
+    const std::string& keep = reports[index].final_snapshot;
+    const DatasetRecord* known =
+        options_.source_state ? options_.source_state->Find(dataset) : nullptr;
+    Result<HostState> read = HostState{};
+    if (known == nullptr) {  // not in the planning read: ask zfs
+      read = ReadHostState(source_, {dataset}, false);
+      if (read.ok()) known = read->Find(dataset);
+    }
+    Status marked = MoveBookmark(source_, dataset, options_.plan.group, keep,
+                                 known ? known->bookmarks : std::vector<SnapshotInfo>{});
+    std::string line =
+        marked.ok() ? "bookmarked " + dataset + "#" + keep
+                    : dataset + ": bookmark #" + keep +
+                          " not made (the hold still keeps the snapshot): " + marked.message();
+    reports[index].notes.push_back(line);
+    if (!marked.ok()) Log(line);
   }
 }
 

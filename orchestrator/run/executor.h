@@ -5,6 +5,8 @@
 // the new common snapshots in one batch (holds.h MoveHolds: a few commands for the whole run,
 // from the snapshots in `source_state`); a dataset whose hold fails is then reported failed
 // (after SIGINT/SIGTERM the hold is left for the next run and the transfer stands, noted).
+// On a zfs with bookmarks the new common snapshot is then bookmarked (bookmarks.h); a bookmark
+// that cannot be made is a note, not a failure (the hold still protects the snapshot).
 //
 // A stream that failed after bytes moved and not in zfs itself (an engine, a wrapper or the link
 // failed: StreamResult::data_moved, no failed_command) is checked against the target: when its
@@ -48,8 +50,11 @@ namespace zsend::orchestrator {
 bool ResumeTokenIsStale(const std::string& stderr_text);
 
 struct ExecutorOptions {
-  std::string hold_tag;    // zsend:BACKUP_NAME
-  bool holds = true;       // --no-holds turns this off
+  std::string hold_tag;  // zsend:BACKUP_NAME
+  bool holds = true;     // --no-holds turns this off
+  // Bookmark each dataset's new common snapshot where the zfs has bookmarks (bookmarks.h);
+  // --no-bookmarks turns this off.
+  bool bookmarks = true;
   RecvSpec recv;           // receive settings; target and force are set per step
   bool properties = true;  // zfs send -p
   bool raw = false;        // zfs send -w (a resume token carries its own flags)
@@ -118,7 +123,10 @@ class Executor {
   ExecutorOptions options_;
   std::mutex log_mutex_;
   std::set<std::string> logged_fallbacks_;  // guarded by log_mutex_: each is logged once
-  std::vector<size_t> pending_holds_;       // guarded by log_mutex_: plan indexes to hold
+  // Bookmarks the new common snapshots of the datasets that finished (pending_marks_).
+  void MoveBookmarksAfter(const SendPlan& plan, std::vector<DatasetReport>& reports);
+  std::vector<size_t> pending_holds_;  // guarded by log_mutex_: plan indexes to hold
+  std::vector<size_t> pending_marks_;  // guarded by log_mutex_: plan indexes to bookmark
 };
 
 }  // namespace zsend::orchestrator

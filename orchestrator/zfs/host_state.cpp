@@ -24,17 +24,27 @@ DatasetRecord& RecordOf(std::map<std::string, DatasetRecord>& datasets,
   return record;
 }
 
-// OpenZFS: one row per dataset or snapshot, exact numbers (-p).
+// Snapshots and bookmarks per dataset, as read (sorted by createtxg afterwards).
+struct PointLists {
+  std::map<std::string, std::vector<SnapshotInfo>> snapshots;
+  std::map<std::string, std::vector<SnapshotInfo>> bookmarks;
+};
+
+// OpenZFS: one row per dataset, snapshot or bookmark, exact numbers (-p).
 Status ParseList(const std::string& text, const std::set<std::string>& roots, bool recursive,
-                 std::map<std::string, DatasetRecord>& datasets,
-                 std::map<std::string, std::vector<SnapshotInfo>>& snapshots) {
+                 std::map<std::string, DatasetRecord>& datasets, PointLists& points) {
   for (const std::vector<std::string>& row : ParseTabRows(text)) {
     if (row.size() != 8) return Internal("zfs list printed a row without 8 fields");
     const std::string& name = row[0];
-    if (name.find('#') != std::string::npos) continue;  // a bookmark
-    size_t at = name.find('@');
+    size_t at = name.find_first_of("@#");
     std::string dataset = name.substr(0, at);
     if (!Covered(dataset, roots, recursive)) continue;
+    if (at != std::string::npos && name[at] == '#') {
+      points.bookmarks[dataset].push_back({dataset, name.substr(at + 1),
+                                           ParseZfsNumber(row[3]).value_or(0),
+                                           ParseZfsNumber(row[4]).value_or(0), 0});
+      continue;
+    }
     if (at == std::string::npos) {
       DatasetRecord& record = RecordOf(datasets, dataset);
       record.type = ParseDatasetType(row[1]).value_or(DatasetType::kFilesystem);
@@ -43,17 +53,16 @@ Status ParseList(const std::string& text, const std::set<std::string>& roots, bo
       record.written = row[7];
       continue;
     }
-    snapshots[dataset].push_back({dataset, name.substr(at + 1), ParseZfsNumber(row[3]).value_or(0),
-                                  ParseZfsNumber(row[4]).value_or(0),
-                                  ParseZfsNumber(row[5]).value_or(0)});
+    points.snapshots[dataset].push_back(
+        {dataset, name.substr(at + 1), ParseZfsNumber(row[3]).value_or(0),
+         ParseZfsNumber(row[4]).value_or(0), ParseZfsNumber(row[5]).value_or(0)});
   }
   return Status::Ok();
 }
 
 // The older zfs: one row per dataset or snapshot and property (name, property, value).
 Status ParseGet(const std::string& text, const std::set<std::string>& roots, bool recursive,
-                std::map<std::string, DatasetRecord>& datasets,
-                std::map<std::string, std::vector<SnapshotInfo>>& snapshots) {
+                std::map<std::string, DatasetRecord>& datasets, PointLists& points) {
   std::map<std::string, SnapshotInfo> by_name;
   std::vector<std::string> order;
   for (const std::vector<std::string>& row : ParseTabRows(text)) {
@@ -78,7 +87,7 @@ Status ParseGet(const std::string& text, const std::set<std::string>& roots, boo
     if (row[1] == "userrefs") it->second.userrefs = number;
   }
   for (const std::string& name : order) {
-    snapshots[by_name[name].dataset].push_back(by_name[name]);
+    points.snapshots[by_name[name].dataset].push_back(by_name[name]);
   }
   return Status::Ok();
 }
@@ -152,18 +161,25 @@ Result<HostState> ReadHostState(Zfs& zfs, const std::vector<std::string>& roots,
     }
     return failed;
   }
-  std::map<std::string, std::vector<SnapshotInfo>> snapshots;
+  PointLists points;
   std::set<std::string> root_set(covering.begin(), covering.end());
-  Status parsed = modern ? ParseList(output->out, root_set, recursive, state.datasets(), snapshots)
-                         : ParseGet(output->out, root_set, recursive, state.datasets(), snapshots);
+  Status parsed = modern ? ParseList(output->out, root_set, recursive, state.datasets(), points)
+                         : ParseGet(output->out, root_set, recursive, state.datasets(), points);
   if (!parsed.ok()) return parsed;
-  for (auto& [dataset, list] : snapshots) {
+  auto by_txg = [](const SnapshotInfo& a, const SnapshotInfo& b) {
+    return a.createtxg < b.createtxg;
+  };
+  for (auto& [dataset, list] : points.snapshots) {
     DatasetRecord* record = state.Find(dataset);
     if (record == nullptr) continue;
-    std::stable_sort(list.begin(), list.end(), [](const SnapshotInfo& a, const SnapshotInfo& b) {
-      return a.createtxg < b.createtxg;
-    });
+    std::stable_sort(list.begin(), list.end(), by_txg);
     record->snapshots = std::move(list);
+  }
+  for (auto& [dataset, list] : points.bookmarks) {
+    DatasetRecord* record = state.Find(dataset);
+    if (record == nullptr) continue;
+    std::stable_sort(list.begin(), list.end(), by_txg);
+    record->bookmarks = std::move(list);
   }
   return state;
 }

@@ -9,6 +9,8 @@
 // The roots are reduced to the smallest set covering them (a root below another is dropped),
 // so the command stays one whatever the number of datasets.
 //
+// `-t all` lists bookmarks too (`pool/fs#name`); they are kept per dataset beside the snapshots.
+//
 // A non-recursive read keeps the roots alone (their snapshots included): `-d 1` also lists
 // their children, whose snapshots it does not, so those rows are dropped.
 //
@@ -28,8 +30,12 @@ struct DatasetRecord {
   DatasetType type = DatasetType::kFilesystem;
   std::string origin;                   // clone origin "pool/fs@snap", "" when none
   std::vector<SnapshotInfo> snapshots;  // oldest first (createtxg)
-  std::string resume_token;             // "" for none (and always on the older zfs)
-  std::string written;                  // `written` as printed ("" where zfs has none)
+  // Bookmarks (OpenZFS), oldest first; `name` is the part after '#', userrefs is 0. A bookmark
+  // keeps its snapshot's guid and createtxg, so it can be the base of an incremental send
+  // after the snapshot is gone.
+  std::vector<SnapshotInfo> bookmarks;
+  std::string resume_token;  // "" for none (and always on the older zfs)
+  std::string written;       // `written` as printed ("" where zfs has none)
 };
 
 class HostState {

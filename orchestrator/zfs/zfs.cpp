@@ -222,6 +222,20 @@ Status Zfs::DestroySnapshots(const std::string& dataset, const std::vector<std::
   return Status::Ok();
 }
 
+Status Zfs::Bookmark(const std::string& dataset, const std::string& name) {
+  if (!dialect_.bookmarks) {
+    return FailedPrecondition("this zfs (" + dialect_.family + ") has no bookmarks");
+  }
+  return Change({"zfs", "bookmark", dataset + "@" + name, dataset + "#" + name});
+}
+
+Status Zfs::DestroyBookmarks(const std::string& dataset, const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    ZSEND_RETURN_IF_ERROR(Change({"zfs", "destroy", dataset + "#" + name}));
+  }
+  return Status::Ok();
+}
+
 Status Zfs::CreateWithParents(const std::string& dataset) {
   Status created = Change({"zfs", "create", "-p", dataset});
   if (created.ok()) return created;

@@ -65,6 +65,12 @@ class Zfs {
   // else one call per snapshot. An empty list does nothing.
   Status DestroySnapshots(const std::string& dataset, const std::vector<std::string>& names);
 
+  // zfs bookmark DS@NAME DS#NAME: a bookmark of the same name as its snapshot.
+  // kFailedPrecondition where the dialect has no bookmarks.
+  Status Bookmark(const std::string& dataset, const std::string& name);
+  // zfs destroy DS#NAME for each name, one call each (zfs takes one bookmark per destroy).
+  Status DestroyBookmarks(const std::string& dataset, const std::vector<std::string>& names);
+
   // zfs create -p DATASET: the dataset and any missing parents.
   Status CreateWithParents(const std::string& dataset);
   // zfs set P=V DATASET, one call per property (the older zfs takes one per call).

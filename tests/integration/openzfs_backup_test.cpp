@@ -1,8 +1,9 @@
 // `zsend backup` on real OpenZFS 2.1 (the qemu guest of scripts/openzfs-vm.sh): the paths the
 // modern dialect takes and zfs-fuse cannot test. Each test asserts on what only the OpenZFS path
 // produces (a resume token consumed, one transaction group for a multi-name snapshot, `zfs holds`
-// output, `written` skipping, received values left out by `recv -x`...), so a run that took the
-// zfs-fuse path by mistake fails. Local, and over ssh from the guest to itself.
+// output, `written` skipping, received values left out by `recv -x`, a bookmark as the base...),
+// so a run that took the zfs-fuse path by mistake fails. Local, and over ssh from the guest to
+// itself.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -75,6 +76,31 @@ TEST_F(OpenZfsBackup, UnchangedDatasetsAreSkippedByWritten) {
   EXPECT_EQ(SnapshotNames(src_ + "/b"), std::vector<std::string>{job_ + "-one"});
   EXPECT_EQ(SnapshotNames(dst_ + "/" + src_ + "/a"),
             (std::vector<std::string>{job_ + "-one", job_ + "-two"}));
+}
+
+TEST_F(OpenZfsBackup, BookmarkIsTheIncrementalBaseAfterTheSnapshotIsGone) {
+  const std::string fs = src_ + "/fs", target = dst_ + "/" + src_ + "/fs";
+  const std::string one = job_ + "-one", two = job_ + "-two";
+  Sh("zfs create " + fs + " && zfs set zsend:" + job_ + "=true " + fs);
+  WriteData(fs, "a.bin", 1);
+  RunResult first = Backup({dst_, "--snapshot-name", "one", "--transport", "pipe"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  // The common snapshot is bookmarked under its own name, with its guid (zfs-fuse has no
+  // bookmarks: there the list would fail).
+  EXPECT_EQ(Out("zfs list -H -t bookmark -o name,guid -r " + fs),
+            fs + "#" + one + "\t" + Property(fs + "@" + one, "guid"));
+  // The snapshot goes away on the source (its hold released first, as an admin would).
+  Sh("zfs release zsend:" + job_ + " " + fs + "@" + one + " && zfs destroy " + fs + "@" + one);
+  WriteData(fs, "b.bin", 1);
+  RunResult second = Backup({dst_, "--snapshot-name", "two", "--transport", "pipe", "-v"});
+  ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
+  // An incremental from the bookmark, not "shares no snapshot" and not a full send.
+  EXPECT_TRUE(Contains(second.out + second.err, fs + "#" + one + " -> " + fs + "@" + two))
+      << second.out << second.err;
+  EXPECT_EQ(SnapshotNames(target), (std::vector<std::string>{one, two}));
+  EXPECT_EQ(Property(target + "@" + two, "guid"), Property(fs + "@" + two, "guid"));
+  // The bookmark moved with the common snapshot.
+  EXPECT_EQ(Out("zfs list -H -t bookmark -o name -r " + fs), fs + "#" + two);
 }
 
 TEST_F(OpenZfsBackup, MultiNameSnapshotHoldsReleaseAndDestroy) {

@@ -99,7 +99,7 @@ class ModelMover : public StreamMover {
         intermediates = send[i] == "-I";
       }
     }
-    bool clone = !from.empty() && from.substr(0, from.find('@')) != dataset;
+    bool clone = !from.empty() && from.substr(0, from.find_first_of("@#")) != dataset;
     if (from.empty() || clone) {
       if (target_.HasDataset(target)) return fail(command.recv_argv, "destination exists");
       std::string origin;
@@ -220,6 +220,47 @@ TEST_F(ExecutorModel, FirstRunFullThenIncrementalAndHoldOnTheNewest) {
   EXPECT_EQ(again.steps[0].from, "zones/fs@g-3");
   EXPECT_TRUE(source_->HoldTags("zones/fs@g-3").empty());
   EXPECT_EQ(source_->HoldTags("zones/fs@g-4"), (std::set<std::string>{"zsend:g"}));
+}
+
+TEST_F(ExecutorModel, BookmarkFollowsTheCommonSnapshotAndIsTheBaseOnceTheSnapshotIsGone) {
+  source_->AddDataset("zones/fs");
+  for (const char* s : {"g-1", "g-2"}) source_->AddSnapshot("zones/fs", s);
+  ASSERT_EQ(Report(Backup({"zones/fs"}), "zones/fs").outcome, Outcome::kSucceeded);
+  EXPECT_EQ(source_->BookmarkNames("zones/fs"), (std::vector<std::string>{"g-2"}));
+  // Someone else's bookmark stays; the group's older one goes when the next one is made.
+  CommandOutput mine =
+      source_->Run({{"zfs", "bookmark", "zones/fs@g-1", "zones/fs#mine"}, Effect::kMutates, ""})
+          .value();
+  ASSERT_TRUE(mine.ok()) << mine.err;
+  source_->AddSnapshot("zones/fs", "g-3");
+  ASSERT_EQ(Report(Backup({"zones/fs"}), "zones/fs").outcome, Outcome::kSucceeded);
+  EXPECT_EQ(source_->BookmarkNames("zones/fs"), (std::vector<std::string>{"mine", "g-3"}));
+
+  // The common snapshot is destroyed on the source (hold released first, as an admin would).
+  ASSERT_TRUE(source_zfs_->Release("zsend:g", {"zones/fs@g-3"}).ok());
+  ASSERT_TRUE(source_zfs_->DestroySnapshots("zones/fs", {"g-1", "g-2", "g-3"}).ok());
+  source_->AddSnapshot("zones/fs", "g-4");
+  std::vector<DatasetReport> reports = Backup({"zones/fs"});
+  const DatasetReport& fs = Report(reports, "zones/fs");
+  ASSERT_EQ(fs.outcome, Outcome::kSucceeded) << fs.error.ToString();
+  ASSERT_EQ(fs.steps.size(), 1u);
+  EXPECT_EQ(fs.steps[0].from, "zones/fs#g-3");
+  std::vector<std::string> send = mover_->Sends().back();
+  EXPECT_NE(std::find(send.begin(), send.end(), "-i"), send.end()) << ShellJoin(send);
+  EXPECT_EQ(TargetSnapshots("backup/fs"), (std::vector<std::string>{"g-1", "g-2", "g-3", "g-4"}));
+  EXPECT_EQ(source_->BookmarkNames("zones/fs"), (std::vector<std::string>{"mine", "g-4"}));
+  EXPECT_EQ(source_->HoldTags("zones/fs@g-4"), (std::set<std::string>{"zsend:g"}));
+}
+
+TEST_F(ExecutorModel, OlderZfsIsNeverAskedForABookmark) {
+  Init(FakeZfsRunner::Flavor::kLegacy);
+  source_->AddDataset("zones/fs");
+  source_->AddSnapshot("zones/fs", "g-1");
+  ASSERT_EQ(Report(Backup({"zones/fs"}), "zones/fs").outcome, Outcome::kSucceeded);
+  for (const std::vector<std::string>& argv : source_->Commands()) {
+    ASSERT_GE(argv.size(), 2u);
+    EXPECT_NE(argv[1], "bookmark") << ShellJoin(argv);
+  }
 }
 
 TEST_F(ExecutorModel, ValidResumeTokenResumesThenSendsTheRest) {

@@ -88,6 +88,30 @@ TEST(HostStateResume, OpenZfsReadsTheResumeToken) {
   EXPECT_EQ(state->Find("backup")->resume_token, "");
 }
 
+TEST(HostStateBookmarks, OpenZfsListsBookmarksBesideTheSnapshotsWithTheirGuids) {
+  FakeZfsRunner fake(FakeZfsRunner::Flavor::kOpenZfs);
+  fake.AddDataset("tank");
+  fake.AddDataset("tank/a");
+  SnapshotInfo s1 = fake.AddSnapshot("tank/a", "s1");
+  fake.AddSnapshot("tank/a", "s2");
+  Zfs zfs(fake);
+  ASSERT_TRUE(zfs.Probe().ok());
+  ASSERT_TRUE(
+      fake.Run({{"zfs", "bookmark", "tank/a@s1", "tank/a#s1"}, Effect::kMutates, ""}).value().ok());
+  ASSERT_TRUE(zfs.DestroySnapshots("tank/a", {"s1"}).ok());
+  Result<HostState> state = ReadHostState(zfs, {"tank"}, true);
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  const DatasetRecord* a = state->Find("tank/a");
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(a->snapshots.size(), 1u);
+  EXPECT_EQ(a->snapshots[0].name, "s2");
+  ASSERT_EQ(a->bookmarks.size(), 1u);
+  EXPECT_EQ(a->bookmarks[0].name, "s1");
+  EXPECT_EQ(a->bookmarks[0].guid, s1.guid);
+  EXPECT_EQ(a->bookmarks[0].createtxg, s1.createtxg);
+  EXPECT_TRUE(state->Find("tank")->bookmarks.empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Dialects, ReadingHostState,
                          ::testing::Values(FakeZfsRunner::Flavor::kOpenZfs,
                                            FakeZfsRunner::Flavor::kLegacy),

@@ -94,6 +94,71 @@ TEST(Planner, IncrementalFromNewestCommonFoundByGuidNotName) {
   EXPECT_EQ(d.needed_source_snapshots, (std::vector<std::string>{"g-2", "g-4"}));
 }
 
+// Destroys source snapshot `name`, keeping a bookmark of it (same guid and createtxg).
+void BookmarkAndDestroy(DatasetState& state, const std::string& name) {
+  auto it = std::find_if(state.source_snapshots.begin(), state.source_snapshots.end(),
+                         [&](const SnapshotInfo& s) { return s.name == name; });
+  ASSERT_NE(it, state.source_snapshots.end());
+  state.source_bookmarks.push_back(*it);
+  state.source_snapshots.erase(it);
+}
+
+TEST(Planner, BookmarkIsTheBaseWhenItsSnapshotIsGoneFromTheSource) {
+  DatasetState state = State("tank/fs", {"g-1", "g-2", "g-3", "g-4"});
+  Replicate(state, {"g-1", "g-2"});
+  BookmarkAndDestroy(state, "g-1");
+  BookmarkAndDestroy(state, "g-2");
+  SendPlan plan = PlanTransfers({state}, Group("g"));
+  const DatasetPlan& d = plan.datasets[0];
+  ASSERT_EQ(d.action, DatasetAction::kTransfer) << d.error.message();
+  ASSERT_EQ(d.steps.size(), 2u);
+  // -i from the newest shared bookmark to the next snapshot, then -I to the newest.
+  EXPECT_EQ(d.steps[0].kind, TransferKind::kIncremental);
+  EXPECT_EQ(d.steps[0].from, "tank/fs#g-2");
+  EXPECT_EQ(d.steps[0].to, "tank/fs@g-3");
+  EXPECT_FALSE(d.steps[0].intermediates);
+  EXPECT_EQ(d.steps[1].from, "tank/fs@g-3");
+  EXPECT_EQ(d.steps[1].to, "tank/fs@g-4");
+  EXPECT_TRUE(d.steps[1].intermediates);
+  EXPECT_EQ(d.final_snapshot, "g-4");
+  // The bookmark is not a snapshot retention could keep; the two sent ones are.
+  EXPECT_EQ(d.needed_source_snapshots, (std::vector<std::string>{"g-3", "g-4"}));
+  EXPECT_NE(d.reason.find("#g-2"), std::string::npos) << d.reason;
+
+  BookmarkAndDestroy(state, "g-3");  // one snapshot after the bookmark: one -i step
+  plan = PlanTransfers({state}, Group("g"));
+  ASSERT_EQ(plan.datasets[0].steps.size(), 1u);
+  EXPECT_EQ(plan.datasets[0].steps[0].from, "tank/fs#g-2");
+  EXPECT_EQ(plan.datasets[0].steps[0].to, "tank/fs@g-4");
+}
+
+TEST(Planner, ASharedSnapshotIsPreferredToAnOlderOrEqualBookmark) {
+  DatasetState state = State("tank/fs", {"g-1", "g-2", "g-3"});
+  Replicate(state, {"g-1", "g-2"});
+  state.source_bookmarks.push_back(state.source_snapshots[0]);  // #g-1, older
+  state.source_bookmarks.push_back(state.source_snapshots[1]);  // #g-2 beside @g-2
+  SendPlan plan = PlanTransfers({state}, Group("g"));
+  ASSERT_EQ(plan.datasets[0].steps.size(), 1u);
+  EXPECT_EQ(plan.datasets[0].steps[0].from, "tank/fs@g-2");
+  EXPECT_TRUE(plan.datasets[0].steps[0].intermediates);
+}
+
+TEST(Planner, ABookmarkTheTargetDoesNotHaveIsNoBaseAndDivergenceStillFails) {
+  DatasetState state = State("tank/fs", {"g-1", "g-2", "g-3"});
+  Replicate(state, {"g-1"});
+  BookmarkAndDestroy(state, "g-1");
+  state.source_bookmarks.back().guid ^= 1;  // not the target's snapshot
+  EXPECT_EQ(PlanTransfers({state}, Group("g")).datasets[0].action, DatasetAction::kFailed);
+
+  state.source_bookmarks.back().guid ^= 1;
+  state.target_snapshots.push_back({state.target, "local", 7, ++next_txg, 0});
+  SendPlan plan = PlanTransfers({state}, Group("g"));
+  ASSERT_EQ(plan.datasets[0].action, DatasetAction::kFailed);
+  EXPECT_NE(plan.datasets[0].error.message().find("newer than the common one #g-1"),
+            std::string::npos)
+      << plan.datasets[0].error.message();
+}
+
 TEST(Planner, SameNameDifferentGuidIsNotCommon) {
   DatasetState state = State("tank/fs", {"g-1", "g-2"});
   Replicate(state, {"g-1"});

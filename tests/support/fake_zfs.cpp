@@ -71,6 +71,13 @@ std::vector<orch::SnapshotInfo> FakeZfsRunner::Snapshots(const std::string& data
   return result;
 }
 
+std::vector<std::string> FakeZfsRunner::BookmarkNames(const std::string& dataset) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> names;
+  for (const Snapshot& b : datasets_.at(dataset).bookmarks) names.push_back(b.name);
+  return names;
+}
+
 std::set<std::string> FakeZfsRunner::HoldTags(const std::string& snapshot) const {
   std::lock_guard<std::mutex> lock(mutex_);
   size_t at = snapshot.find('@');
@@ -139,6 +146,7 @@ FakeZfsRunner::Reply FakeZfsRunner::Dispatch(const Args& argv) {
   if (verb == "snapshot" || verb == "snap") return SnapshotCommand(args);
   if (verb == "hold" || verb == "release" || verb == "holds") return HoldCommand(verb, args);
   if (verb == "destroy") return Destroy(args);
+  if (verb == "bookmark" && modern) return BookmarkCommand(args);
   if (verb == "create") return Create(args);
   if (verb == "receive" || verb == "recv") return Receive(args);
   if (verb == "send") return Send(args);

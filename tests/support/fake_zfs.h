@@ -52,6 +52,7 @@ class FakeZfsRunner : public orchestrator::CommandRunner {
   // Inspection.
   bool HasDataset(const std::string& name) const;
   std::vector<orchestrator::SnapshotInfo> Snapshots(const std::string& dataset) const;
+  std::vector<std::string> BookmarkNames(const std::string& dataset) const;  // after '#'
   std::set<std::string> HoldTags(const std::string& snapshot) const;
   std::string ResumeToken(const std::string& dataset) const;
   // Every dataset, snapshot, property and hold as text: equal before and after = unchanged.
@@ -75,6 +76,7 @@ class FakeZfsRunner : public orchestrator::CommandRunner {
     std::map<std::string, std::string> local;     // locally set properties
     std::map<std::string, std::string> received;  // received ones
     std::vector<Snapshot> snapshots;
+    std::vector<Snapshot> bookmarks;  // OpenZFS flavor: `zfs bookmark`, listed by -t all
     std::string resume_token;
   };
   using Args = std::vector<std::string>;
@@ -97,6 +99,9 @@ class FakeZfsRunner : public orchestrator::CommandRunner {
   std::pair<std::string, std::string> Property(const std::string& name,
                                                const std::string& property) const;
   Snapshot* FindSnapshot(const std::string& full_name);
+  // The bookmark "ds#name", or null.
+  const Snapshot* FindBookmark(const std::string& full_name) const;
+  Reply BookmarkCommand(const Args& args);
   std::vector<std::string> Names(const std::vector<std::string>& roots, bool recursive, int depth,
                                  const std::set<std::string>& types) const;
   Reply Usage(const std::string& bad_option) const;

@@ -95,8 +95,47 @@ FakeZfsRunner::Snapshot* FakeZfsRunner::FindSnapshot(const std::string& full_nam
   return nullptr;
 }
 
+const FakeZfsRunner::Snapshot* FakeZfsRunner::FindBookmark(const std::string& full_name) const {
+  size_t hash = full_name.find('#');
+  auto it = datasets_.find(full_name.substr(0, hash));
+  if (hash == std::string::npos || it == datasets_.end()) return nullptr;
+  for (const Snapshot& b : it->second.bookmarks) {
+    if (b.name == full_name.substr(hash + 1)) return &b;
+  }
+  return nullptr;
+}
+
+FakeZfsRunner::Reply FakeZfsRunner::BookmarkCommand(const Args& args) {
+  Parsed p = ParseArgs(args, "", "");
+  if (p.bad) return Usage(std::string(1, p.bad));
+  if (p.operands.size() != 2) return {2, "", "wrong number of arguments\n"};
+  const std::string& from = p.operands[0];
+  const std::string& mark = p.operands[1];
+  size_t hash = mark.find('#');
+  if (hash == std::string::npos || mark.substr(0, hash) != from.substr(0, from.find('@'))) {
+    return {1, "", "cannot create bookmark '" + mark + "': invalid bookmark name\n"};
+  }
+  const Snapshot* snapshot = FindSnapshot(from);
+  if (!snapshot) return {1, "", "cannot create bookmark '" + mark + "': " + NotFound(from)};
+  if (FindBookmark(mark)) {
+    return {1, "", "cannot create bookmark '" + mark + "': bookmark exists\n"};
+  }
+  Snapshot copy = *snapshot;
+  copy.name = mark.substr(hash + 1);
+  copy.holds.clear();
+  datasets_[mark.substr(0, hash)].bookmarks.push_back(copy);
+  return {};
+}
+
 std::pair<std::string, std::string> FakeZfsRunner::Property(const std::string& name,
                                                             const std::string& property) const {
+  if (const Snapshot* mark = FindBookmark(name)) {
+    if (property == "type") return {"bookmark", "-"};
+    if (property == "name") return {name, "-"};
+    if (property == "guid") return {std::to_string(mark->guid), "-"};
+    if (property == "createtxg") return {std::to_string(mark->createtxg), "-"};
+    return {"-", "-"};
+  }
   size_t at = name.find('@');
   std::string dataset_name = name.substr(0, at);
   const Dataset& d = datasets_.at(dataset_name);
@@ -162,6 +201,13 @@ std::vector<std::string> FakeZfsRunner::Names(const std::vector<std::string>& ro
              name + "@" + s.name});
       }
     }
+    if (types.count("bookmark") && below && (level < depth || depth < 0)) {
+      for (const Snapshot& b : d.bookmarks) {
+        keyed.push_back(
+            {TreeKey(name) + std::string(2, '\0') + std::to_string(b.createtxg + 1000000000),
+             name + "#" + b.name});
+      }
+    }
   };
   for (const std::string& root : roots) {
     if (root.find('@') != std::string::npos) {
@@ -204,7 +250,7 @@ FakeZfsRunner::Reply FakeZfsRunner::List(const Args& args) {
   if (p.values.count('t')) {
     auto list = Split(p.values['t'], ',');
     types = std::set<std::string>(list.begin(), list.end());
-    if (types.count("all")) types = {"filesystem", "volume", "snapshot"};
+    if (types.count("all")) types = {"filesystem", "volume", "snapshot", "bookmark"};
   }
   int depth = p.values.count('d') ? std::stoi(p.values['d']) : -1;
   bool recursive = p.flags.count('r') || depth >= 0;
@@ -368,6 +414,16 @@ FakeZfsRunner::Reply FakeZfsRunner::Destroy(const Args& args) {
   if (p.bad) return Usage(std::string(1, p.bad));
   if (p.operands.size() != 1) return {2, "", "wrong number of arguments\n"};
   const std::string& operand = p.operands[0];
+  if (modern && operand.find('#') != std::string::npos) {
+    if (!FindBookmark(operand)) return {1, "", NotFound(operand)};
+    auto& marks = datasets_[operand.substr(0, operand.find('#'))].bookmarks;
+    marks.erase(std::remove_if(marks.begin(), marks.end(),
+                               [&](const Snapshot& b) {
+                                 return b.name == operand.substr(operand.find('#') + 1);
+                               }),
+                marks.end());
+    return {};
+  }
   size_t at = operand.find('@');
   if (at == std::string::npos) {
     auto it = datasets_.find(operand);

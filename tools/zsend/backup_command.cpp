@@ -229,6 +229,9 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
   cmd->add_flag("--force", o.force_rollback,
                 "With --rollback: also destroy target snapshots zsend did not make");
   cmd->add_flag("--no-holds", o.no_holds, "Do not hold the common snapshot on the source");
+  cmd->add_flag("--no-bookmarks", o.no_bookmarks,
+                "Do not bookmark the common snapshot on the source (OpenZFS; a bookmark lets the "
+                "next incremental start after that snapshot is destroyed)");
   cmd->add_flag("--no-resume", o.no_resume, "Do not make receives resumable (recv -s)");
   cmd->add_flag("--raw", o.raw,
                 "Send raw (zfs send -w): encrypted datasets arrive encrypted, the target never "
