@@ -9,7 +9,8 @@
 #   scripts/openzfs-vm.sh down     stop the guest (SIGTERM, then SIGKILL); never fails when none runs
 #   scripts/openzfs-vm.sh ssh ARGS run ARGS in the guest as root (stdin, stdout, exit code pass through)
 #   scripts/openzfs-vm.sh status   "running PORT IMAGE" and exit 0 when ssh answers, else exit 3
-#   scripts/openzfs-vm.sh image    build the image unless cached and print its directory
+#   scripts/openzfs-vm.sh image    build the image unless cached and print its directory; `up`
+#                                  with ZSEND_VM_IMAGE=that directory skips the version check
 #
 # The image is built once with debootstrap from the Debian mirror in the host's apt sources (the
 # suites the host uses, components main and contrib) and cached in
@@ -383,7 +384,14 @@ cmd_up() {
   cmd_down
   command -v qemu-system-x86_64 >/dev/null || missing "qemu-system-x86_64 is missing; run scripts/install-deps.sh"
   local dir t0 port attempt
-  dir=$(image_dir)
+  # ZSEND_VM_IMAGE: an image directory this run already built or checked (`image`), so `up`
+  # skips the package-version check against the mirror (scripts/test.sh builds it beside the
+  # compile).
+  if [ -n "${ZSEND_VM_IMAGE:-}" ] && [ -e "$ZSEND_VM_IMAGE/complete" ]; then
+    dir=$ZSEND_VM_IMAGE
+  else
+    dir=$(image_dir)
+  fi
   mkdir -p "$run_dir"
   chmod 700 "$run_dir"
   echo "$dir/id_ed25519" >"$run_dir/key"
