@@ -26,8 +26,10 @@ struct AcceptedPeer {
   Session session;
 };
 
-// `listener` must have a short accept timeout (it is the polling slice). `handshake` runs on
-// each accepted channel (from several threads at once); `stop` is polled between slices;
+// `listener` must have a short accept timeout (it is the polling slice, for `stop`); a finished
+// handshake ends the slice at once (an eventfd beside the listening socket), so an authorized
+// peer's transfer never waits for it. `handshake` runs on each accepted channel (from several
+// threads at once); `stop` is polled between slices;
 // `say` logs each failed handshake. kCancelled when `stop` said so, or the listener's error.
 Result<AcceptedPeer> AcceptAuthorized(TcpListener& listener,
                                       const std::function<Result<Session>(Channel&)>& handshake,
