@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Many small datasets: `zsend backup` with default options against `syncoid -r`, side by side.
 
 For each N in --datasets, a source pool gets a tree of N small filesystems (three 8 KiB files
