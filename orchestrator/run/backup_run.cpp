@@ -309,6 +309,7 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_uncou
   std::unique_ptr<StreamMover> mover = MakeStreamMover(source_runner, target_runner, transport);
 
   ExecutorOptions exec;
+  exec.backup_name = options.backup_name;
   exec.hold_tag = HoldTag(options.backup_name);
   exec.holds = !options.no_holds;
   exec.bookmarks = !options.no_bookmarks;

@@ -6,6 +6,7 @@
 #include "orchestrator/run/run_interrupt.h"
 #include "orchestrator/zfs/bookmarks.h"
 #include "orchestrator/zfs/holds.h"
+#include "orchestrator/zfs/snapshot_batch.h"
 
 namespace zsend::orchestrator {
 namespace {
@@ -35,6 +36,11 @@ bool ResumeTokenIsStale(const std::string& text) {
   // ("warning: cannot send '...': Input/output error") can produce, which is not stale.
   return has("kernel modules must be upgraded to receive this stream") &&
          !has("warning: cannot send");
+}
+
+bool Executor::WantsBookmark(bool selected, const std::string& final_snapshot) {
+  return options_.bookmarks && !options_.backup_name.empty() && source_.dialect().bookmarks &&
+         selected && IsGroupSnapshot(options_.plan.group, final_snapshot);
 }
 
 void Executor::Log(const std::string& line) {
@@ -70,8 +76,8 @@ std::vector<DatasetReport> Executor::Run(const SendPlan& plan) {
           std::lock_guard<std::mutex> lock(log_mutex_);
           pending_holds_.push_back(index);
         }
-        if (done.ok() && options_.bookmarks && source_.dialect().bookmarks && !options_.dry_run &&
-            dataset.selected && !reports[index].final_snapshot.empty()) {
+        if (done.ok() && !options_.dry_run &&
+            WantsBookmark(dataset.selected, reports[index].final_snapshot)) {
           std::lock_guard<std::mutex> lock(log_mutex_);
           pending_marks_.push_back(index);
         }
@@ -113,12 +119,12 @@ Status Executor::TransferDataset(const DatasetPlan& dataset, DatasetReport& repo
                             << dataset.final_snapshot << " (and release the previous hold)\n";
     }
   }
-  if (options_.dry_run && options_.bookmarks && source_.dialect().bookmarks && dataset.selected &&
-      !dataset.final_snapshot.empty()) {
+  if (options_.dry_run && WantsBookmark(dataset.selected, dataset.final_snapshot)) {
     *options_.dry_run_out << "dry-run [" << source_.runner().HostLabel() << "]: zfs bookmark "
                           << dataset.source << "@" << dataset.final_snapshot << " "
-                          << dataset.source << "#" << dataset.final_snapshot
-                          << " (and destroy the group's older bookmark)\n";
+                          << dataset.source << "#"
+                          << BookmarkName(options_.backup_name, dataset.final_snapshot)
+                          << " (and destroy the job's older bookmark)\n";
   }
   return Status::Ok();
 }
@@ -163,23 +169,35 @@ void Executor::MoveBookmarksAfter(const SendPlan& plan, std::vector<DatasetRepor
   std::sort(pending_marks_.begin(), pending_marks_.end());
   for (size_t index : pending_marks_) {
     if (Interrupted()) break;  // the next run bookmarks it
-    const std::string& dataset = plan.datasets[index].source;
-    const std::string& keep = reports[index].final_snapshot;
+    BookmarkMove move{plan.datasets[index].source, {}, {}};
+    move.keep.dataset = move.dataset;
+    move.keep.name = reports[index].final_snapshot;
     const DatasetRecord* known =
-        options_.source_state ? options_.source_state->Find(dataset) : nullptr;
+        options_.source_state ? options_.source_state->Find(move.dataset) : nullptr;
+    auto find_keep = [&](const DatasetRecord* record) -> const SnapshotInfo* {
+      if (record == nullptr) return nullptr;
+      for (const SnapshotInfo& s : record->snapshots) {
+        if (s.name == move.keep.name) return &s;
+      }
+      return nullptr;
+    };
     Result<HostState> read = HostState{};
-    if (known == nullptr) {  // not in the planning read: ask zfs
-      read = ReadHostState(source_, {dataset}, false);
-      if (read.ok()) known = read->Find(dataset);
+    if (find_keep(known) == nullptr) {  // not in the planning read: ask zfs
+      read = ReadHostState(source_, {move.dataset}, false);
+      known = read.ok() ? read->Find(move.dataset) : nullptr;
     }
-    Status marked = MoveBookmark(source_, dataset, options_.plan.group, keep,
-                                 known ? known->bookmarks : std::vector<SnapshotInfo>{});
-    std::string line =
-        marked.ok() ? "bookmarked " + dataset + "#" + keep
-                    : dataset + ": bookmark #" + keep +
-                          " not made (the hold still keeps the snapshot): " + marked.message();
-    reports[index].notes.push_back(line);
-    if (!marked.ok()) Log(line);
+    if (const SnapshotInfo* keep = find_keep(known)) move.keep = *keep;
+    if (known != nullptr) move.bookmarks = known->bookmarks;
+    bool made = false;
+    Status marked = MoveBookmark(source_, options_.backup_name, options_.plan.group, move, &made);
+    const std::string name =
+        move.dataset + "#" + BookmarkName(options_.backup_name, move.keep.name);
+    if (marked.ok() && made) reports[index].notes.push_back("bookmarked " + name);
+    if (!marked.ok()) {
+      std::string line = name + " not made or the older one not destroyed: " + marked.message();
+      reports[index].notes.push_back(line);
+      Log(line);
+    }
   }
 }
 

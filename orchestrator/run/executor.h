@@ -6,7 +6,7 @@
 // from the snapshots in `source_state`); a dataset whose hold fails is then reported failed
 // (after SIGINT/SIGTERM the hold is left for the next run and the transfer stands, noted).
 // On a zfs with bookmarks the new common snapshot is then bookmarked (bookmarks.h); a bookmark
-// that cannot be made is a note, not a failure (the hold still protects the snapshot).
+// that cannot be made is a note and a log line, not a failure (the transfer stands).
 //
 // A stream that failed after bytes moved and not in zfs itself (an engine, a wrapper or the link
 // failed: StreamResult::data_moved, no failed_command) is checked against the target: when its
@@ -50,8 +50,9 @@ namespace zsend::orchestrator {
 bool ResumeTokenIsStale(const std::string& stderr_text);
 
 struct ExecutorOptions {
-  std::string hold_tag;  // zsend:BACKUP_NAME
-  bool holds = true;     // --no-holds turns this off
+  std::string backup_name;  // names the job's bookmarks (bookmarks.h); none when empty
+  std::string hold_tag;     // zsend:BACKUP_NAME
+  bool holds = true;        // --no-holds turns this off
   // Bookmark each dataset's new common snapshot where the zfs has bookmarks (bookmarks.h);
   // --no-bookmarks turns this off.
   bool bookmarks = true;
@@ -125,6 +126,9 @@ class Executor {
   std::set<std::string> logged_fallbacks_;  // guarded by log_mutex_: each is logged once
   // Bookmarks the new common snapshots of the datasets that finished (pending_marks_).
   void MoveBookmarksAfter(const SendPlan& plan, std::vector<DatasetReport>& reports);
+  // Whether a good run bookmarks this final snapshot: the zfs has bookmarks, the job did not
+  // say --no-bookmarks, the dataset is selected and the snapshot is one of the group's.
+  bool WantsBookmark(bool selected, const std::string& final_snapshot);
   std::vector<size_t> pending_holds_;  // guarded by log_mutex_: plan indexes to hold
   std::vector<size_t> pending_marks_;  // guarded by log_mutex_: plan indexes to bookmark
 };

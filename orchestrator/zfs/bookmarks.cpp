@@ -4,19 +4,38 @@
 
 namespace zsend::orchestrator {
 
-Status MoveBookmark(Zfs& zfs, const std::string& dataset, const std::string& group,
-                    const std::string& keep, const std::vector<SnapshotInfo>& known) {
+std::string BookmarkName(const std::string& backup_name, const std::string& snapshot) {
+  return "zsend_" + backup_name + "_" + snapshot;
+}
+
+bool IsJobBookmark(const std::string& backup_name, const std::string& group,
+                   const std::string& bookmark) {
+  const std::string prefix = BookmarkName(backup_name, "");
+  return bookmark.rfind(prefix, 0) == 0 && IsGroupSnapshot(group, bookmark.substr(prefix.size()));
+}
+
+Status MoveBookmark(Zfs& zfs, const std::string& backup_name, const std::string& group,
+                    const BookmarkMove& move, bool* made) {
+  *made = false;
+  const std::string name = BookmarkName(backup_name, move.keep.name);
   bool have = false;
-  std::vector<std::string> older;
-  for (const SnapshotInfo& mark : known) {
-    if (mark.name == keep) {
-      have = true;
-    } else if (IsGroupSnapshot(group, mark.name)) {
+  std::vector<std::string> older, stale;
+  for (const SnapshotInfo& mark : move.bookmarks) {
+    if (mark.name == name) {
+      bool same = move.keep.guid == 0 || mark.guid == move.keep.guid;
+      have = have || same;
+      if (!same) stale.push_back(mark.name);
+    } else if (IsJobBookmark(backup_name, group, mark.name) &&
+               (move.keep.createtxg == 0 || mark.createtxg < move.keep.createtxg)) {
       older.push_back(mark.name);
     }
   }
-  if (!have) ZSEND_RETURN_IF_ERROR(zfs.Bookmark(dataset, keep));
-  return zfs.DestroyBookmarks(dataset, older);
+  if (!have) {
+    ZSEND_RETURN_IF_ERROR(zfs.DestroyBookmarks(move.dataset, stale));
+    ZSEND_RETURN_IF_ERROR(zfs.Bookmark(move.dataset, move.keep.name, name));
+    *made = true;
+  }
+  return zfs.DestroyBookmarks(move.dataset, older);
 }
 
 }  // namespace zsend::orchestrator

@@ -222,11 +222,12 @@ Status Zfs::DestroySnapshots(const std::string& dataset, const std::vector<std::
   return Status::Ok();
 }
 
-Status Zfs::Bookmark(const std::string& dataset, const std::string& name) {
+Status Zfs::Bookmark(const std::string& dataset, const std::string& snapshot,
+                     const std::string& bookmark) {
   if (!dialect_.bookmarks) {
     return FailedPrecondition("this zfs (" + dialect_.family + ") has no bookmarks");
   }
-  return Change({"zfs", "bookmark", dataset + "@" + name, dataset + "#" + name});
+  return Change({"zfs", "bookmark", dataset + "@" + snapshot, dataset + "#" + bookmark});
 }
 
 Status Zfs::DestroyBookmarks(const std::string& dataset, const std::vector<std::string>& names) {

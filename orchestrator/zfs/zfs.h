@@ -65,9 +65,9 @@ class Zfs {
   // else one call per snapshot. An empty list does nothing.
   Status DestroySnapshots(const std::string& dataset, const std::vector<std::string>& names);
 
-  // zfs bookmark DS@NAME DS#NAME: a bookmark of the same name as its snapshot.
-  // kFailedPrecondition where the dialect has no bookmarks.
-  Status Bookmark(const std::string& dataset, const std::string& name);
+  // zfs bookmark DS@SNAPSHOT DS#BOOKMARK. kFailedPrecondition where the dialect has none.
+  Status Bookmark(const std::string& dataset, const std::string& snapshot,
+                  const std::string& bookmark);
   // zfs destroy DS#NAME for each name, one call each (zfs takes one bookmark per destroy).
   Status DestroyBookmarks(const std::string& dataset, const std::vector<std::string>& names);
 

@@ -81,26 +81,32 @@ TEST_F(OpenZfsBackup, UnchangedDatasetsAreSkippedByWritten) {
 TEST_F(OpenZfsBackup, BookmarkIsTheIncrementalBaseAfterTheSnapshotIsGone) {
   const std::string fs = src_ + "/fs", target = dst_ + "/" + src_ + "/fs";
   const std::string one = job_ + "-one", two = job_ + "-two";
+  const std::string mark = "zsend_" + job_ + "_";  // the job's bookmarks: mark + snapshot
   Sh("zfs create " + fs + " && zfs set zsend:" + job_ + "=true " + fs);
   WriteData(fs, "a.bin", 1);
   RunResult first = Backup({dst_, "--snapshot-name", "one", "--transport", "pipe"});
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
-  // The common snapshot is bookmarked under its own name, with its guid (zfs-fuse has no
-  // bookmarks: there the list would fail).
+  // The common snapshot is bookmarked under the job's name, with its guid (zfs-fuse has no
+  // bookmarks: there the list would fail). Another job's bookmark of it stays throughout.
   EXPECT_EQ(Out("zfs list -H -t bookmark -o name,guid -r " + fs),
-            fs + "#" + one + "\t" + Property(fs + "@" + one, "guid"));
+            fs + "#" + mark + one + "\t" + Property(fs + "@" + one, "guid"));
+  Sh("zfs bookmark " + fs + "@" + one + " " + fs + "#zsend_other_" + one);
   // The snapshot goes away on the source (its hold released first, as an admin would).
   Sh("zfs release zsend:" + job_ + " " + fs + "@" + one + " && zfs destroy " + fs + "@" + one);
   WriteData(fs, "b.bin", 1);
   RunResult second = Backup({dst_, "--snapshot-name", "two", "--transport", "pipe", "-v"});
   ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
   // An incremental from the bookmark, not "shares no snapshot" and not a full send.
-  EXPECT_TRUE(Contains(second.out + second.err, fs + "#" + one + " -> " + fs + "@" + two))
-      << second.out << second.err;
+  // (From either bookmark of @one, the job's or the other's: the same stream.)
+  const std::string log = second.out + second.err;
+  EXPECT_TRUE(Contains(log, "incremental " + fs + "#zsend_") &&
+              Contains(log, "_" + one + " -> " + fs + "@" + two))
+      << log;
   EXPECT_EQ(SnapshotNames(target), (std::vector<std::string>{one, two}));
   EXPECT_EQ(Property(target + "@" + two, "guid"), Property(fs + "@" + two, "guid"));
-  // The bookmark moved with the common snapshot.
-  EXPECT_EQ(Out("zfs list -H -t bookmark -o name -r " + fs), fs + "#" + two);
+  // The job's bookmark moved with the common snapshot; the other job's stayed.
+  EXPECT_EQ(Out("zfs list -H -t bookmark -o name -s createtxg -r " + fs + " | sort"),
+            fs + "#" + mark + two + "\n" + fs + "#zsend_other_" + one);
 }
 
 TEST_F(OpenZfsBackup, MultiNameSnapshotHoldsReleaseAndDestroy) {

@@ -1,0 +1,91 @@
+// Bookmarks: whose they are (the job's name and group), and MoveBookmark on the fake OpenZFS.
+#include "orchestrator/zfs/bookmarks.h"
+
+#include <gtest/gtest.h>
+
+#include "orchestrator/zfs/host_state.h"
+#include "tests/support/fake_zfs.h"
+
+namespace zsend::orchestrator {
+namespace {
+
+using test::FakeZfsRunner;
+
+TEST(JobBookmarks, OnlyTheJobsOwnNamesAreItsBookmarks) {
+  EXPECT_EQ(BookmarkName("a", "a-20260101000000"), "zsend_a_a-20260101000000");
+  EXPECT_TRUE(IsJobBookmark("a", "a", "zsend_a_a-20260101000000"));
+  EXPECT_TRUE(IsJobBookmark("a", "a", "zsend_a_a-one"));
+  // Job a_b (group a_b), another group of the same prefix, a bare snapshot name, another tool.
+  EXPECT_FALSE(IsJobBookmark("a", "a", "zsend_a_b_a_b-20260101000000"));
+  EXPECT_FALSE(IsJobBookmark("a", "a", "zsend_a_a-hourly-20260101000000"));
+  EXPECT_FALSE(IsJobBookmark("a", "a", "a-20260101000000"));
+  EXPECT_FALSE(IsJobBookmark("a", "a", "zsend_b_a-20260101000000"));
+  // Two jobs sharing the group: each has its own.
+  EXPECT_TRUE(IsJobBookmark("b", "a", "zsend_b_a-20260101000000"));
+  EXPECT_FALSE(IsJobBookmark("a", "a", "zsend_b_a-20260101000000"));
+}
+
+class MovingBookmarks : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fake_.AddDataset("tank");
+    fake_.AddDataset("tank/a");
+    ASSERT_TRUE(zfs_.Probe().ok());
+  }
+  std::vector<SnapshotInfo> Bookmarks() {
+    Result<HostState> state = ReadHostState(zfs_, {"tank/a"}, false);
+    EXPECT_TRUE(state.ok()) << state.status().ToString();
+    return state.ok() ? state->Find("tank/a")->bookmarks : std::vector<SnapshotInfo>{};
+  }
+  Status Move(const SnapshotInfo& keep, bool* made) {
+    return MoveBookmark(zfs_, "j", "j", BookmarkMove{"tank/a", keep, Bookmarks()}, made);
+  }
+  FakeZfsRunner fake_{FakeZfsRunner::Flavor::kOpenZfs};
+  Zfs zfs_{fake_};
+};
+
+TEST_F(MovingBookmarks, TheNewOneIsMadeThenOnlyTheJobsOlderOnesGo) {
+  SnapshotInfo one = fake_.AddSnapshot("tank/a", "j-one");
+  bool made = false;
+  ASSERT_TRUE(Move(one, &made).ok());
+  EXPECT_TRUE(made);
+  ASSERT_TRUE(zfs_.Bookmark("tank/a", "j-one", "zsend_k_j-one").ok());  // job k, same group
+  SnapshotInfo two = fake_.AddSnapshot("tank/a", "j-two");
+  ASSERT_TRUE(Move(two, &made).ok());
+  std::vector<std::string> names = fake_.BookmarkNames("tank/a");
+  EXPECT_EQ(names, (std::vector<std::string>{"zsend_k_j-one", "zsend_j_j-two"}));
+  ASSERT_TRUE(Move(two, &made).ok());  // again: nothing to do
+  EXPECT_FALSE(made);
+  EXPECT_EQ(fake_.BookmarkNames("tank/a"), names);
+}
+
+TEST_F(MovingBookmarks, ASameNamedBookmarkOfAnotherSnapshotIsReplaced) {
+  SnapshotInfo first = fake_.AddSnapshot("tank/a", "j-one");
+  bool made = false;
+  ASSERT_TRUE(Move(first, &made).ok());
+  // j-one destroyed and taken again (--snapshot-name one, twice): same name, another guid.
+  ASSERT_TRUE(zfs_.DestroySnapshots("tank/a", {"j-one"}).ok());
+  SnapshotInfo again = fake_.AddSnapshot("tank/a", "j-one");
+  ASSERT_NE(again.guid, first.guid);
+  ASSERT_TRUE(Move(again, &made).ok());
+  EXPECT_TRUE(made);
+  std::vector<SnapshotInfo> marks = Bookmarks();
+  ASSERT_EQ(marks.size(), 1u);
+  EXPECT_EQ(marks[0].guid, again.guid);
+}
+
+TEST_F(MovingBookmarks, TheOlderZfsIsRefusedWithoutACommand) {
+  FakeZfsRunner legacy(FakeZfsRunner::Flavor::kLegacy);
+  legacy.AddDataset("tank");
+  SnapshotInfo s = legacy.AddSnapshot("tank", "j-one");
+  Zfs zfs(legacy);
+  ASSERT_TRUE(zfs.Probe().ok());
+  size_t before = legacy.Commands().size();
+  bool made = false;
+  EXPECT_EQ(MoveBookmark(zfs, "j", "j", BookmarkMove{"tank", s, {}}, &made).code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(legacy.Commands().size(), before);
+}
+
+}  // namespace
+}  // namespace zsend::orchestrator
