@@ -18,6 +18,7 @@ vm_image_out=$(mktemp)
 vm_image_err=$(mktemp)
 scripts/openzfs-vm.sh image >"$vm_image_out" 2>"$vm_image_err" &
 vm_image_pid=$!
+trap 'kill "$vm_image_pid" 2>/dev/null' EXIT # a failed build below leaves no image job behind
 
 jobs=$(nproc)
 # Line tables only (-g1) in CI's release tree: full debug info costs a quarter of its compile time.
@@ -54,19 +55,22 @@ run_ctest() {  # DIR [ctest args...]
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-run_gtest() {  # BINARY [gtest args...]: one process for many tests
-  local log
+run_gtest() {  # BINARY [gtest args...]: one process for many tests, 30 minutes at most
+  local log rc
   log=$(mktemp)
   echo "== $*"
-  "$@" 2>&1 | tee "$log"
+  timeout -s ABRT 1800 "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
   local ok bad
   ok=$(sed -nE 's/^\[  PASSED  \] ([0-9]+) tests?\.$/\1/p' "$log" | tail -1)
   bad=$(sed -nE 's/^\[  FAILED  \] ([0-9]+) tests?, listed below:$/\1/p' "$log" | tail -1)
-  if [ -z "$ok" ]; then
-    failed=$((failed + 1)) # it did not finish (a sanitizer report aborts it)
-  else
-    passed=$((passed + ok))
-    failed=$((failed + ${bad:-0}))
+  passed=$((passed + ${ok:-0}))
+  failed=$((failed + ${bad:-0}))
+  # A non-zero exit without a failed test: it did not finish (a crash, the timeout) or a
+  # sanitizer spoke after the last test (LeakSanitizer reports at exit).
+  if [ "$rc" -ne 0 ] && [ "${bad:-0}" -eq 0 ]; then
+    echo "== $1 exited $rc after its tests (see above)"
+    failed=$((failed + 1))
   fi
   rm -f "$log"
 }
