@@ -9,17 +9,20 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DZSEND_FUZZ=ON -DZSEND_TESTS=OFF >/dev/null
-# Only what fuzzing needs: the targets and zsend-engine (it makes the seeds).
+# Only what fuzzing needs: the targets, and a zsend-engine to make the seeds: the release
+# tree's when it has one (scripts/test.sh builds it first), else this tree's.
 targets=$(ls fuzz/*_fuzz.cpp | xargs -n1 basename | sed 's/\.cpp$//')
+seed_engine=build/bin/zsend-engine
+[ -x "$seed_engine" ] || { targets="$targets zsend-engine" && seed_engine=build-fuzz/bin/zsend-engine; }
 # shellcheck disable=SC2086
-cmake --build build-fuzz -j"$(nproc)" --target zsend-engine $targets
+cmake --build build-fuzz -j"$(nproc)" --target $targets
 
 seeds=build-fuzz/seeds
 rm -rf "$seeds" && mkdir -p "$seeds"/{zstd,gzip,lz4} build-fuzz/crashes
 sample=$(mktemp)
 trap 'rm -f "$sample"' EXIT
 head -c 200000 /usr/share/common-licenses/GPL-3 >"$sample" 2>/dev/null || head -c 200000 /dev/urandom >"$sample"
-engine="build-fuzz/bin/zsend-engine buffer -q -m 1M -s 16k"
+engine="$seed_engine buffer -q -m 1M -s 16k"
 for spec in zstd zstd:-5 auto; do $engine --compress "$spec" <"$sample" >"$seeds/zstd/ours-${spec/:/_}"; done
 for spec in gzip:1 gzip:9; do $engine --compress "$spec" <"$sample" >"$seeds/gzip/ours-${spec/:/_}"; done
 $engine --compress lz4 <"$sample" >"$seeds/lz4/ours"
