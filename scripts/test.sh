@@ -64,6 +64,7 @@ run_gtest() {  # BINARY [gtest args...]: one process for many tests, 30 minutes 
   local ok bad
   ok=$(sed -nE 's/^\[  PASSED  \] ([0-9]+) tests?\.$/\1/p' "$log" | tail -1)
   bad=$(sed -nE 's/^\[  FAILED  \] ([0-9]+) tests?, listed below:$/\1/p' "$log" | tail -1)
+  gtest_ran=$(sed -nE 's/^\[==========\] ([0-9]+) tests? from .* ran\..*/\1/p' "$log" | tail -1)
   passed=$((passed + ${ok:-0}))
   failed=$((failed + ${bad:-0}))
   # A non-zero exit without a failed test: it did not finish (a crash, the timeout) or a
@@ -86,6 +87,12 @@ unit_suites=$(grep -ho '^TEST[_FP]*([A-Za-z0-9_]*' tests/base/*_test.cpp tests/e
 unit_filter=$(for s in $unit_suites; do printf '%s.*:*/%s.*:' "$s" "$s"; done)
 unit_regex="^([A-Za-z0-9_]+/)?($(echo $unit_suites | tr ' ' '|'))\."
 run_gtest build-asan/bin/zsend_tests "--gtest_filter=${unit_filter%:}"
+# The same tests as ctest would have run one by one, or the split lost some.
+unit_count=$(cd build-asan && ctest -N -R "$unit_regex" | sed -nE 's/^Total Tests: ([0-9]+)$/\1/p')
+if [ "${gtest_ran:-0}" != "$unit_count" ]; then
+  echo "== the ASan unit run ran ${gtest_ran:-0} tests, ctest lists $unit_count of those suites"
+  failed=$((failed + 1))
+fi
 # The fault cases that mostly wait for timeouts and rate limits (the fault matrix, signals, the
 # netns link and slow-link tests) and four of the seven routes of the sshd transport matrix
 # (tcp push, auto remote-to-remote and ssh pull stay) are left out under ASan: the release tree runs them, and the code they reach runs under ASan in the
