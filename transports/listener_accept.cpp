@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -66,8 +67,13 @@ Result<AcceptedPeer> AcceptAuthorized(TcpListener& listener,
       return Cancelled("stopped by a signal while waiting for a connection");
     }
     if (attempts.size() >= kMaxHandshakes) {
+      // Every slot busy: wait for one to finish (a predicate, so a notification that came
+      // before the wait is not missed), or the slice, for `stop`.
       std::unique_lock lock(mu);
-      finished.wait_for(lock, std::chrono::milliseconds(200));
+      finished.wait_for(lock, std::chrono::milliseconds(200), [&] {
+        return std::any_of(attempts.begin(), attempts.end(),
+                           [](const Attempt& a) { return a.result.has_value(); });
+      });
       continue;
     }
     Result<UniqueFd> fd = listener.Accept("", wake.get());
