@@ -78,54 +78,21 @@ constexpr const char* kTransferColumns =
     "newest_snapshot";
 
 RunRecord ReadRun(const Statement& s) {
-  RunRecord r;
-  r.id = s.Int(0);
-  r.backup_name = s.Text(1);
-  r.command = s.Text(2);
-  r.host = s.Text(3);
-  r.source_host = s.Text(4);
-  r.target_host = s.Text(5);
-  r.started = s.Real(6);
-  r.ended = s.Real(7);
-  r.result = s.Text(8);
-  r.datasets_ok = static_cast<int>(s.Int(9));
-  r.datasets_failed = static_cast<int>(s.Int(10));
-  r.error = s.Text(11);
-  r.source_zfs_commands = s.Int(12);
-  r.target_zfs_commands = s.Int(13);
-  r.ssh_connections = s.Int(14);
-  r.engine_sessions = s.Int(15);
-  r.planning_seconds = s.Real(16);
-  r.transfer_seconds = s.Real(17);
-  r.rotation_seconds = s.Real(18);
-  return r;
+  using R = RunRecord;
+  return ReadColumns<R>(s, &R::id, &R::backup_name, &R::command, &R::host, &R::source_host,
+                        &R::target_host, &R::started, &R::ended, &R::result, &R::datasets_ok,
+                        &R::datasets_failed, &R::error, &R::source_zfs_commands,
+                        &R::target_zfs_commands, &R::ssh_connections, &R::engine_sessions,
+                        &R::planning_seconds, &R::transfer_seconds, &R::rotation_seconds);
 }
 
 TransferRecord ReadTransfer(const Statement& s) {
-  TransferRecord t;
-  t.id = s.Int(0);
-  t.run_id = s.Int(1);
-  t.backup_name = s.Text(2);
-  t.source_host = s.Text(3);
-  t.target_host = s.Text(4);
-  t.source_dataset = s.Text(5);
-  t.target_dataset = s.Text(6);
-  t.from_snapshot = s.Text(7);
-  t.to_snapshot = s.Text(8);
-  t.kind = s.Text(9);
-  t.started = s.Real(10);
-  t.ended = s.Real(11);
-  t.wire_bytes = static_cast<uint64_t>(s.Int(12));
-  t.stream_bytes = static_cast<uint64_t>(s.Int(13));
-  t.seconds = s.Real(14);
-  t.transport = s.Text(15);
-  t.result = s.Text(16);
-  t.error = s.Text(17);
-  t.source_snapshots = s.Int(18);
-  t.target_snapshots = s.Int(19);
-  t.oldest_snapshot = s.Text(20);
-  t.newest_snapshot = s.Text(21);
-  return t;
+  using T = TransferRecord;
+  return ReadColumns<T>(s, &T::id, &T::run_id, &T::backup_name, &T::source_host, &T::target_host,
+                        &T::source_dataset, &T::target_dataset, &T::from_snapshot, &T::to_snapshot,
+                        &T::kind, &T::started, &T::ended, &T::wire_bytes, &T::stream_bytes,
+                        &T::seconds, &T::transport, &T::result, &T::error, &T::source_snapshots,
+                        &T::target_snapshots, &T::oldest_snapshot, &T::newest_snapshot);
 }
 
 }  // namespace

@@ -12,19 +12,10 @@ constexpr const char* kDaemonJobColumns =
     "next_tags, shortest_interval, last_success";
 
 DaemonJobRecord ReadDaemonJob(const Statement& s) {
-  DaemonJobRecord r;
-  r.job = s.Text(0);
-  r.last_start = s.Real(1);
-  r.last_end = s.Real(2);
-  r.last_tags = s.Text(3);
-  r.last_result = s.Text(4);
-  r.last_error = s.Text(5);
-  r.coverage = s.Text(6);
-  r.next_due = s.Real(7);
-  r.next_tags = s.Text(8);
-  r.shortest_interval = s.Real(9);
-  r.last_success = s.Real(10);
-  return r;
+  using D = DaemonJobRecord;
+  return ReadColumns<D>(s, &D::job, &D::last_start, &D::last_end, &D::last_tags, &D::last_result,
+                        &D::last_error, &D::coverage, &D::next_due, &D::next_tags,
+                        &D::shortest_interval, &D::last_success);
 }
 
 }  // namespace

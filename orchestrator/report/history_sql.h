@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "base/status.h"
@@ -57,6 +58,29 @@ class Statement {
   int rc_ = SQLITE_ERROR;
   int index_ = 0;
 };
+
+// One column into a record member, by the member's type.
+inline void ReadColumn(const Statement& s, int column, std::string& value) {
+  value = s.Text(column);
+}
+inline void ReadColumn(const Statement& s, int column, double& value) {
+  value = s.Real(column);
+}
+template <class T>
+requires std::is_integral_v<T>
+void ReadColumn(const Statement& s, int column, T& value) {
+  value = static_cast<T>(s.Int(column));
+}
+
+// The current row as a Record: column i into the i-th member named, so the member list reads
+// like the query's column list (ReadColumns<RunRecord>(s, &RunRecord::id, ...)).
+template <class Record, class... Types>
+Record ReadColumns(const Statement& s, Types Record::*... members) {
+  Record record;
+  int column = 0;
+  (ReadColumn(s, column++, record.*members), ...);
+  return record;
+}
 
 // Every row of `s` read by `read`; `what` names the query in the error.
 template <class Read>

@@ -21,23 +21,11 @@ constexpr const char* kVerifyColumns =
     "snapshot, started, ended, result, entries, bytes_read, differences, first_difference";
 
 VerifyRecord ReadVerify(const Statement& s) {
-  VerifyRecord v;
-  v.id = s.Int(0);
-  v.run_id = s.Int(1);
-  v.backup_name = s.Text(2);
-  v.source_host = s.Text(3);
-  v.target_host = s.Text(4);
-  v.source_dataset = s.Text(5);
-  v.target_dataset = s.Text(6);
-  v.snapshot = s.Text(7);
-  v.started = s.Real(8);
-  v.ended = s.Real(9);
-  v.result = s.Text(10);
-  v.entries = static_cast<uint64_t>(s.Int(11));
-  v.bytes_read = static_cast<uint64_t>(s.Int(12));
-  v.differences = static_cast<uint64_t>(s.Int(13));
-  v.first_difference = s.Text(14);
-  return v;
+  using V = VerifyRecord;
+  return ReadColumns<V>(s, &V::id, &V::run_id, &V::backup_name, &V::source_host, &V::target_host,
+                        &V::source_dataset, &V::target_dataset, &V::snapshot, &V::started,
+                        &V::ended, &V::result, &V::entries, &V::bytes_read, &V::differences,
+                        &V::first_difference);
 }
 
 }  // namespace
