@@ -5,7 +5,7 @@
 namespace zsend::orchestrator {
 
 std::string BookmarkName(const std::string& backup_name, const std::string& snapshot) {
-  return "zsend_" + backup_name + "_" + snapshot;
+  return "zsend" + std::to_string(backup_name.size()) + "_" + backup_name + "_" + snapshot;
 }
 
 bool IsJobBookmark(const std::string& backup_name, const std::string& group,
@@ -18,15 +18,20 @@ Status MoveBookmark(Zfs& zfs, const std::string& backup_name, const std::string&
                     const BookmarkMove& move, bool* made) {
   *made = false;
   const std::string name = BookmarkName(backup_name, move.keep.name);
+  SnapshotInfo keep = move.keep;
+  if (keep.createtxg == 0) {  // not read: the bookmark of its name says, or nothing is destroyed
+    for (const SnapshotInfo& mark : move.bookmarks) {
+      if (mark.name == name) keep = mark;
+    }
+  }
   bool have = false;
   std::vector<std::string> older, stale;
   for (const SnapshotInfo& mark : move.bookmarks) {
     if (mark.name == name) {
-      bool same = move.keep.guid == 0 || mark.guid == move.keep.guid;
+      bool same = keep.guid == 0 || mark.guid == keep.guid;
       have = have || same;
       if (!same) stale.push_back(mark.name);
-    } else if (IsJobBookmark(backup_name, group, mark.name) &&
-               (move.keep.createtxg == 0 || mark.createtxg < move.keep.createtxg)) {
+    } else if (IsJobBookmark(backup_name, group, mark.name) && mark.createtxg < keep.createtxg) {
       older.push_back(mark.name);
     }
   }

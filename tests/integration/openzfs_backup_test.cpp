@@ -81,7 +81,8 @@ TEST_F(OpenZfsBackup, UnchangedDatasetsAreSkippedByWritten) {
 TEST_F(OpenZfsBackup, BookmarkIsTheIncrementalBaseAfterTheSnapshotIsGone) {
   const std::string fs = src_ + "/fs", target = dst_ + "/" + src_ + "/fs";
   const std::string one = job_ + "-one", two = job_ + "-two";
-  const std::string mark = "zsend_" + job_ + "_";  // the job's bookmarks: mark + snapshot
+  // The job's bookmarks: mark + snapshot (zsend, the length of the job's name, _NAME_).
+  const std::string mark = "zsend" + std::to_string(job_.size()) + "_" + job_ + "_";
   Sh("zfs create " + fs + " && zfs set zsend:" + job_ + "=true " + fs);
   WriteData(fs, "a.bin", 1);
   RunResult first = Backup({dst_, "--snapshot-name", "one", "--transport", "pipe"});
@@ -90,7 +91,7 @@ TEST_F(OpenZfsBackup, BookmarkIsTheIncrementalBaseAfterTheSnapshotIsGone) {
   // bookmarks: there the list would fail). Another job's bookmark of it stays throughout.
   EXPECT_EQ(Out("zfs list -H -t bookmark -o name,guid -r " + fs),
             fs + "#" + mark + one + "\t" + Property(fs + "@" + one, "guid"));
-  Sh("zfs bookmark " + fs + "@" + one + " " + fs + "#zsend_other_" + one);
+  Sh("zfs bookmark " + fs + "@" + one + " " + fs + "#zsend5_other_" + one);
   // The snapshot goes away on the source (its hold released first, as an admin would).
   Sh("zfs release zsend:" + job_ + " " + fs + "@" + one + " && zfs destroy " + fs + "@" + one);
   WriteData(fs, "b.bin", 1);
@@ -99,14 +100,14 @@ TEST_F(OpenZfsBackup, BookmarkIsTheIncrementalBaseAfterTheSnapshotIsGone) {
   // An incremental from the bookmark, not "shares no snapshot" and not a full send.
   // (From either bookmark of @one, the job's or the other's: the same stream.)
   const std::string log = second.out + second.err;
-  EXPECT_TRUE(Contains(log, "incremental " + fs + "#zsend_") &&
+  EXPECT_TRUE(Contains(log, "incremental " + fs + "#zsend") &&
               Contains(log, "_" + one + " -> " + fs + "@" + two))
       << log;
   EXPECT_EQ(SnapshotNames(target), (std::vector<std::string>{one, two}));
   EXPECT_EQ(Property(target + "@" + two, "guid"), Property(fs + "@" + two, "guid"));
   // The job's bookmark moved with the common snapshot; the other job's stayed.
   EXPECT_EQ(Out("zfs list -H -t bookmark -o name -s createtxg -r " + fs + " | sort"),
-            fs + "#" + mark + two + "\n" + fs + "#zsend_other_" + one);
+            fs + "#" + mark + two + "\n" + fs + "#zsend5_other_" + one);
 }
 
 TEST_F(OpenZfsBackup, MultiNameSnapshotHoldsReleaseAndDestroy) {

@@ -12,17 +12,23 @@ namespace {
 using test::FakeZfsRunner;
 
 TEST(JobBookmarks, OnlyTheJobsOwnNamesAreItsBookmarks) {
-  EXPECT_EQ(BookmarkName("a", "a-20260101000000"), "zsend_a_a-20260101000000");
-  EXPECT_TRUE(IsJobBookmark("a", "a", "zsend_a_a-20260101000000"));
-  EXPECT_TRUE(IsJobBookmark("a", "a", "zsend_a_a-one"));
-  // Job a_b (group a_b), another group of the same prefix, a bare snapshot name, another tool.
-  EXPECT_FALSE(IsJobBookmark("a", "a", "zsend_a_b_a_b-20260101000000"));
-  EXPECT_FALSE(IsJobBookmark("a", "a", "zsend_a_a-hourly-20260101000000"));
+  EXPECT_EQ(BookmarkName("a", "a-20260101000000"), "zsend1_a_a-20260101000000");
+  EXPECT_TRUE(IsJobBookmark("a", "a", "zsend1_a_a-20260101000000"));
+  EXPECT_TRUE(IsJobBookmark("a", "a", "zsend1_a_a-one"));
+  // Job a_b (group a_b), another group of the same prefix, a bare snapshot name, another job.
+  EXPECT_FALSE(IsJobBookmark("a", "a", BookmarkName("a_b", "a_b-20260101000000")));
+  EXPECT_FALSE(IsJobBookmark("a", "a", "zsend1_a_a-hourly-20260101000000"));
   EXPECT_FALSE(IsJobBookmark("a", "a", "a-20260101000000"));
-  EXPECT_FALSE(IsJobBookmark("a", "a", "zsend_b_a-20260101000000"));
+  EXPECT_FALSE(IsJobBookmark("a", "a", "zsend1_b_a-20260101000000"));
   // Two jobs sharing the group: each has its own.
-  EXPECT_TRUE(IsJobBookmark("b", "a", "zsend_b_a-20260101000000"));
-  EXPECT_FALSE(IsJobBookmark("a", "a", "zsend_b_a-20260101000000"));
+  EXPECT_TRUE(IsJobBookmark("b", "a", "zsend1_b_a-20260101000000"));
+  EXPECT_FALSE(IsJobBookmark("a", "a", "zsend1_b_a-20260101000000"));
+  // Names and groups with '_' cannot be read two ways: job a with group b_x against job a_b
+  // with group x, whose names would both be zsend_a_b_x-... without the length.
+  std::string theirs = BookmarkName("a_b", "x-20260101000000");
+  EXPECT_TRUE(IsJobBookmark("a_b", "x", theirs));
+  EXPECT_FALSE(IsJobBookmark("a", "b_x", theirs));
+  EXPECT_NE(BookmarkName("a", "b_x-20260101000000"), theirs);
 }
 
 class MovingBookmarks : public ::testing::Test {
@@ -49,11 +55,11 @@ TEST_F(MovingBookmarks, TheNewOneIsMadeThenOnlyTheJobsOlderOnesGo) {
   bool made = false;
   ASSERT_TRUE(Move(one, &made).ok());
   EXPECT_TRUE(made);
-  ASSERT_TRUE(zfs_.Bookmark("tank/a", "j-one", "zsend_k_j-one").ok());  // job k, same group
+  ASSERT_TRUE(zfs_.Bookmark("tank/a", "j-one", "zsend1_k_j-one").ok());  // job k, same group
   SnapshotInfo two = fake_.AddSnapshot("tank/a", "j-two");
   ASSERT_TRUE(Move(two, &made).ok());
   std::vector<std::string> names = fake_.BookmarkNames("tank/a");
-  EXPECT_EQ(names, (std::vector<std::string>{"zsend_k_j-one", "zsend_j_j-two"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"zsend1_k_j-one", "zsend1_j_j-two"}));
   ASSERT_TRUE(Move(two, &made).ok());  // again: nothing to do
   EXPECT_FALSE(made);
   EXPECT_EQ(fake_.BookmarkNames("tank/a"), names);
@@ -72,6 +78,19 @@ TEST_F(MovingBookmarks, ASameNamedBookmarkOfAnotherSnapshotIsReplaced) {
   std::vector<SnapshotInfo> marks = Bookmarks();
   ASSERT_EQ(marks.size(), 1u);
   EXPECT_EQ(marks[0].guid, again.guid);
+}
+
+TEST_F(MovingBookmarks, AKeepOfUnknownAgeDestroysNothing) {
+  SnapshotInfo one = fake_.AddSnapshot("tank/a", "j-one");
+  SnapshotInfo two = fake_.AddSnapshot("tank/a", "j-two");
+  bool made = false;
+  ASSERT_TRUE(Move(two, &made).ok());
+  // keep j-one with neither guid nor createtxg known (not read): j-two's bookmark is newer and
+  // must stay.
+  ASSERT_TRUE(Move(SnapshotInfo{"tank/a", "j-one", 0, 0, 0}, &made).ok());
+  EXPECT_EQ(fake_.BookmarkNames("tank/a"),
+            (std::vector<std::string>{"zsend1_j_j-two", "zsend1_j_j-one"}));
+  (void)one;
 }
 
 TEST_F(MovingBookmarks, TheOlderZfsIsRefusedWithoutACommand) {

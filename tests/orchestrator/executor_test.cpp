@@ -227,7 +227,7 @@ TEST_F(ExecutorModel, BookmarkFollowsTheCommonSnapshotAndIsTheBaseOnceTheSnapsho
   source_->AddDataset("zones/fs");
   for (const char* s : {"g-1", "g-2"}) source_->AddSnapshot("zones/fs", s);
   ASSERT_EQ(Report(Backup({"zones/fs"}), "zones/fs").outcome, Outcome::kSucceeded);
-  EXPECT_EQ(source_->BookmarkNames("zones/fs"), (std::vector<std::string>{"zsend_g_g-2"}));
+  EXPECT_EQ(source_->BookmarkNames("zones/fs"), (std::vector<std::string>{"zsend1_g_g-2"}));
   // Someone else's bookmark stays; the group's older one goes when the next one is made.
   CommandOutput mine =
       source_->Run({{"zfs", "bookmark", "zones/fs@g-1", "zones/fs#mine"}, Effect::kMutates, ""})
@@ -235,7 +235,7 @@ TEST_F(ExecutorModel, BookmarkFollowsTheCommonSnapshotAndIsTheBaseOnceTheSnapsho
   ASSERT_TRUE(mine.ok()) << mine.err;
   source_->AddSnapshot("zones/fs", "g-3");
   ASSERT_EQ(Report(Backup({"zones/fs"}), "zones/fs").outcome, Outcome::kSucceeded);
-  EXPECT_EQ(source_->BookmarkNames("zones/fs"), (std::vector<std::string>{"mine", "zsend_g_g-3"}));
+  EXPECT_EQ(source_->BookmarkNames("zones/fs"), (std::vector<std::string>{"mine", "zsend1_g_g-3"}));
 
   // The common snapshot is destroyed on the source (hold released first, as an admin would).
   ASSERT_TRUE(source_zfs_->Release("zsend:g", {"zones/fs@g-3"}).ok());
@@ -245,11 +245,11 @@ TEST_F(ExecutorModel, BookmarkFollowsTheCommonSnapshotAndIsTheBaseOnceTheSnapsho
   const DatasetReport& fs = Report(reports, "zones/fs");
   ASSERT_EQ(fs.outcome, Outcome::kSucceeded) << fs.error.ToString();
   ASSERT_EQ(fs.steps.size(), 1u);
-  EXPECT_EQ(fs.steps[0].from, "zones/fs#zsend_g_g-3");
+  EXPECT_EQ(fs.steps[0].from, "zones/fs#zsend1_g_g-3");
   std::vector<std::string> send = mover_->Sends().back();
   EXPECT_NE(std::find(send.begin(), send.end(), "-i"), send.end()) << ShellJoin(send);
   EXPECT_EQ(TargetSnapshots("backup/fs"), (std::vector<std::string>{"g-1", "g-2", "g-3", "g-4"}));
-  EXPECT_EQ(source_->BookmarkNames("zones/fs"), (std::vector<std::string>{"mine", "zsend_g_g-4"}));
+  EXPECT_EQ(source_->BookmarkNames("zones/fs"), (std::vector<std::string>{"mine", "zsend1_g_g-4"}));
   EXPECT_EQ(source_->HoldTags("zones/fs@g-4"), (std::set<std::string>{"zsend:g"}));
 }
 
