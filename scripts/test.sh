@@ -16,9 +16,10 @@ scripts/zfs-fuse-up.sh || exit 1
 # `up` below waits for it (scripts/openzfs-vm.sh takes one lock) and skips the check again.
 vm_image_out=$(mktemp)
 vm_image_err=$(mktemp)
-scripts/openzfs-vm.sh image >"$vm_image_out" 2>"$vm_image_err" &
+setsid scripts/openzfs-vm.sh image >"$vm_image_out" 2>"$vm_image_err" &
 vm_image_pid=$!
-trap 'kill "$vm_image_pid" 2>/dev/null' EXIT # a failed build below leaves no image job behind
+# A failed build below leaves no image job behind (its whole process group: debootstrap too).
+trap 'kill -- -"$vm_image_pid" 2>/dev/null' EXIT
 
 jobs=$(nproc)
 # Line tables only (-g1) in CI's release tree: full debug info costs a quarter of its compile time.
