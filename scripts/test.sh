@@ -16,7 +16,7 @@ scripts/zfs-fuse-up.sh || exit 1
 # `up` below waits for it (scripts/openzfs-vm.sh takes one lock) and skips the check again.
 vm_image_out=$(mktemp)
 vm_image_err=$(mktemp)
-setsid scripts/openzfs-vm.sh image >"$vm_image_out" 2>"$vm_image_err" &
+setsid -w scripts/openzfs-vm.sh image >"$vm_image_out" 2>"$vm_image_err" &
 vm_image_pid=$!
 # A failed build below leaves no image job behind (its whole process group: debootstrap too).
 trap 'kill -- -"$vm_image_pid" 2>/dev/null' EXIT
