@@ -26,7 +26,9 @@ jobs=$(nproc)
 scripts/build.sh build -DZSEND_BENCH=ON "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" || exit 1
 # -no-pie: a sanitized executable starts in about 0.2 s, mostly relocating and faulting in its
 # pages, and the ASan suite starts thousands of them; a fixed address saves a fifth of that.
-scripts/build.sh build-asan -DZSEND_SANITIZE=address -DCMAKE_EXE_LINKER_FLAGS=-no-pie || exit 1
+# Line tables only (-g1), as in the release tree: enough for the sanitizers' stack traces.
+scripts/build.sh build-asan -DZSEND_SANITIZE=address -DCMAKE_EXE_LINKER_FLAGS=-no-pie \
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" || exit 1
 # ThreadSanitizer: only the concurrency tests (the ring, the pipeline, the codec stages).
 ZSEND_TARGET=zsend_concurrency_tests scripts/build.sh build-tsan -DZSEND_SANITIZE=thread || exit 1
 
