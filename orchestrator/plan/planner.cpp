@@ -219,9 +219,9 @@ DatasetPlan PlanDataset(const DatasetState& state, const std::set<std::string>& 
     }
     return plan;
   }
-  const SnapshotInfo* first = &newest;
   if (mark) {
-    // `send -i ds#mark ds@first`, then -I from there: -I cannot start at a bookmark.
+    // `send -i ds#mark ds@first`, then -I to the newest: -I cannot start at a bookmark.
+    const SnapshotInfo* first = &newest;
     for (const SnapshotInfo& s : wanted) {
       if (s.createtxg > base.createtxg) {
         first = &s;
@@ -232,15 +232,15 @@ DatasetPlan PlanDataset(const DatasetState& state, const std::set<std::string>& 
         Step(state, TransferKind::kIncremental, state.source + "#" + mark->name, *first, force);
     step.intermediates = false;
     plan.steps.push_back(step);
+    if (first != &newest) {
+      plan.steps.push_back(
+          Step(state, TransferKind::kIncremental, first->full_name(), newest, false));
+    }
     Need(plan, first->name);
     plan.reason =
         "incremental from the bookmark #" + mark->name + " (its snapshot is gone from the source)";
-  }
-  if (!mark) {
+  } else {
     plan.steps.push_back(Step(state, TransferKind::kIncremental, base.full_name(), newest, force));
-  } else if (first != &newest) {
-    plan.steps.push_back(
-        Step(state, TransferKind::kIncremental, first->full_name(), newest, false));
   }
   plan.rollback_destroys = newer_on_target;  // what this receive -F destroys
   Need(plan, newest.name);
