@@ -93,6 +93,19 @@ TEST_F(MovingBookmarks, AKeepOfUnknownAgeDestroysNothing) {
   (void)one;
 }
 
+TEST_F(MovingBookmarks, AFailedBookmarkDestroysNoOlderOne) {
+  SnapshotInfo one = fake_.AddSnapshot("tank/a", "j-one");
+  bool made = false;
+  ASSERT_TRUE(Move(one, &made).ok());
+  // A keep zfs cannot bookmark (gone from the source): the error names it, the old one stays.
+  SnapshotInfo gone{"tank/a", "j-two", 77, one.createtxg + 5, 0};
+  Status failed = Move(gone, &made);
+  EXPECT_FALSE(failed.ok());
+  EXPECT_FALSE(made);
+  EXPECT_NE(failed.message().find("tank/a@j-two"), std::string::npos) << failed.message();
+  EXPECT_EQ(fake_.BookmarkNames("tank/a"), std::vector<std::string>{"zsend1_j_j-one"});
+}
+
 TEST_F(MovingBookmarks, TheOlderZfsIsRefusedWithoutACommand) {
   FakeZfsRunner legacy(FakeZfsRunner::Flavor::kLegacy);
   legacy.AddDataset("tank");
