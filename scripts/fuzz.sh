@@ -46,7 +46,7 @@ for format in zstd gzip lz4; do
 done
 
 # The wire protocol: frame parser, handshake reader and dedup decoder, from empty corpora.
-for name in frame handshake dedup; do
+for name in frame handshake dedup far_command; do
   target=build-fuzz/bin/${name}_fuzz
   mkdir -p "$seeds/$name"
   echo "== fuzz ${name} for ${seconds}s"

@@ -1,6 +1,8 @@
 #include "transports/link.h"
 
 #include <cstdio>
+#include <thread>
+#include <vector>
 
 #include "base/engine_contract.h"
 #include "transports/fd_channel.h"
@@ -40,7 +42,7 @@ Result<Link> OpenSsh(const SshSpec& spec, const LinkHooks& hooks, LinkFailure* f
   return link.status();  // ssh->ssh ends ssh (SIGTERM, then wait) on the way out
 }
 
-Result<Link> OpenListener(const LinkSpec& spec, const LinkHooks& hooks, LinkFailure* failure) {
+Result<TcpListener> StartListener(const LinkSpec& spec, const LinkHooks& hooks) {
   // The accept timeout is the slice in which `stop` is polled (listener_accept.h).
   Result<TcpListener> listener = TcpListener::Listen(spec.address, TcpOptions{0, 0, 0.2});
   if (!listener.ok()) return listener.status();
@@ -49,6 +51,12 @@ Result<Link> OpenListener(const LinkSpec& spec, const LinkHooks& hooks, LinkFail
   } else if (!spec.quiet) {
     hooks.say("listening on port " + std::to_string(listener->port()));
   }
+  return listener;
+}
+
+Result<Link> OpenListener(const LinkSpec& spec, const LinkHooks& hooks, LinkFailure* failure) {
+  Result<TcpListener> listener = StartListener(spec, hooks);
+  if (!listener.ok()) return listener.status();
   Result<AcceptedPeer> peer = AcceptAuthorized(
       *listener,
       [&](Channel& channel) { return hooks.handshake(channel, false, kHandshakeSeconds); },
@@ -89,6 +97,23 @@ void PrintAnnounceLine(int port, const std::string& pubkey) {
 void Link::Close(bool failed) {
   channel.reset();
   if (process) process->End(failed);
+}
+
+Status ServeLinks(const LinkSpec& spec, const LinkHooks& hooks, int count,
+                  const std::function<void(Link)>& serve) {
+  Result<TcpListener> listener = StartListener(spec, hooks);
+  if (!listener.ok()) return listener.status();
+  std::vector<std::thread> served;
+  Status status = AcceptAuthorizedPeers(
+      *listener,
+      [&](Channel& channel) { return hooks.handshake(channel, false, kHandshakeSeconds); },
+      hooks.stop, hooks.say, count,
+      [&](AcceptedPeer peer) {
+        served.emplace_back([&serve, link = Link{std::move(peer.channel), peer.session,
+                                                 nullptr}]() mutable { serve(std::move(link)); });
+      });
+  for (std::thread& t : served) t.join();
+  return status;
 }
 
 Result<Link> OpenLink(const LinkSpec& spec, const LinkHooks& hooks, LinkFailure* failure) {

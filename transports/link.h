@@ -73,4 +73,12 @@ void PrintAnnounceLine(int port, const std::string& pubkey);
 // null) says where; every resource opened so far is released.
 Result<Link> OpenLink(const LinkSpec& spec, const LinkHooks& hooks, LinkFailure* failure);
 
+// A session server's kListen (`zsend-engine serve`): listens once, then accepts `count`
+// authorized peers one after another as OpenLink's listener does, handing each link to
+// `serve` on a thread of its own while it waits for the next. Returns once every link it
+// accepted has been served: OK after `count`, kCancelled when `stop` said so first, or the
+// listener's error.
+Status ServeLinks(const LinkSpec& spec, const LinkHooks& hooks, int count,
+                  const std::function<void(Link)>& serve);
+
 }  // namespace zsend

@@ -25,10 +25,11 @@ struct Attempt {
 
 }  // namespace
 
-Result<AcceptedPeer> AcceptAuthorized(TcpListener& listener,
-                                      const std::function<Result<Session>(Channel&)>& handshake,
-                                      const std::function<bool()>& stop,
-                                      const std::function<void(const std::string&)>& say) {
+Status AcceptAuthorizedPeers(TcpListener& listener,
+                             const std::function<Result<Session>(Channel&)>& handshake,
+                             const std::function<bool()>& stop,
+                             const std::function<void(const std::string&)>& say, int count,
+                             const std::function<void(AcceptedPeer)>& on_peer) {
   std::mutex mu;
   std::condition_variable finished;
   // A finished handshake wakes the accept wait at once: the accepted peer's transfer must not
@@ -41,6 +42,7 @@ Result<AcceptedPeer> AcceptAuthorized(TcpListener& listener,
     for (Attempt& a : attempts) a.thread.join();
     attempts.clear();
   };
+  if (count < 1) return Status::Ok();
   for (;;) {
     for (auto it = attempts.begin(); it != attempts.end();) {
       std::optional<Result<Session>> result;
@@ -55,9 +57,14 @@ Result<AcceptedPeer> AcceptAuthorized(TcpListener& listener,
       it->thread.join();
       if (result->ok()) {
         AcceptedPeer peer{std::move(it->channel), **result};
-        attempts.erase(it);
-        end_all();
-        return peer;
+        it = attempts.erase(it);
+        on_peer(std::move(peer));
+        // Handshakes still running belong to later peers until `count` were accepted.
+        if (--count == 0) {
+          end_all();
+          return Status::Ok();
+        }
+        continue;
       }
       say(result->status().message() + " (still listening for an authorized peer)");
       it = attempts.erase(it);
@@ -78,8 +85,8 @@ Result<AcceptedPeer> AcceptAuthorized(TcpListener& listener,
     }
     Result<UniqueFd> fd = listener.Accept("", wake.get());
     if (!fd.ok() && fd.status().code() == StatusCode::kDeadlineExceeded) {
-      uint64_t count = 0;
-      [[maybe_unused]] ssize_t n = read(wake.get(), &count, sizeof count);  // drain
+      uint64_t woken = 0;
+      [[maybe_unused]] ssize_t n = read(wake.get(), &woken, sizeof woken);  // drain
       continue;
     }
     if (!fd.ok()) {
@@ -99,6 +106,17 @@ Result<AcceptedPeer> AcceptAuthorized(TcpListener& listener,
       [[maybe_unused]] ssize_t n = write(w, &one, sizeof one);
     });
   }
+}
+
+Result<AcceptedPeer> AcceptAuthorized(TcpListener& listener,
+                                      const std::function<Result<Session>(Channel&)>& handshake,
+                                      const std::function<bool()>& stop,
+                                      const std::function<void(const std::string&)>& say) {
+  std::optional<AcceptedPeer> accepted;
+  Status status = AcceptAuthorizedPeers(listener, handshake, stop, say, 1,
+                                        [&](AcceptedPeer peer) { accepted = std::move(peer); });
+  if (!status.ok()) return status;
+  return std::move(*accepted);
 }
 
 }  // namespace zsend

@@ -36,4 +36,13 @@ Result<AcceptedPeer> AcceptAuthorized(TcpListener& listener,
                                       const std::function<bool()>& stop,
                                       const std::function<void(const std::string&)>& say);
 
+// The same for a session server: hands each of `count` authorized peers to `on_peer` (on the
+// calling thread) as its handshake completes, keeping the handshakes of later peers running
+// meanwhile. OK once `count` were accepted, else as above.
+Status AcceptAuthorizedPeers(TcpListener& listener,
+                             const std::function<Result<Session>(Channel&)>& handshake,
+                             const std::function<bool()>& stop,
+                             const std::function<void(const std::string&)>& say, int count,
+                             const std::function<void(AcceptedPeer)>& on_peer);
+
 }  // namespace zsend

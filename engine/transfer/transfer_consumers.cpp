@@ -104,8 +104,13 @@ Result<std::unique_ptr<Consumer>> MakeProcessConsumer(const std::string& command
                                                       bool echo_stderr) {
   Result<std::vector<std::string>> argv = ShellSplit(command);
   if (!argv.ok()) return argv.status();
+  return MakeProcessConsumer(*argv, echo_stderr);
+}
+
+Result<std::unique_ptr<Consumer>> MakeProcessConsumer(const std::vector<std::string>& argv,
+                                                      bool echo_stderr) {
   Result<std::unique_ptr<ChildProcess>> child =
-      ChildProcess::Start(*argv, ChildProcess::Pipe::kStdin, echo_stderr);
+      ChildProcess::Start(argv, ChildProcess::Pipe::kStdin, echo_stderr);
   if (!child.ok()) return child.status();
   return std::unique_ptr<Consumer>(std::make_unique<ProcessConsumer>(std::move(*child)));
 }

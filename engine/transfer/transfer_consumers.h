@@ -20,5 +20,7 @@ Result<std::unique_ptr<Consumer>> MakeStdoutConsumer(const FdStreamOptions& io);
 Result<std::unique_ptr<Consumer>> MakeFileConsumer(const std::string& path,
                                                    const FdStreamOptions& io);
 Result<std::unique_ptr<Consumer>> MakeProcessConsumer(const std::string& command, bool echo_stderr);
+Result<std::unique_ptr<Consumer>> MakeProcessConsumer(const std::vector<std::string>& argv,
+                                                      bool echo_stderr);
 
 }  // namespace zsend

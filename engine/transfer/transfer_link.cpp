@@ -48,6 +48,8 @@ ErrorReason ToErrorReason(TransferFailure failure) {
       return ErrorReason::kStopped;
     case TransferFailure::kAuthentication:
       return ErrorReason::kAuthentication;
+    case TransferFailure::kUsage:
+      return ErrorReason::kRefused;
     default:
       return ErrorReason::kOther;
   }
@@ -65,6 +67,8 @@ TransferFailure FromErrorReason(ErrorReason reason) {
       return TransferFailure::kTimeout;
     case ErrorReason::kAuthentication:
       return TransferFailure::kAuthentication;
+    case ErrorReason::kRefused:
+      return TransferFailure::kUsage;
     case ErrorReason::kStopped:
     case ErrorReason::kOther:
       break;

@@ -60,8 +60,10 @@ class TransferOutcome {
 
 class FrameWriter : public ByteSink {
  public:
-  FrameWriter(Channel& channel, FrameCipher cipher)
-      : channel_(channel), cipher_(std::move(cipher)) {}
+  // `first_control`: the first control sequence this writer numbers (1 after the key
+  // confirmation; 2 in a session stream, whose 1 was its open or ready frame).
+  FrameWriter(Channel& channel, FrameCipher cipher, uint64_t first_control = 1)
+      : channel_(channel), cipher_(std::move(cipher)), next_control_(first_control) {}
 
   // Streamed data frames (whole frames, in any chunking).
   Status Write(const std::byte* buf, size_t len) override;
@@ -81,7 +83,7 @@ class FrameWriter : public ByteSink {
   Channel& channel_;
   std::mutex mu_;
   FrameCipher cipher_;                  // guarded by mu_ (control frames only)
-  uint64_t next_control_ = 1;           // guarded by mu_; 0 was the key confirmation
+  uint64_t next_control_;               // guarded by mu_; 0 was the key confirmation
   std::byte header_[kFrameHeaderSize];  // guarded by mu_: the header being streamed
   size_t header_got_ = 0;               // guarded by mu_
   uint64_t frame_left_ = 0;             // guarded by mu_: body bytes of the current frame

@@ -17,12 +17,14 @@ namespace {
 // sealed); heartbeats are consumed, an error frame fails the input, the end frame ends it.
 class FrameReader : public BlockReader {
  public:
-  FrameReader(Channel& channel, const Session& session, double timeout, TransferOutcome& outcome)
+  FrameReader(Channel& channel, const Session& session, double timeout, TransferOutcome& outcome,
+              uint64_t first_control)
       : channel_(channel),
         opener_(session.cipher, session.receive_key),
         timeout_(timeout),
         outcome_(outcome),
-        control_(kFrameHeaderSize + kMaxControlBody) {}
+        control_(kFrameHeaderSize + kMaxControlBody),
+        next_control_(first_control) {}
 
   Result<bool> Fill(ByteSource& source, Block& block) override {
     block.size = 0;
@@ -77,6 +79,39 @@ class FrameReader : public BlockReader {
   // Valid once Fill() returned true.
   const EndPayload& end() const { return end_; }
 
+  // A session stream after our last frame: reads the sender's frames, checked in order and
+  // (control frames) authenticated, until its close frame. Data frames still in flight when
+  // the stream failed are read into `scratch` and dropped unopened.
+  Status SkipToClose(size_t max_data_body) {
+    std::vector<std::byte> scratch;
+    for (;;) {
+      channel_.SetDeadline(timeout_);
+      std::byte head[kFrameHeaderSize];
+      ZSEND_RETURN_IF_ERROR(channel_.ReadExact(head, sizeof head));
+      Result<FrameHeader> header = DecodeFrameHeader(head, static_cast<uint32_t>(max_data_body));
+      if (!header.ok()) return header.status();
+      if (header->type == FrameType::kData) {
+        if (header->sequence != next_data_) return OutOfOrder(*header, next_data_);
+        ++next_data_;
+        scratch.resize(header->length);
+        ZSEND_RETURN_IF_ERROR(channel_.ReadExact(scratch.data(), header->length));
+        continue;
+      }
+      if (header->sequence != next_control_) return OutOfOrder(*header, next_control_);
+      ++next_control_;
+      std::memcpy(control_.data(), head, kFrameHeaderSize);
+      ZSEND_RETURN_IF_ERROR(channel_.ReadExact(control_.data() + kFrameHeaderSize, header->length));
+      Result<size_t> opened = opener_.Open(control_.data(), *header);
+      if (!opened.ok()) return opened.status();
+      if (header->type == FrameType::kClose) return Status::Ok();
+      if (header->type != FrameType::kHeartbeat && header->type != FrameType::kError &&
+          header->type != FrameType::kEnd) {
+        return DataLoss(std::string("unexpected ") + FrameTypeName(header->type) +
+                        " frame from the sender");
+      }
+    }
+  }
+
  private:
   Status Explain(const Status& s) {
     if (s.code() == StatusCode::kDeadlineExceeded) {
@@ -100,7 +135,7 @@ class FrameReader : public BlockReader {
   TransferOutcome& outcome_;
   std::vector<std::byte> control_;
   uint64_t next_data_ = 0;
-  uint64_t next_control_ = 1;
+  uint64_t next_control_;
   EndPayload end_;
 };
 
@@ -257,12 +292,13 @@ TransferReport RunReceiveTransfer(Channel& channel, const Session& session, Cons
     report.status = digest.status();
     return report;
   }
-  FrameReader reader(channel, session, options.timeout_seconds, outcome);
+  const uint64_t first_control = options.session_stream ? 2 : 1;
+  FrameReader reader(channel, session, options.timeout_seconds, outcome, first_control);
   OpenTransform opener(session, options.workers);
   std::optional<ExpandTransform> expander;
   if (session.dedup_window > 0) expander.emplace(session);
   VerifyingSink sink(consumer, reader, std::move(*digest));
-  FrameWriter writer(channel, FrameCipher(session.cipher, session.send_key));
+  FrameWriter writer(channel, FrameCipher(session.cipher, session.send_key), first_control);
   ChannelSource source(channel);
 
   PipelineOptions pipeline = options.pipeline;
@@ -305,16 +341,22 @@ TransferReport RunReceiveTransfer(Channel& channel, const Session& session, Cons
     } else {
       consumer.Abandon();
       const TransferFailure f = outcome.failure();
+      // A session stream's sender waits for our last word even when its producer failed.
       if (f != TransferFailure::kNetwork && f != TransferFailure::kTimeout &&
-          f != TransferFailure::kProducer) {
+          (f != TransferFailure::kProducer || options.session_stream)) {
         channel.SetDeadline(2);
         (void)writer.SendControl(FrameType::kError,
                                  EncodeError({ToErrorReason(f), outcome.status().message()}));
       }
     }
   }
-  if (outcome.failure() != TransferFailure::kTimeout &&
-      outcome.failure() != TransferFailure::kNetwork) {
+  const TransferFailure f = outcome.failure();
+  const bool link_alive = f != TransferFailure::kTimeout && f != TransferFailure::kNetwork &&
+                          f != TransferFailure::kStopped;
+  if (options.session_stream) {
+    report.link_reusable =
+        link_alive && reader.SkipToClose(session.block_size + kMaxDataOverhead).ok();
+  } else if (link_alive || f == TransferFailure::kStopped) {
     Drain(channel);
   }
   report.failure = outcome.failure();

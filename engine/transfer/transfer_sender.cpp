@@ -143,11 +143,14 @@ class SenderSink : public ByteSink {
 };
 
 // Reads the receiver's frames until its final status, an error, or a failure.
-void ControlLoop(Channel& channel, const Session& session, double timeout, TransferOutcome& outcome,
-                 StatusPayload* remote, bool* got_status) {
+// Sets `*last_word` when the loop ended on the receiver's status or error frame (the link is
+// still in step).
+void ControlLoop(Channel& channel, const Session& session, double timeout, uint64_t first_control,
+                 TransferOutcome& outcome, StatusPayload* remote, bool* got_status,
+                 bool* last_word) {
   FrameCipher opener(session.cipher, session.receive_key);
   std::vector<std::byte> buf(kFrameHeaderSize + kMaxControlBody);
-  for (uint64_t next = 1;; ++next) {
+  for (uint64_t next = first_control;; ++next) {
     channel.SetDeadline(timeout);
     Status read = channel.ReadExact(buf.data(), kFrameHeaderSize);
     Result<FrameHeader> header = DataLoss("");
@@ -179,6 +182,7 @@ void ControlLoop(Channel& channel, const Session& session, double timeout, Trans
         Result<ErrorPayload> error = DecodeError(payload);
         if (!error.ok()) return (void)outcome.Fail(TransferFailure::kIntegrity, error.status());
         outcome.Fail(FromErrorReason(error->reason), Aborted("receiver: " + error->message));
+        *last_word = true;
         return;
       }
       case FrameType::kStatus: {
@@ -186,6 +190,7 @@ void ControlLoop(Channel& channel, const Session& session, double timeout, Trans
         if (!status.ok()) return (void)outcome.Fail(TransferFailure::kIntegrity, status.status());
         *remote = *status;
         *got_status = true;
+        *last_word = true;
         if (status->consumer_exit != 0) {
           outcome.Fail(TransferFailure::kConsumer,
                        Aborted("the receiver's consumer " +
@@ -241,7 +246,8 @@ TransferReport RunSendTransfer(Channel& channel, const Session& session, ByteSou
     return report;
   }
   SealTransform& sealer = **made;
-  FrameWriter writer(channel, FrameCipher(session.cipher, session.send_key));
+  const uint64_t first_control = options.session_stream ? 2 : 1;
+  FrameWriter writer(channel, FrameCipher(session.cipher, session.send_key), first_control);
   SenderSink sink(writer, reader);
 
   PipelineOptions pipeline = options.pipeline;
@@ -287,9 +293,10 @@ TransferReport RunSendTransfer(Channel& channel, const Session& session, ByteSou
   }
 
   StatusPayload remote;
-  bool got_status = false;
+  bool got_status = false, last_word = false;
   std::thread control([&] {
-    ControlLoop(channel, session, options.timeout_seconds, outcome, &remote, &got_status);
+    ControlLoop(channel, session, options.timeout_seconds, first_control, outcome, &remote,
+                &got_status, &last_word);
   });
   PipelineResult result;
   {
@@ -304,14 +311,24 @@ TransferReport RunSendTransfer(Channel& channel, const Session& session, ByteSou
       if (producer != nullptr) producer->Kill();
       // Tell the receiver why, unless the link itself is what failed.
       const TransferFailure f = outcome.failure();
-      if (f != TransferFailure::kNetwork && f != TransferFailure::kTimeout) {
+      const bool link_failed = f == TransferFailure::kNetwork || f == TransferFailure::kTimeout;
+      if (!link_failed) {
         channel.SetDeadline(2);
         (void)writer.SendControl(FrameType::kError,
                                  EncodeError({ToErrorReason(f), outcome.status().message()}));
       }
-      channel.Stop();
+      // A session stream's receiver answers our error frame with its last word, which ends
+      // the control thread; anything else ends it by stopping the link.
+      if (!options.session_stream || link_failed || f == TransferFailure::kStopped ||
+          f == TransferFailure::kIntegrity) {
+        channel.Stop();
+      }
     }
     control.join();
+  }
+  if (options.session_stream && last_word && !channel.stopped()) {
+    channel.SetDeadline(options.timeout_seconds);
+    report.link_reusable = writer.SendControl(FrameType::kClose, "").ok();
   }
   if (!outcome.failed() && !got_status) {
     outcome.Fail(TransferFailure::kNetwork, Unavailable("the receiver sent no final status"));

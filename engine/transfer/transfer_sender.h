@@ -29,6 +29,13 @@ struct TransferOptions {
   double timeout_seconds = 60;  // the peer sent nothing for this long: fail
   double heartbeat_seconds = 5;
   CodecSpec codec;  // sender: how data frames are compressed (the receiver decodes any codec)
+  // One stream of a session (docs/protocol.md 5.8) instead of the whole connection: the
+  // control lanes start at 2 (1 carried the open or ready frame); the receiver always ends
+  // with a status or error frame and then reads up to the sender's close frame; the sender
+  // sends that close frame once it has the receiver's last word, so the link stays in step
+  // for the next stream. Nothing is drained and the channel is not stopped for a failure of
+  // the stream's own (a producer or consumer that failed).
+  bool session_stream = false;
 };
 
 struct TransferReport {
@@ -42,6 +49,8 @@ struct TransferReport {
   std::string codec_level;        // sender: the codec level at the end ("zstd:3", "none")
   StatusPayload remote;           // sender: the receiver's final status
   PipelineResult pipeline;
+  // Session streams: both ends are still in step, so the link can carry the next stream.
+  bool link_reusable = false;
   bool ok() const { return failure == TransferFailure::kNone; }
 };
 

@@ -35,6 +35,12 @@ const char* FrameTypeName(FrameType type) {
       return "heartbeat";
     case FrameType::kStatus:
       return "status";
+    case FrameType::kOpen:
+      return "open";
+    case FrameType::kReady:
+      return "ready";
+    case FrameType::kClose:
+      return "close";
   }
   return "?";
 }
@@ -52,7 +58,7 @@ Result<FrameHeader> DecodeFrameHeader(const std::byte in[kFrameHeaderSize],
                                       uint32_t max_data_body) {
   FrameHeader h;
   const uint8_t type = static_cast<uint8_t>(in[0]);
-  if (type < 1 || type > 5) {
+  if (type < 1 || type > 8) {
     return DataLoss("frame header: unknown frame type " + std::to_string(type));
   }
   h.type = static_cast<FrameType>(type);
@@ -176,7 +182,7 @@ std::string EncodeError(const ErrorPayload& error) {
 Result<ErrorPayload> DecodeError(const std::string& payload) {
   if (payload.empty()) return DataLoss("error frame: empty payload");
   const uint8_t reason = static_cast<uint8_t>(payload[0]);
-  return ErrorPayload{reason <= 6 ? static_cast<ErrorReason>(reason) : ErrorReason::kOther,
+  return ErrorPayload{reason <= 7 ? static_cast<ErrorReason>(reason) : ErrorReason::kOther,
                       payload.substr(1)};
 }
 

@@ -12,8 +12,9 @@
 // The header is the AEAD's associated data, so no field can be altered without the tag failing.
 // Two lanes per direction keep parallel sealing simple: data frames are numbered 0, 1, 2... by
 // the ring's block order and sealed with nonce = sequence; control frames (end, error,
-// heartbeat, status) are numbered separately and sealed with nonce = 2^63 + sequence. A reader
-// demands consecutive numbers in each lane, so a dropped, repeated or reordered frame fails.
+// heartbeat, status, and a session stream's open, ready and close) are numbered separately and
+// sealed with nonce = 2^63 + sequence. A reader demands consecutive numbers in each lane, so a
+// dropped, repeated or reordered frame fails.
 //
 // FrameCipher seals a body in place with the bulk cipher agreed in the handshake, or, for
 // cipher "none" (ssh stdio), leaves the payload in the clear and appends the AES-256-GCM tag of
@@ -52,6 +53,11 @@ enum class FrameType : uint8_t {
   kError = 3,
   kHeartbeat = 4,
   kStatus = 5,
+  // Session streams (docs/protocol.md 5.8): the client asks for a stream, the server accepts
+  // it, the stream's sender ends it.
+  kOpen = 6,
+  kReady = 7,
+  kClose = 8,
 };
 const char* FrameTypeName(FrameType type);
 inline bool IsControl(FrameType type) {
@@ -125,6 +131,7 @@ enum class ErrorReason : uint8_t {
   kTimeout = 4,
   kStopped = 5,
   kAuthentication = 6,
+  kRefused = 7,  // a session stream's far command is not served (docs/protocol.md 5.8)
 };
 struct ErrorPayload {
   ErrorReason reason = ErrorReason::kOther;
