@@ -53,8 +53,8 @@ EngineVersion ThisEngine(std::vector<std::string> codecs) {
   v.program = kProgramName;
   v.version = kProgramVersion;
   v.protocol = kProtocolVersion;
-  v.commands = {kCommandBuffer, kCommandSend,  kCommandRecv,
-                kCommandKeygen, kCommandBench, kCommandVersion};
+  v.commands = {kCommandBuffer, kCommandSend,    kCommandRecv,  kCommandKeygen,
+                kCommandBench,  kCommandVersion, kCommandServe, kCommandSession};
   v.transports = {kTransportTcp, kTransportSsh, kTransportStdio};
   v.codecs = std::move(codecs);
   v.features = {kFeatureConnect,   kFeatureListen,  kFeatureAnnounce,  kFeatureAuthorize,

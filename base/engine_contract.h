@@ -80,6 +80,9 @@ inline constexpr const char* kCommandRecv = "recv";
 inline constexpr const char* kCommandKeygen = "keygen";
 inline constexpr const char* kCommandBench = "bench";
 inline constexpr const char* kCommandVersion = "version";
+// Sessions: many streams over a few connections (docs/protocol.md 5.8).
+inline constexpr const char* kCommandServe = "serve";
+inline constexpr const char* kCommandSession = "session";
 // links of send/recv
 inline constexpr const char* kTransportTcp = "tcp";      // --connect / --listen
 inline constexpr const char* kTransportSsh = "ssh";      // --ssh: runs the far half over ssh

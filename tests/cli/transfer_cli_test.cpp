@@ -529,21 +529,6 @@ TEST_F(TransferCli, PeakRssStaysUnderMemoryPlus64MiB) {
 namespace zsend {
 namespace {
 
-// A stand-in `ssh` at `path`: skips ssh's options and the host, then runs the remote command
-// locally with sh -c, as sshd would, after `prefix` ("exec", or a throttle and a pipe).
-void WriteStandInSsh(const std::string& path, const std::string& prefix) {
-  std::ofstream(path) << "#!/bin/sh\n"
-                         "printf '%s\\n' \"$@\" > \"$0.argv\"\n"
-                         "while [ $# -gt 0 ]; do case \"$1\" in\n"
-                         "  -e|-o|-p) shift 2 ;;\n"
-                         "  -*) shift ;;\n"
-                         "  *) break ;;\n"
-                         "esac; done\n"
-                         "shift\n"
-                      << prefix << " sh -c \"$*\"\n";
-  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
-}
-
 // --ssh through a stand-in `ssh` on PATH that runs the remote command locally with sh -c, as
 // sshd would. (The real-sshd test arrives with the sshd fixture of the testinfra branch.)
 class TransferSshStdio : public ::testing::Test {
@@ -551,7 +536,7 @@ class TransferSshStdio : public ::testing::Test {
   void SetUp() override {
     const std::string bin = dir_.Path("bin");
     std::filesystem::create_directory(bin);
-    WriteStandInSsh(bin + "/ssh", "exec");
+    test::WriteStandInSsh(bin + "/ssh", "exec");
     dir_.SetEnv("PATH", bin + ":" + std::string(getenv("PATH")));
     input_ = dir_.MakeFile("in.bin", 2 * 1024 * 1024 + 77);
     output_ = dir_.Path("out dir with space.bin");
@@ -619,8 +604,8 @@ TEST(TransferSlowLink, FramesSlowerThanTheTimeoutSucceedWhileBytesMove) {
   TransferDir dir;
   const std::string bin = dir.Path("bin");
   std::filesystem::create_directory(bin);
-  WriteStandInSsh(bin + "/ssh",
-                  "'" + test::BinPath("zsend-engine") + "' buffer -q -m 1M -s 64k -R 16k |");
+  test::WriteStandInSsh(bin + "/ssh",
+                        "'" + test::BinPath("zsend-engine") + "' buffer -q -m 1M -s 64k -R 16k |");
   dir.SetEnv("PATH", bin + ":" + std::string(getenv("PATH")));
   const std::string input = dir.MakeFile("in.bin", 128 * 1024 + 5);
   const std::string output = dir.Path("out.bin");

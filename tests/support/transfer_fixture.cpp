@@ -88,4 +88,19 @@ Side TransferDir::StartListener(const std::string& name, std::vector<std::string
   return side;
 }
 
+// A stand-in `ssh` at `path`: skips ssh's options and the host, then runs the remote command
+// locally with sh -c, as sshd would, after `prefix` ("exec", or a throttle and a pipe).
+void WriteStandInSsh(const std::string& path, const std::string& prefix) {
+  std::ofstream(path) << "#!/bin/sh\n"
+                         "printf '%s\\n' \"$@\" > \"$0.argv\"\n"
+                         "while [ $# -gt 0 ]; do case \"$1\" in\n"
+                         "  -e|-o|-p) shift 2 ;;\n"
+                         "  -*) shift ;;\n"
+                         "  *) break ;;\n"
+                         "esac; done\n"
+                         "shift\n"
+                      << prefix << " sh -c \"$*\"\n";
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+}
+
 }  // namespace zsend::test

@@ -48,4 +48,9 @@ class TransferDir {
   std::map<std::string, std::string> env_;
 };
 
+// A stand-in `ssh` at `path`: skips ssh's options and the host, then runs the remote command
+// locally with sh -c, as sshd would, after `prefix` ("exec", or a throttle and a pipe). Its
+// argv goes to PATH.argv.
+void WriteStandInSsh(const std::string& path, const std::string& prefix);
+
 }  // namespace zsend::test

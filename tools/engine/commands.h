@@ -16,6 +16,8 @@ void RegisterBufferCommand(CLI::App& app, CommandRun* run);
 void RegisterKeygenCommand(CLI::App& app, CommandRun* run);
 void RegisterSendCommand(CLI::App& app, CommandRun* run);
 void RegisterRecvCommand(CLI::App& app, CommandRun* run);
+void RegisterServeCommand(CLI::App& app, CommandRun* run);
+void RegisterSessionCommand(CLI::App& app, CommandRun* run);
 void RegisterBenchCommand(CLI::App& app, CommandRun* run);
 void RegisterVersionCommand(CLI::App& app, CommandRun* run);
 

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   RegisterKeygenCommand(app, &run);
   RegisterSendCommand(app, &run);
   RegisterRecvCommand(app, &run);
+  RegisterServeCommand(app, &run);
+  RegisterSessionCommand(app, &run);
   RegisterBenchCommand(app, &run);
   RegisterVersionCommand(app, &run);
   try {

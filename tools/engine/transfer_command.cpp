@@ -11,6 +11,7 @@
 #include "tools/engine/commands.h"
 #include "tools/engine/exit_codes.h"
 #include "tools/engine/progress_fd.h"
+#include "tools/engine/session_job.h"
 #include "tools/engine/transfer_job.h"
 
 namespace zsend::tool {
@@ -147,18 +148,17 @@ void AddSshOptions(CLI::App* cmd, TransferFlags& f) {
                          "CMD, --codec SPEC)");
 }
 
+int BuildAndRun(const TransferFlags& flags, int (*run_job)(const TransferJob&)) {
+  Result<TransferJob> job = BuildJob(flags);
+  if (!job.ok()) {
+    std::fprintf(stderr, "%s: %s\n", flags.job.program.c_str(), job.status().message().c_str());
+    return static_cast<int>(kExitUsage);
+  }
+  return run_job(*job);
+}
+
 void SetRun(CLI::App* cmd, std::shared_ptr<TransferFlags> flags, CommandRun* run) {
-  cmd->callback([flags, run] {
-    *run = [flags] {
-      Result<TransferJob> job = BuildJob(*flags);
-      if (!job.ok()) {
-        std::fprintf(stderr, "%s: %s\n", flags->job.program.c_str(),
-                     job.status().message().c_str());
-        return static_cast<int>(kExitUsage);
-      }
-      return RunTransferJob(*job);
-    };
-  });
+  cmd->callback([flags, run] { *run = [flags] { return BuildAndRun(*flags, RunTransferJob); }; });
 }
 
 }  // namespace
@@ -196,6 +196,80 @@ void RegisterRecvCommand(CLI::App& app, CommandRun* run) {
                 "Speak the protocol on stdin/stdout (started by 'send --ssh')");
   AddSharedOptions(cmd, *flags);
   SetRun(cmd, flags, run);
+}
+
+}  // namespace zsend::tool
+
+namespace zsend::tool {
+
+void RegisterServeCommand(CLI::App& app, CommandRun* run) {
+  auto flags = std::make_shared<TransferFlags>();
+  flags->job.program = "zsend-engine serve";
+  CLI::App* cmd = app.add_subcommand(
+      "serve",
+      "Serve a session: receive streams below --target-root, or send streams from "
+      "below --source-root, for 'zsend-engine session' (docs/protocol.md 5.8)");
+  cmd->footer(kExitCodeHelp);
+  auto* target = cmd->add_option("--target-root", flags->job.roots,
+                                 "Receive ('zfs receive') only into datasets at or below "
+                                 "POOL/PATH (repeatable)")
+                     ->allow_extra_args(false);
+  auto* source = cmd->add_option("--source-root", flags->job.roots,
+                                 "Send ('zfs send') only snapshots of datasets at or below "
+                                 "POOL/PATH (repeatable)")
+                     ->allow_extra_args(false);
+  target->excludes(source);
+  cmd->add_option("--connections", flags->job.connections,
+                  "With --listen: serve this many connections, then exit (default 1)");
+  cmd->add_flag("--stdio", flags->job.stdio,
+                "Serve the one connection on stdin/stdout (started by 'session --ssh')");
+  AddSharedOptions(cmd, *flags);
+  cmd->callback([flags, run, source] {
+    flags->job.send = source->count() > 0;  // serving sources means sending
+    *run = [flags] { return BuildAndRun(*flags, RunServeJob); };
+  });
+}
+
+void RegisterSessionCommand(CLI::App& app, CommandRun* run) {
+  auto flags = std::make_shared<TransferFlags>();
+  flags->job.program = "zsend-engine session";
+  flags->job.session_client = true;
+  flags->job.send = false;  // --send sets it
+  CLI::App* cmd = app.add_subcommand(
+      "session",
+      "Move many streams over a few connections to 'zsend-engine serve': requests "
+      "on stdin, one JSON result line each on stdout (docs/protocol.md 5.8)");
+  cmd->footer(kExitCodeHelp);
+  auto* send = cmd->add_flag("--send", flags->job.send,
+                             "Push: run each request's \"exec\" (zfs send) here and send it");
+  bool recv = false;
+  auto* receive = cmd->add_flag("--recv", recv,
+                                "Pull: receive each stream into the request's \"exec\" "
+                                "(zfs receive) here");
+  send->excludes(receive);
+  cmd->add_option("--connections", flags->job.connections,
+                  "Links to open, streams moved at once (default 1)");
+  cmd->add_option("--ssh", flags->job.ssh_host,
+                  "Run 'zsend-engine serve --stdio SERVE-ARGS' on [USER@]HOST through ssh, "
+                  "once per connection");
+  cmd->add_option("--ssh-port", flags->job.ssh_port, "ssh port");
+  cmd->add_option("--ssh-option", flags->job.ssh_options, "ssh -o OPTION (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--remote-engine", flags->job.remote_engine,
+                  "Path of zsend-engine on the ssh host (default: zsend-engine)");
+  cmd->add_option("SERVE-ARGS", flags->job.remote_args,
+                  "With --ssh, after --: the far serve's options (--target-root or --source-root)");
+  AddSharedOptions(cmd, *flags);
+  cmd->callback([flags, run, send, receive] {
+    *run = [flags, send, receive] {
+      if (send->count() + receive->count() != 1) {
+        std::fprintf(stderr, "%s: give --send (push) or --recv (pull)\n",
+                     flags->job.program.c_str());
+        return static_cast<int>(kExitUsage);
+      }
+      return BuildAndRun(*flags, RunSessionJob);
+    };
+  });
 }
 
 }  // namespace zsend::tool

@@ -25,7 +25,6 @@
 #include "transports/link.h"
 
 namespace zsend::tool {
-namespace {
 
 int ExitCodeFor(TransferFailure failure) {
   switch (failure) {
@@ -56,6 +55,30 @@ int ExitCodeFor(TransferFailure failure) {
   }
   return kExitInternal;
 }
+
+SessionOptions SessionOptionsFor(const TransferJob& job, const LoadedKeys& keys, bool anonymous,
+                                 bool initiator) {
+  SessionOptions o;
+  o.initiator = initiator;
+  o.we_send = job.send;
+  o.anonymous = anonymous;
+  if (!anonymous) o.local_static = keys.local;
+  o.peer = keys.peer;
+  o.authorized = &keys.authorized;
+  const bool allow_none = anonymous || job.insecure_plaintext;
+  if (job.cipher == "auto") {
+    o.ciphers = AutoCiphers(allow_none && !initiator);
+  } else {
+    o.ciphers = {*ParseBulkCipher(job.cipher)};
+  }
+  o.block_size = static_cast<uint32_t>(job.transfer.pipeline.ring.block_size);
+  o.dedup_window = job.dedup_window;
+  if (!job.send) o.receiver_memory = job.transfer.pipeline.ring.memory;
+  o.timeout_seconds = job.transfer.timeout_seconds;
+  return o;
+}
+
+namespace {
 
 // Peak resident memory of this program image in KiB (VmHWM: unlike ru_maxrss it does not count
 // what the parent had resident when it forked us).
@@ -152,24 +175,7 @@ Status Runner::LoadKeys() {
 }
 
 SessionOptions Runner::MakeSessionOptions(bool initiator) const {
-  SessionOptions o;
-  o.initiator = initiator;
-  o.we_send = job_.send;
-  o.anonymous = anonymous_;
-  if (!anonymous_) o.local_static = keys_.local;
-  o.peer = keys_.peer;
-  o.authorized = &keys_.authorized;
-  const bool allow_none = anonymous_ || job_.insecure_plaintext;
-  if (job_.cipher == "auto") {
-    o.ciphers = AutoCiphers(allow_none && !initiator);
-  } else {
-    o.ciphers = {*ParseBulkCipher(job_.cipher)};
-  }
-  o.block_size = static_cast<uint32_t>(job_.transfer.pipeline.ring.block_size);
-  o.dedup_window = job_.dedup_window;
-  if (!job_.send) o.receiver_memory = job_.transfer.pipeline.ring.memory;
-  o.timeout_seconds = job_.transfer.timeout_seconds;
-  return o;
+  return SessionOptionsFor(job_, keys_, anonymous_, initiator);
 }
 
 Result<Link> Runner::Connect(int* exit_code) {

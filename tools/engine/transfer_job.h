@@ -9,8 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "engine/crypto/keys.h"
 #include "engine/ring/fd_stream.h"
 #include "engine/transfer/transfer_sender.h"
+#include "engine/wire/session_handshake.h"
 
 namespace zsend::tool {
 
@@ -42,8 +44,19 @@ struct TransferJob {
   bool progress = false, quiet = false;
   std::string json_stats_path;
   int progress_fd = -1;  // --progress-fd: progress lines (engine_contract.h) there, -1 none
+  // Sessions (session_job.h): `serve` serves the datasets below these roots (target roots:
+  // it receives; source roots: it sends); `session` is the client that asks for streams.
+  std::vector<std::string> roots;
+  bool session_client = false;  // ssh runs `serve --stdio` on the far host, not send/recv
+  int connections = 1;          // serve: connections to accept; session: connections to open
 };
 
 int RunTransferJob(const TransferJob& job);
+
+// Shared with the session commands (session_job.cpp).
+int ExitCodeFor(TransferFailure failure);
+// The handshake's options for `job` with `keys` (unused when `anonymous`: ssh or stdio).
+SessionOptions SessionOptionsFor(const TransferJob& job, const LoadedKeys& keys, bool anonymous,
+                                 bool initiator);
 
 }  // namespace zsend::tool

@@ -51,7 +51,9 @@ LinkSpec LinkSpecFor(const TransferJob& job, const std::string& pubkey) {
                 job.ssh_port,
                 job.ssh_options,
                 job.remote_engine,
-                job.send ? "recv" : "send",
+                job.session_client ? "serve"
+                : job.send         ? "recv"
+                                   : "send",
                 job.remote_args};
   } else {
     spec.kind = LinkKind::kStdio;
