@@ -301,6 +301,8 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_uncou
   transport.dry_run = options.dry_run;
   transport.dry_run_out = &dry_run_out;
   if (options.dry_run) transport.progress = nullptr;
+  if (options.sessions) transport.session_roots = {options.target_path};
+  transport.connections = std::max(1, options.jobs);
   if (transport.progress) {
     transport.progress->Expect(static_cast<int>(
         std::count_if(plan.datasets.begin(), plan.datasets.end(),
@@ -357,11 +359,11 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_uncou
   overhead.transfer_seconds = SecondsSince(transfer_started);
   overhead.source.transfer = source_runner.zfs_commands() - source_before;
   overhead.target.transfer = target_runner.zfs_commands() - target_before;
+  overhead.engine_sessions = mover->sessions_started();
   for (const DatasetReport& report : result.datasets) {
     for (const StepReport& step : report.steps) {
-      if (step.stream.transport == "tcp" || step.stream.transport == "ssh") {
-        ++overhead.engine_sessions;
-      }
+      const bool engines = step.stream.transport == "tcp" || step.stream.transport == "ssh";
+      if (engines && !step.stream.in_session) ++overhead.engine_sessions;
       if (step.stream.transport == "ssh") ++overhead.ssh_connections;
     }
   }

@@ -55,6 +55,8 @@ struct BackupOptions {
   std::vector<std::pair<std::string, std::string>> set_properties;
   bool rollback = false, no_holds = false, no_resume = false;
   bool no_bookmarks = false;  // --no-bookmarks: no bookmark of the common snapshot (OpenZFS)
+  // Pushes over tcp use one engine session for the run (--no-sessions: a pair per stream).
+  bool sessions = true;
   bool raw = false;  // --raw: zfs send -w (encrypted datasets arrive encrypted, keys stay home)
   bool force_rollback = false;  // --force: --rollback may destroy snapshots zsend did not make
   bool ignore_transfer_errors = false;
@@ -86,8 +88,8 @@ struct RunOverhead {
   // ssh connections opened: one control connection per remote host, plus one per transfer
   // that ran the engine through ssh stdio (its own ssh process).
   int ssh_connections = 0;
-  // Engine process pairs started (transfers over tcp or ssh stdio): one per transfer until
-  // one session per host pair exists (issue 13 item 2).
+  // Engine sessions started: the run's session (one far process, --jobs connections) counts
+  // once, and each transfer outside it (ssh stdio, a per-stream tcp pair) once.
   int engine_sessions = 0;
   double planning_seconds = 0, transfer_seconds = 0, rotation_seconds = 0;
 };

@@ -20,7 +20,7 @@ AnnouncingChild::~AnnouncingChild() {
   }
 }
 
-Status AnnouncingChild::Start(const std::vector<std::string>& argv) {
+Status AnnouncingChild::Start(const std::vector<std::string>& argv, int parent_death_signal) {
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
     return ErrnoStatus("pipe", errno);
@@ -34,6 +34,7 @@ Status AnnouncingChild::Start(const std::vector<std::string>& argv) {
   spawn.stdin_fd = in_read.get();
   spawn.stdout_fd = out_write.get();
   spawn.stderr_fd = err_write.get();
+  spawn.parent_death_signal = parent_death_signal;
   base::SpawnResult started = base::Spawn(argv, spawn);
   if (started.fork_errno != 0) return ErrnoStatus("fork", started.fork_errno);
   if (started.exec_errno != 0) {

@@ -9,6 +9,7 @@
 // Waiting polls the run's interrupt (run_interrupt.h). One thread uses an object.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -37,7 +38,9 @@ class AnnouncingChild {
   AnnouncingChild& operator=(const AnnouncingChild&) = delete;
   ~AnnouncingChild();
 
-  Status Start(const std::vector<std::string>& argv);
+  // `parent_death_signal` 0: the child outlives the thread that started it (a session's far
+  // side, started by one --jobs worker and used by all).
+  Status Start(const std::vector<std::string>& argv, int parent_death_signal = SIGKILL);
   // Lines of stdout after the first go to `on_line` (without the newline) while the child is
   // waited for (EndsWithin, Wait): the receiver's --progress-fd 1. Set before Start.
   void OnLaterLines(std::function<void(const std::string&)> on_line) {

@@ -11,6 +11,7 @@
 #include "base/engine_contract.h"
 #include "orchestrator/host/process_chain.h"
 #include "orchestrator/transport/engine_transport.h"
+#include "orchestrator/transport/session_mover.h"
 
 namespace zsend::orchestrator {
 namespace {
@@ -183,7 +184,11 @@ std::unique_ptr<StreamMover> MakeStreamMover(CommandRunner& source, CommandRunne
                                              const TransportOptions& options) {
   auto pipe = std::make_unique<PipeMover>(source, target, options);
   if (options.kind == TransportKind::kPipe) return pipe;
-  return MakeEngineMover(source, target, options, std::move(pipe));
+  std::unique_ptr<StreamMover> engine = MakeEngineMover(source, target, options, std::move(pipe));
+  const bool session = !options.session_roots.empty() && !options.dry_run && !source.IsRemote() &&
+                       options.kind != TransportKind::kSsh;
+  if (!session) return engine;
+  return MakeSessionMover(source, target, options, std::move(engine));
 }
 
 }  // namespace zsend::orchestrator

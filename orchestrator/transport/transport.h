@@ -8,6 +8,8 @@
 //   ssh   zsend-engine send --ssh TARGET: the engine protocol over ssh's stdio.
 //   auto  tcp, then ssh when the direct connection fails, then pipe when a host has no
 //         zsend-engine with send/recv; each fallback is recorded in StreamResult::fallback.
+//   A tcp or auto push with TransportOptions::session_roots goes through one engine session
+//   for the whole run (session_mover.h) and falls back to the above per stream.
 //
 // A StreamMover is made once per run (MakeStreamMover) and shared by the --jobs workers: Move()
 // is thread-safe (each call owns its processes and temporary files; probes are cached under a
@@ -55,6 +57,7 @@ struct StreamResult {
   // A failed stream whose bytes may (partly) have reached the target. A transport falls back
   // to another only while this is false; after that the executor re-reads the target.
   bool data_moved = false;
+  bool in_session = false;  // moved over the run's engine session (session_mover.h)
 };
 
 struct TransportOptions {
@@ -72,12 +75,18 @@ struct TransportOptions {
   // A transfer in which no byte moved for this long fails (--timeout): the engines' --timeout
   // on both ends, the pipe transport's buffer watchdog (-W).
   double timeout_seconds = kDefaultTransferTimeoutSeconds;
+  // Engine sessions (session_mover.h): used for tcp pushes when set; the datasets the far
+  // serve may receive into (the job's TARGET_PATH) and the connections it accepts (--jobs).
+  std::vector<std::string> session_roots;
+  int connections = 1;
 };
 
 class StreamMover {
  public:
   virtual ~StreamMover() = default;
   virtual StreamResult Move(const StreamCommand& command) = 0;
+  // Engine sessions this mover started (each: one far process and --jobs connections).
+  virtual int sessions_started() const { return 0; }
 };
 
 // The mover for `options.kind` between the two hosts.

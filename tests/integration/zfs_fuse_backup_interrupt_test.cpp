@@ -48,9 +48,12 @@ class ZfsFuseBackupInterrupt : public BackupFixture {
     BackupFixture::TearDown();
   }
   std::string Target() { return dst_ + "/" + src_ + "/data"; }
+  // These faults aim at the processes of one stream's engine pair (`--no-sessions`); the run's
+  // engine session has its own fault tests (sshd_zfs_fuse_session_test.cpp).
   std::vector<std::string> Args(const std::string& transport) {
-    return {BinPath("zsend"), "backup",  job_,          dst_,       "--dataset",    src_ + "/data",
-            "--transport",    transport, "--state-dir", state_dir_, "--no-rotation"};
+    return {BinPath("zsend"), "backup",       job_,      dst_,          "--dataset",
+            src_ + "/data",   "--transport",  transport, "--state-dir", state_dir_,
+            "--no-rotation",  "--no-sessions"};
   }
   // Starts zsend with the private TMPDIR; its stdout and stderr go to files that Finish reads.
   pid_t Start(std::vector<std::string> argv, const std::string& path = "") {

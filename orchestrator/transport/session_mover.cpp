@@ -1,0 +1,409 @@
+#include "orchestrator/transport/session_mover.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "base/engine_contract.h"
+#include "base/subprocess.h"
+#include "orchestrator/run/run_interrupt.h"
+#include "orchestrator/transport/announcing_child.h"
+#include "orchestrator/transport/far_side.h"
+#include "orchestrator/transport/tcp_addresses.h"
+
+namespace zsend::orchestrator {
+namespace {
+
+namespace contract = engine_contract;
+
+constexpr int kAnnounceTimeoutMs = 30000;
+
+std::string Seconds(double seconds) {
+  return std::to_string(static_cast<int64_t>(seconds < 1 ? 1 : seconds));
+}
+
+// `zsend-engine session` on this host: requests written to its stdin, result lines read from
+// its stdout by a thread of ours and handed to the Move() waiting for that id. It outlives the
+// --jobs worker that started it (no parent-death signal) and ends when its stdin closes.
+class SessionProcess {
+ public:
+  ~SessionProcess() { End(); }
+
+  Status Start(const std::vector<std::string>& argv) {
+    int in[2], out[2], err[2];
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+      return ErrnoStatus("pipe", errno);
+    }
+    UniqueFd in_read(in[0]), out_write(out[1]), err_write(err[1]);
+    in_.reset(in[1]);
+    UniqueFd out_read(out[0]), err_read(err[0]);
+    base::SpawnOptions spawn;
+    spawn.stdin_fd = in_read.get();
+    spawn.stdout_fd = out_write.get();
+    spawn.stderr_fd = err_write.get();
+    spawn.parent_death_signal = 0;
+    base::SpawnResult started = base::Spawn(argv, spawn);
+    if (started.fork_errno != 0) return ErrnoStatus("fork", started.fork_errno);
+    if (started.exec_errno != 0) return ErrnoStatus("cannot run " + argv[0], started.exec_errno);
+    pid_ = started.pid;
+    reader_ = std::thread([this, fd = std::move(out_read)] { ReadResults(fd.get()); });
+    err_reader_ = std::thread([this, fd = std::move(err_read)] {
+      char buffer[4096];
+      ssize_t got;
+      while ((got = read(fd.get(), buffer, sizeof buffer)) > 0) {
+        std::lock_guard<std::mutex> lock(mu_);
+        err_.append(buffer, static_cast<size_t>(got));
+        if (err_.size() > 16384) err_.erase(0, err_.size() - 16384);
+      }
+    });
+    return Status::Ok();
+  }
+
+  // Sends one request and waits for its result; an error when the session ended first.
+  Result<nlohmann::json> Request(const nlohmann::json& request) {
+    const std::string id = request["id"].get<std::string>();
+    std::string line = request.dump() + "\n";
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!in_.valid() || ended_) return Unavailable("the engine session has ended");
+    // Writes are small (one line) and the session reads stdin all the time.
+    for (size_t done = 0; done < line.size();) {
+      ssize_t n = write(in_.get(), line.data() + done, line.size() - done);
+      if (n <= 0) return Unavailable("the engine session has ended");
+      done += static_cast<size_t>(n);
+    }
+    while (!results_.count(id) && !ended_) {
+      if (Interrupted()) return InterruptedStatus("the engine session's transfer was stopped");
+      answered_.wait_for(lock, std::chrono::milliseconds(200));
+    }
+    if (!results_.count(id)) {
+      return Unavailable("the engine session ended before the stream did: " + LastErrLine());
+    }
+    nlohmann::json result = std::move(results_[id]);
+    results_.erase(id);
+    return result;
+  }
+
+  bool ended() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ended_;
+  }
+
+  // Closes its stdin (the session finishes and exits), waits, or stops it after a grace (at
+  // once when the run was interrupted).
+  int End() {
+    if (pid_ <= 0) return exit_code_;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      in_.reset();
+    }
+    int status = 0;
+    bool exited = false;
+    // An interrupted run does not wait for streams still moving.
+    for (int i = 0; i < 250 && !exited && !Interrupted(); ++i) {  // 5 s
+      exited = waitpid(pid_, &status, WNOHANG) == pid_;
+      if (!exited) usleep(20000);
+    }
+    if (!exited) status = base::StopAndReap(pid_, pid_, kReceiverGraceMs);
+    exit_code_ = base::ExitCodeOf(status);
+    pid_ = -1;
+    if (reader_.joinable()) reader_.join();
+    if (err_reader_.joinable()) err_reader_.join();
+    return exit_code_;
+  }
+
+ private:
+  void ReadResults(int fd) {
+    std::string pending;
+    char buffer[4096];
+    ssize_t got;
+    while ((got = read(fd, buffer, sizeof buffer)) > 0) {
+      pending.append(buffer, static_cast<size_t>(got));
+      for (size_t end; (end = pending.find('\n')) != std::string::npos;) {
+        nlohmann::json result = nlohmann::json::parse(pending.substr(0, end), nullptr, false);
+        pending.erase(0, end + 1);
+        if (!result.is_object() || !result.contains("id") || !result["id"].is_string()) continue;
+        const std::string id = result["id"].get<std::string>();
+        std::lock_guard<std::mutex> lock(mu_);
+        results_[id] = std::move(result);
+        answered_.notify_all();
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    ended_ = true;
+    answered_.notify_all();
+  }
+  std::string LastErrLine() {  // mu_ held
+    std::string text = err_;
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    size_t start = text.rfind('\n');
+    return start == std::string::npos ? text : text.substr(start + 1);
+  }
+
+  pid_t pid_ = -1;
+  int exit_code_ = -1;
+  std::thread reader_, err_reader_;
+  std::mutex mu_;
+  std::condition_variable answered_;
+  UniqueFd in_;                                    // guarded by mu_
+  std::map<std::string, nlohmann::json> results_;  // guarded by mu_
+  bool ended_ = false;                             // guarded by mu_
+  std::string err_;                                // guarded by mu_
+};
+
+// One engine session: the key directory on this host, the far serve, the near session.
+struct EngineSession {
+  bool lost = false;    // guarded by the mover's mutex
+  bool worked = false;  // guarded by the mover's mutex: a stream started on it
+  std::string key_dir;
+  AnnouncingChild far;
+  SessionProcess near;
+};
+
+class SessionMover : public StreamMover {
+ public:
+  SessionMover(CommandRunner& source, CommandRunner& target, TransportOptions options,
+               std::unique_ptr<StreamMover> fallback)
+      : source_(source),
+        target_(target),
+        addresses_(source, target),
+        options_(std::move(options)),
+        fallback_(std::move(fallback)) {}
+
+  ~SessionMover() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Close(std::move(session_));
+  }
+
+  StreamResult Move(const StreamCommand& command) override {
+    for (int attempt = 0;; ++attempt) {
+      std::shared_ptr<EngineSession> session;
+      std::string why;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        why = Current();
+        session = session_;
+      }
+      if (!why.empty()) {
+        StreamResult result = fallback_->Move(command);
+        if (result.fallback.empty()) result.fallback = "no engine session (" + why + ")";
+        return result;
+      }
+      bool lost = false;
+      StreamResult result = MoveOver(*session, command, &lost);
+      bool never_worked = false;
+      std::string unusable;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (result.data_moved) session->worked = true;
+        if (lost) {
+          session->lost = true;
+          // A session whose links never carried a stream (no direct path to the far serve)
+          // is not tried again: the run goes on per stream, with that transport's fallbacks.
+          never_worked = !session->worked;
+          if (never_worked && unusable_.empty()) {
+            unusable_ = "the engine session never connected: " + result.status.message();
+          }
+          unusable = unusable_;
+        }
+      }
+      if (never_worked && !result.data_moved) {
+        StreamResult fallback = fallback_->Move(command);
+        if (fallback.fallback.empty()) fallback.fallback = "no engine session (" + unusable + ")";
+        return fallback;
+      }
+      // A stream the lost session never started moved nothing: once more on a fresh session.
+      if (!lost || result.data_moved || attempt > 0 ||
+          result.status.code() == StatusCode::kCancelled) {
+        return result;
+      }
+    }
+  }
+
+  int sessions_started() const override { return started_.load(); }
+
+ private:
+  std::string Engine(const CommandRunner& host) const {
+    if (host.IsRemote())
+      return options_.remote_engine.empty() ? "zsend-engine" : options_.remote_engine;
+    return options_.local_engine;
+  }
+
+  // The session to use, started (or, lost, replaced once per run) as needed; or why there is
+  // none, and the run moves its streams without one. mu_ held.
+  std::string Current() {
+    if (!unusable_.empty()) return unusable_;
+    if (session_ && !session_->lost) return "";
+    if (session_ && ++restarts_ > 1) {
+      unusable_ = "the engine session was lost twice";
+      return unusable_;
+    }
+    Close(std::move(session_));
+    Result<std::shared_ptr<EngineSession>> started = Start();
+    if (!started.ok()) {
+      unusable_ = started.status().message();
+      return unusable_;
+    }
+    session_ = *started;
+    ++started_;
+    return "";
+  }
+
+  Result<std::shared_ptr<EngineSession>> Start() {
+    auto session = std::make_shared<EngineSession>();
+    const std::string engine = Engine(source_);
+    Result<CommandOutput> made =
+        source_.Run({{"sh", "-c", kKeygenScript, "sh", engine}, Effect::kReadOnly, ""});
+    if (!made.ok() || !made->ok()) {
+      return made.ok() ? CommandFailed(source_, {{engine, "keygen"}, Effect::kReadOnly, ""}, *made)
+                       : made.status();
+    }
+    Result<FarKey> key = ParseKeygenOutput(made->out);
+    if (!key.ok()) return key.status().WithContext(source_.HostLabel());
+    session->key_dir = key->dir;
+    const std::string connections = std::to_string(std::max(1, options_.connections));
+    const std::string timeout = Seconds(options_.timeout_seconds);
+    std::vector<std::string> serve = {"sh",
+                                      "-c",
+                                      kStopOnStdinEof,
+                                      "sh",
+                                      Engine(target_),
+                                      "serve",
+                                      "--listen",
+                                      addresses_.ReceiverListenAddress(),
+                                      "--announce",
+                                      "-q",
+                                      "--timeout",
+                                      timeout,
+                                      "--authorize",
+                                      key->pub,
+                                      "--connections",
+                                      connections};
+    for (const std::string& root : options_.session_roots) {
+      serve.insert(serve.end(), {"--target-root", root});
+    }
+    Result<std::vector<std::string>> serve_argv = target_.StreamArgv(serve);
+    if (!serve_argv.ok()) return serve_argv.status();
+    ZSEND_RETURN_IF_ERROR(session->far.Start(*serve_argv, 0));
+    Result<Announce> announce = ParseAnnounce(session->far.FirstLine(kAnnounceTimeoutMs));
+    if (!announce.ok()) {
+      session->far.Abandon();
+      StageResult ended = session->far.Wait();
+      RemoveKeyDir(session->key_dir);
+      return Unavailable("zsend-engine serve on " + target_.HostLabel() + " " +
+                         announce.status().message() + ": " +
+                         ended.err.substr(0, ended.err.find('\n')));
+    }
+    std::vector<std::string> near = {
+        engine,
+        "session",
+        "--send",
+        "--connect",
+        JoinHostPort(addresses_.TargetHostForSource(), std::to_string(announce->port)),
+        "--peer",
+        announce->pubkey,
+        "--key",
+        key->dir + "/key",
+        "--connections",
+        connections,
+        "-q",
+        "--timeout",
+        timeout,
+        "-m",
+        options_.memory};
+    if (!options_.rate_limit.empty()) near.insert(near.end(), {"-r", options_.rate_limit});
+    if (!options_.codec.empty()) near.insert(near.end(), {"--codec", options_.codec});
+    Status started = session->near.Start(near);
+    if (!started.ok()) {
+      Close(std::move(session));
+      return started;
+    }
+    return session;
+  }
+
+  // `*lost`: the session itself failed (ended, or its link could not be opened again).
+  StreamResult MoveOver(EngineSession& session, const StreamCommand& command, bool* lost) {
+    StreamResult result;
+    result.transport = "tcp";
+    result.in_session = true;
+    ProgressScope progress(options_.progress, command.label, command.expected_bytes);
+    nlohmann::json request = {{"id", std::to_string(++next_id_)},
+                              {"exec", ShellJoin(command.send_argv)},
+                              {"far", command.recv_argv}};
+    Result<nlohmann::json> answer = session.near.Request(request);
+    if (!answer.ok()) {
+      result.status = answer.status();
+      result.data_moved = answer.status().code() != StatusCode::kCancelled;
+      *lost = result.data_moved;
+      return result;
+    }
+    const nlohmann::json& a = *answer;
+    result.bytes = a.value("stream_bytes", uint64_t{0});
+    result.wire_bytes = a.value("wire_bytes", uint64_t{0});
+    result.seconds = a.value("seconds", 0.0);
+    result.data_moved = a.value("started", true);
+    if (progress.enabled()) {
+      progress.Line(contract::FormatProgressLine({result.bytes, result.seconds}));
+    }
+    if (a.value("result", "") == "ok") return result;
+    const std::string failure = a.value("failure", "");
+    const std::string error = a.value("error", "");
+    *lost = failure == "network" || failure == "timeout" || failure == "integrity";
+    if (failure == "consumer" || failure == "producer") {
+      result.failed_command =
+          ShellJoin(failure == "consumer" ? command.recv_argv : command.send_argv);
+      std::string far = a.value("far_stderr", "");
+      result.failed_stderr = far.empty() ? error : far;
+    }
+    result.status = Aborted("zsend-engine session stream failed (exit " +
+                            std::to_string(a.value("exit_code", -1)) + ", " + failure +
+                            "): " + error.substr(0, error.find('\n')));
+    return result;
+  }
+
+  void RemoveKeyDir(const std::string& dir) {
+    if (!IsOurKeyDir(dir)) return;
+    Command remove{{"rm", "-rf", "--", dir}, Effect::kReadOnly, ""};
+    remove.cleanup = true;
+    (void)source_.Run(remove);
+  }
+
+  // Ends a session: the near side first (it closes its links, so the far serve exits by itself),
+  // then the far side, then the key.
+  void Close(std::shared_ptr<EngineSession> session) {
+    if (!session) return;
+    session->near.End();
+    if (Interrupted() || !session->far.EndsWithin(kReceiverGraceMs)) {
+      session->far.Abandon();
+      if (!session->far.EndsWithin(kReceiverGraceMs)) session->far.Stop();
+    }
+    session->far.Wait();
+    RemoveKeyDir(session->key_dir);
+  }
+
+  CommandRunner& source_;
+  CommandRunner& target_;
+  TcpAddresses addresses_;
+  TransportOptions options_;
+  std::unique_ptr<StreamMover> fallback_;
+  std::atomic<uint64_t> next_id_{0};
+  std::atomic<int> started_{0};
+  std::mutex mu_;
+  std::shared_ptr<EngineSession> session_;  // guarded by mu_
+  std::string unusable_;                    // guarded by mu_: why sessions are not used
+  int restarts_ = 0;                        // guarded by mu_
+};
+
+}  // namespace
+
+std::unique_ptr<StreamMover> MakeSessionMover(CommandRunner& source, CommandRunner& target,
+                                              const TransportOptions& options,
+                                              std::unique_ptr<StreamMover> fallback) {
+  return std::make_unique<SessionMover>(source, target, options, std::move(fallback));
+}
+
+}  // namespace zsend::orchestrator

@@ -1,0 +1,143 @@
+// One engine session per run (docs/orchestrator.md, "Transports"): `zsend backup` pushing 50
+// datasets to a target reached through a real sshd on 127.0.0.1 (zfs-fuse pools) opens one ssh
+// control connection and one engine session, whatever the number of datasets (counted, never
+// timed); a dataset whose receive fails (out of space) fails alone while the 49 others
+// land over the same session; the serving engine killed mid-run fails only what was in flight
+// and the run says which; and nothing of the session (process, key directory) stays behind.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/support/backup_fixture.h"
+
+namespace zsend::test {
+namespace {
+
+constexpr int kDatasets = 50;
+
+class SshdZfsFuseSession : public BackupFixture {
+ protected:
+  void SetUp() override {
+    BackupFixture::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    ssh_ = StartSshd();
+    ASSERT_FALSE(ssh_.empty());
+  }
+  // POOL/fleet selected for the job, with `count` children d1..dN.
+  void MakeFleet(int count) {
+    Sh("zfs create " + src_ + "/fleet && zfs set zsend:" + job_ + "=true " + src_ + "/fleet");
+    Sh("for i in $(seq 1 " + std::to_string(count) + "); do zfs create " + src_ +
+       "/fleet/d$i || exit 1; done");
+  }
+  // One run with --json; the document (empty when the output was not JSON).
+  nlohmann::json Run(const std::string& snapshot, int expected_exit,
+                     std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {job_,
+                                     dst_,
+                                     "--strip-path",
+                                     "1",
+                                     "--transport",
+                                     "tcp",
+                                     "--json",
+                                     "--no-rotation",
+                                     "--snapshot-name",
+                                     snapshot,
+                                     "--ssh-target",
+                                     sshd_->destination(),
+                                     "--remote-engine",
+                                     BinPath("zsend-engine")};
+    args.insert(args.end(), ssh_.begin(), ssh_.end());
+    args.insert(args.end(), extra.begin(), extra.end());
+    RunResult r = Zsend(args);
+    EXPECT_EQ(r.exit_code, expected_exit) << r.out << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_TRUE(j.is_object()) << r.out << r.err;
+    return j.is_object() ? j : nlohmann::json::object();
+  }
+  static std::vector<std::string> WithStatus(const nlohmann::json& run, const std::string& status) {
+    std::vector<std::string> names;
+    for (const nlohmann::json& d : run.value("datasets", nlohmann::json::array())) {
+      if (d.value("status", "") == status) names.push_back(d.value("source", ""));
+    }
+    return names;
+  }
+  // No session process on either "host" (both are this machine) and no key directory more than
+  // before the run.
+  void ExpectNothingLeft() {
+    EXPECT_EQ(Shell("pgrep -f 'zsend-engine (serve|session)'").exit_code, 1)
+        << Shell("ps -ef | grep [z]send-engine").out;
+    EXPECT_EQ(KeyDirs(), key_dirs_before_);
+  }
+  static std::string KeyDirs() {
+    return Shell("ls -d ${TMPDIR:-/tmp}/zsend-key.* 2>/dev/null").out;
+  }
+
+  std::string key_dirs_before_ = KeyDirs();
+  std::vector<std::string> ssh_;
+};
+
+TEST_F(SshdZfsFuseSession, FiftyDatasetsOneSessionAndAFailingReceiveFailsAlone) {
+  MakeFleet(kDatasets);
+  nlohmann::json first = Run("1", 0);
+  EXPECT_EQ(WithStatus(first, "transferred").size(), kDatasets + 1u) << first.dump();
+  EXPECT_EQ(first["overhead"]["engine_sessions"], 1) << first["overhead"].dump();
+  EXPECT_EQ(first["overhead"]["ssh_connections"], 1) << first["overhead"].dump();
+  ExpectNothingLeft();
+
+  // d7's copy gets a quota its next stream does not fit in: that receive fails mid-stream, on
+  // the session's link, and the other datasets land over the same session.
+  Sh("zfs set quota=1M " + dst_ + "/fleet/d7");
+  WriteData(src_ + "/fleet/d7", "big", 3 << 20, 7);
+  WriteData(src_ + "/fleet/d8", "new", 50000, 8);
+  nlohmann::json second = Run("2", 1);
+  EXPECT_EQ(WithStatus(second, "failed"), std::vector<std::string>{src_ + "/fleet/d7"})
+      << second.dump();
+  EXPECT_EQ(second["failed"], 1);
+  EXPECT_EQ(second["overhead"]["engine_sessions"], 1) << second["overhead"].dump();
+  for (const nlohmann::json& d : second["datasets"]) {
+    if (d["source"] == src_ + "/fleet/d7") {
+      EXPECT_NE(d.value("failed_command", "").find("zfs receive"), std::string::npos) << d.dump();
+      EXPECT_NE(d.value("failed_stderr", "").find("out of space"), std::string::npos) << d.dump();
+    } else {
+      EXPECT_EQ(d.value("final_snapshot", ""), job_ + "-2") << d.dump();
+    }
+  }
+  EXPECT_EQ(Compare(src_ + "/fleet/d8", dst_ + "/fleet/d8"), "");
+  ExpectNothingLeft();
+}
+
+TEST_F(SshdZfsFuseSession, AServeKilledMidRunFailsOnlyWhatWasInFlight) {
+  // Ten datasets; d5's stream takes seconds at the rate limit, and the serving engine is killed
+  // while it moves.
+  constexpr int kSmallFleet = 10;
+  MakeFleet(kSmallFleet);
+  WriteData(src_ + "/fleet/d5", "big", 6 << 20, 25);
+  std::thread killer([this] {
+    for (int i = 0; i < 600; ++i) {
+      if (Shell("pgrep -f 'zfs [r]eceive.*" + dst_ + "/fleet/d5'").exit_code == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        Shell("pkill -KILL -f 'zsend-engine [s]erve'");  // [s]: not this shell
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  nlohmann::json run = Run("1", 1, {"--rate-limit", "1M", "--jobs", "2"});
+  killer.join();
+  // Exactly the datasets whose streams were on the killed session's links fail (d5 and at most
+  // the one beside it); everything else lands, over a fresh session for the rest.
+  std::vector<std::string> failed = WithStatus(run, "failed");
+  EXPECT_GE(failed.size(), 1u) << run.dump();
+  EXPECT_LE(failed.size(), 2u) << run.dump();
+  EXPECT_NE(std::find(failed.begin(), failed.end(), src_ + "/fleet/d5"), failed.end())
+      << run.dump();
+  EXPECT_EQ(run["failed"], failed.size());
+  EXPECT_EQ(WithStatus(run, "transferred").size(), kSmallFleet + 1 - failed.size()) << run.dump();
+  EXPECT_EQ(run["overhead"]["engine_sessions"], 2) << run["overhead"].dump();
+  ExpectNothingLeft();
+}
+
+}  // namespace
+}  // namespace zsend::test
