@@ -7,6 +7,7 @@
 #include "engine/transfer/far_command.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <string_view>
 
 namespace zsend {
@@ -21,15 +22,11 @@ Status Refused(const std::string& why) {
 
 // A word for a one-line message: quoted, control bytes escaped, long words shortened.
 std::string Quote(std::string_view word) {
-  static const char kHex[] = "0123456789abcdef";
   std::string out = "'";
-  for (size_t i = 0; i < word.size() && i < 80; ++i) {
-    const auto c = static_cast<unsigned char>(word[i]);
-    if (c < 0x20 || c == 0x7f) {
-      out += std::string("\\x") + kHex[c >> 4] + kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
+  for (const unsigned char c : word.substr(0, 80)) {
+    char hex[5];
+    std::snprintf(hex, sizeof hex, "\\x%02x", c);
+    out += c < 0x20 || c == 0x7f ? std::string(hex) : std::string(1, static_cast<char>(c));
   }
   return out + (word.size() > 80 ? "...'" : "'");
 }
@@ -38,13 +35,23 @@ bool NameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '-' || c == '.' || c == ':' || c == ' ';
 }
+bool PropertyChar(char c) {
+  return NameChar(c) && !(c >= 'A' && c <= 'Z') && c != ' ';
+}
 
-bool ValidComponent(std::string_view part) {
-  if (part.empty() || part == "." || part == "..") return false;
-  for (char c : part) {
-    if (!NameChar(c)) return false;
+bool AllOf(std::string_view s, bool (*ok)(char)) {
+  for (char c : s) {
+    if (!ok(c)) return false;
   }
   return true;
+}
+
+bool ValidComponent(std::string_view part) {
+  return !part.empty() && part != "." && part != ".." && AllOf(part, NameChar);
+}
+
+bool ValidProperty(std::string_view p) {
+  return !p.empty() && p.size() <= kMaxNameBytes && AllOf(p, PropertyChar);
 }
 
 bool ValidDataset(std::string_view name) {
@@ -57,20 +64,11 @@ bool ValidDataset(std::string_view name) {
   }
 }
 
-// "ds@snap" (marker '@') or "ds#bookmark" (marker '#'); `*dataset` gets the dataset part.
-bool ValidSnapshot(std::string_view name, char marker, std::string_view* dataset) {
-  const size_t at = name.find(marker);
-  if (at == std::string_view::npos || name.size() > kMaxNameBytes) return false;
-  *dataset = name.substr(0, at);
-  return ValidDataset(*dataset) && ValidComponent(name.substr(at + 1));
-}
-
 // Equal to a root or inside it: "pool/b" covers "pool/b/x" but not "pool/bx".
 bool Below(std::string_view dataset, const std::vector<std::string>& roots) {
   for (const std::string& root : roots) {
-    if (dataset == root) return true;
-    if (dataset.size() > root.size() && dataset.substr(0, root.size()) == root &&
-        dataset[root.size()] == '/') {
+    if (dataset.substr(0, root.size()) == root &&
+        (dataset.size() == root.size() || dataset[root.size()] == '/')) {
       return true;
     }
   }
@@ -85,22 +83,13 @@ std::string NotBelow(const std::string& what, std::string_view word,
          (roots.size() == 1 ? "the served root " + list : "any served root (" + list + ")");
 }
 
-bool ValidProperty(std::string_view p) {
-  if (p.empty() || p.size() > kMaxNameBytes) return false;
-  for (char c : p) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ':' || c == '.' || c == '_' ||
-          c == '-')) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // A snapshot (or, with bookmark_ok, a bookmark) whose dataset is at or below a root.
 Status CheckSnapshotName(std::string_view word, const std::vector<std::string>& roots,
                          const std::string& what, bool bookmark_ok) {
-  std::string_view dataset;
-  if (!ValidSnapshot(word, '@', &dataset) && !(bookmark_ok && ValidSnapshot(word, '#', &dataset))) {
+  const size_t mark = word.find_first_of(bookmark_ok ? "@#" : "@");
+  const std::string_view dataset = word.substr(0, mark);
+  if (mark == std::string_view::npos || word.size() > kMaxNameBytes || !ValidDataset(dataset) ||
+      !ValidComponent(word.substr(mark + 1))) {
     return Refused(what + " " + Quote(word) + " is not a snapshot name");
   }
   if (!Below(dataset, roots)) return Refused(NotBelow(what, word, roots));
@@ -114,8 +103,9 @@ Status CheckReceive(const std::vector<std::string>& w, const std::vector<std::st
   for (size_t i = 2; i + 1 < w.size(); ++i) {
     const std::string& word = w[i];
     if (word == "-o" || word == "-x") {
-      if (i + 2 >= w.size())
+      if (i + 2 >= w.size()) {
         return Refused(cmd + " " + Quote(word) + " needs a property and a target");
+      }
       const std::string& arg = w[++i];
       const size_t eq = arg.find('=');
       const std::string_view prop = word == "-o" ? std::string_view(arg).substr(0, eq) : arg;
@@ -129,6 +119,22 @@ Status CheckReceive(const std::vector<std::string>& w, const std::vector<std::st
         }
         if (prop == "origin") {
           ZSEND_RETURN_IF_ERROR(CheckSnapshotName(value, roots, cmd + " origin", false));
+        }
+        // Settings that would let a peer reach outside the served datasets on this host: a
+        // mountpoint over a system path, sharing, setuid files or devices, a key file, and a
+        // copy that mounts itself.
+        static constexpr std::string_view kHostReaching[] = {"mountpoint", "sharenfs",   "sharesmb",
+                                                             "setuid",     "devices",    "exec",
+                                                             "zoned",      "keylocation"};
+        for (std::string_view denied : kHostReaching) {
+          if (prop == denied) {
+            return Refused(cmd + " setting " + Quote(prop) +
+                           " is not served (it reaches outside "
+                           "the received datasets)");
+          }
+        }
+        if (prop == "canmount" && value != "noauto" && value != "off") {
+          return Refused(cmd + " canmount=" + Quote(value) + " is not served (only noauto, off)");
         }
       }
     } else if (word.empty() || word[0] != '-') {
@@ -150,8 +156,9 @@ Status CheckSend(const std::vector<std::string>& w, const std::vector<std::strin
   for (size_t i = 2; i + 1 < w.size(); ++i) {
     const std::string& word = w[i];
     if (word == "-i" || word == "-I") {
-      if (i + 2 >= w.size())
+      if (i + 2 >= w.size()) {
         return Refused("'zfs send' " + Quote(word) + " needs a base and a snapshot");
+      }
       const std::string& from = w[++i];
       if (from.size() > 1 && from[0] == '@' && ValidComponent(std::string_view(from).substr(1))) {
         continue;  // a snapshot of the dataset sent
@@ -175,10 +182,7 @@ Status CheckSend(const std::vector<std::string>& w, const std::vector<std::strin
 
 std::string EncodeCommandWords(const std::vector<std::string>& words) {
   std::string out;
-  auto put16 = [&out](size_t v) {
-    out.push_back(static_cast<char>((v >> 8) & 0xff));
-    out.push_back(static_cast<char>(v & 0xff));
-  };
+  auto put16 = [&out](size_t v) { out += {static_cast<char>(v >> 8), static_cast<char>(v)}; };
   put16(words.size());
   for (const std::string& word : words) {
     put16(word.size());
@@ -191,8 +195,7 @@ Result<std::vector<std::string>> DecodeCommandWords(const std::string& payload) 
   size_t at = 0;
   auto get16 = [&](size_t* v) {
     if (payload.size() - at < 2) return false;
-    *v = (static_cast<size_t>(static_cast<uint8_t>(payload[at])) << 8) |
-         static_cast<uint8_t>(payload[at + 1]);
+    *v = static_cast<uint8_t>(payload[at]) * size_t{256} + static_cast<uint8_t>(payload[at + 1]);
     at += 2;
     return true;
   };
@@ -233,8 +236,7 @@ Result<std::vector<std::string>> CheckFarCommand(const std::vector<std::string>&
                                                  const std::vector<std::string>& roots) {
   if (roots.empty()) return Refused("no root is served");
   for (const std::string& root : roots) {
-    if (!ValidDataset(root))
-      return Refused("served root " + Quote(root) + " is not a dataset name");
+    if (!ValidDataset(root)) return Refused("served root " + Quote(root) + " is not a dataset");
   }
   // execve would cut a word at a NUL: what ran would differ from what was checked.
   for (const std::string& word : words) {

@@ -24,6 +24,8 @@ namespace zsend::orchestrator {
 
 // How long a receiver may take to end by itself once its sender failed, before it is stopped.
 inline constexpr int kReceiverGraceMs = 2000;
+// How long a far engine may take to print its announce line.
+inline constexpr int kAnnounceTimeoutMs = 30000;
 
 // sh -c kStopOnStdinEof sh RECEIVER-ARGV...: runs the receiver and stops it (SIGTERM) when this
 // script's stdin reaches EOF. Exits with the receiver's exit code.

@@ -17,13 +17,6 @@ namespace {
 
 namespace contract = engine_contract;
 
-constexpr int kAnnounceTimeoutMs = 30000;
-
-// Seconds as the engine's --timeout takes them.
-std::string Seconds(double seconds) {
-  return std::to_string(static_cast<int64_t>(seconds < 1 ? 1 : seconds));
-}
-
 class EngineMover : public StreamMover {
  public:
   EngineMover(CommandRunner& source, CommandRunner& target, TransportOptions options,
@@ -72,11 +65,7 @@ class EngineMover : public StreamMover {
   }
 
  private:
-  std::string Engine(const CommandRunner& host) const {
-    if (host.IsRemote())
-      return options_.remote_engine.empty() ? "zsend-engine" : options_.remote_engine;
-    return options_.local_engine;
-  }
+  std::string Engine(const CommandRunner& host) const { return EngineProgram(host, options_); }
 
   // Both hosts' engines checked against the engine contract (engine_probe.h), once per run.
   EngineCheck CheckedEngines() {
@@ -133,7 +122,7 @@ class EngineMover : public StreamMover {
                                      "--announce",
                                      "-q",
                                      "--timeout",
-                                     Seconds(options_.timeout_seconds),
+                                     EngineSeconds(options_.timeout_seconds),
                                      "--authorize",
                                      pub,
                                      "--exec",
@@ -191,7 +180,7 @@ class EngineMover : public StreamMover {
                                      "-m",
                                      options_.memory,
                                      "--timeout",
-                                     Seconds(options_.timeout_seconds),
+                                     EngineSeconds(options_.timeout_seconds),
                                      "--json-stats",
                                      key_dir + "/stats.json"};
     if (!options_.rate_limit.empty()) send.insert(send.end(), {"-r", options_.rate_limit});
@@ -274,7 +263,7 @@ class EngineMover : public StreamMover {
     const std::string role = push ? "send" : "recv";
     const std::vector<std::string>& near_argv = push ? command.send_argv : command.recv_argv;
     const std::vector<std::string>& far_argv = push ? command.recv_argv : command.send_argv;
-    const std::string timeout = Seconds(options_.timeout_seconds);
+    const std::string timeout = EngineSeconds(options_.timeout_seconds);
     std::vector<std::string> argv = {options_.local_engine, role,    "-q",
                                      "--timeout",           timeout, "--exec",
                                      ShellJoin(near_argv),  "--ssh", ssh.destination};

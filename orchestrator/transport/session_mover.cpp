@@ -21,12 +21,6 @@ namespace {
 
 namespace contract = engine_contract;
 
-constexpr int kAnnounceTimeoutMs = 30000;
-
-std::string Seconds(double seconds) {
-  return std::to_string(static_cast<int64_t>(seconds < 1 ? 1 : seconds));
-}
-
 // `zsend-engine session` on this host: requests written to its stdin, result lines read from
 // its stdout by a thread of ours and handed to the Move() waiting for that id. It outlives the
 // --jobs worker that started it (no parent-death signal) and ends when its stdin closes.
@@ -216,6 +210,15 @@ class SessionMover : public StreamMover {
         if (fallback.fallback.empty()) fallback.fallback = "no engine session (" + unusable + ")";
         return fallback;
       }
+      // The serving engine refused this stream's receive (a setting it does not serve, such as
+      // a --set-properties mountpoint): that one stream goes by itself, as before sessions.
+      if (result.refused) {
+        StreamResult alone = fallback_->Move(command);
+        if (alone.fallback.empty()) {
+          alone.fallback = "the engine session refused it (" + result.status.message() + ")";
+        }
+        return alone;
+      }
       // A stream the lost session never started moved nothing: once more on a fresh session.
       if (!lost || result.data_moved || attempt > 0 ||
           result.status.code() == StatusCode::kCancelled) {
@@ -227,11 +230,7 @@ class SessionMover : public StreamMover {
   int sessions_started() const override { return started_.load(); }
 
  private:
-  std::string Engine(const CommandRunner& host) const {
-    if (host.IsRemote())
-      return options_.remote_engine.empty() ? "zsend-engine" : options_.remote_engine;
-    return options_.local_engine;
-  }
+  std::string Engine(const CommandRunner& host) const { return EngineProgram(host, options_); }
 
   // The session to use, started (or, lost, replaced once per run) as needed; or why there is
   // none, and the run moves its streams without one. mu_ held.
@@ -266,7 +265,7 @@ class SessionMover : public StreamMover {
     if (!key.ok()) return key.status().WithContext(source_.HostLabel());
     session->key_dir = key->dir;
     const std::string connections = std::to_string(std::max(1, options_.connections));
-    const std::string timeout = Seconds(options_.timeout_seconds);
+    const std::string timeout = EngineSeconds(options_.timeout_seconds);
     std::vector<std::string> serve = {"sh",
                                       "-c",
                                       kStopOnStdinEof,
@@ -353,6 +352,7 @@ class SessionMover : public StreamMover {
     const std::string failure = a.value("failure", "");
     const std::string error = a.value("error", "");
     *lost = failure == "network" || failure == "timeout" || failure == "integrity";
+    result.refused = failure == "usage" && !result.data_moved;
     if (failure == "consumer" || failure == "producer") {
       result.failed_command =
           ShellJoin(failure == "consumer" ? command.recv_argv : command.send_argv);

@@ -135,6 +135,16 @@ class PipeMover : public StreamMover {
 
 }  // namespace
 
+std::string EngineProgram(const CommandRunner& host, const TransportOptions& options) {
+  if (host.IsRemote())
+    return options.remote_engine.empty() ? "zsend-engine" : options.remote_engine;
+  return options.local_engine;
+}
+
+std::string EngineSeconds(double seconds) {
+  return std::to_string(static_cast<int64_t>(seconds < 1 ? 1 : seconds));
+}
+
 Result<TransportKind> ParseTransportKind(const std::string& text) {
   if (text == "auto") return TransportKind::kAuto;
   if (text == "tcp") return TransportKind::kTcp;

@@ -58,6 +58,7 @@ struct StreamResult {
   // to another only while this is false; after that the executor re-reads the target.
   bool data_moved = false;
   bool in_session = false;  // moved over the run's engine session (session_mover.h)
+  bool refused = false;     // the session's serving engine refused the stream (nothing ran)
 };
 
 struct TransportOptions {
@@ -88,6 +89,12 @@ class StreamMover {
   // Engine sessions this mover started (each: one far process and --jobs connections).
   virtual int sessions_started() const { return 0; }
 };
+
+// The engine program on `host`: --remote-engine (default zsend-engine) on a remote host, the
+// local engine here. Shared by the engine movers.
+std::string EngineProgram(const CommandRunner& host, const TransportOptions& options);
+// Seconds as the engine's --timeout takes them (whole, at least 1).
+std::string EngineSeconds(double seconds);
 
 // The mover for `options.kind` between the two hosts.
 std::unique_ptr<StreamMover> MakeStreamMover(CommandRunner& source, CommandRunner& target,
