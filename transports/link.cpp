@@ -112,6 +112,9 @@ Status ServeLinks(const LinkSpec& spec, const LinkHooks& hooks, int count,
         served.emplace_back([&serve, link = Link{std::move(peer.channel), peer.session,
                                                  nullptr}]() mutable { serve(std::move(link)); });
       });
+  // No more peers: a client that tries again is refused at once instead of waiting out a
+  // handshake nobody answers.
+  listener = Unavailable("closed");
   for (std::thread& t : served) t.join();
   return status;
 }

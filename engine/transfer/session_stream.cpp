@@ -103,7 +103,10 @@ Result<std::vector<std::string>> AwaitStream(Channel& channel, const Session& st
     return DataLoss(std::string("unexpected ") + FrameTypeName(open->first) +
                     " frame where a stream's open frame was due");
   }
-  return DecodeCommandWords(open->second);
+  Result<std::vector<std::string>> words = DecodeCommandWords(open->second);
+  // The frame was authenticated: bad words are this stream's problem, not the link's.
+  if (!words.ok()) return InvalidArgument(words.status().message());
+  return words;
 }
 
 Status AcceptStream(Channel& channel, const Session& stream) {

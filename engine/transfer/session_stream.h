@@ -32,7 +32,8 @@ Status OpenStream(Channel& channel, const Session& stream, const std::vector<std
                   double timeout_seconds, TransferFailure* failure);
 
 // Server: waits, without a deadline, for the client's next open frame and returns its words.
-// kNotFound when the client closed the connection between streams (the session's normal end).
+// kNotFound when the client closed the connection between streams (the session's normal end);
+// kInvalidArgument when the frame was sound but its words are not (refuse it; the link goes on).
 Result<std::vector<std::string>> AwaitStream(Channel& channel, const Session& stream);
 // Server: the answer to an open frame: ready, or an error frame with `failure` and `why`.
 Status AcceptStream(Channel& channel, const Session& stream);

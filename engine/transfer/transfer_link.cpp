@@ -152,10 +152,18 @@ Status FrameWriter::Write(const std::byte* buf, size_t len) {
       static_cast<uint64_t>(
           std::chrono::duration_cast<std::chrono::nanoseconds>(last_write_ - start).count()),
       std::memory_order_relaxed);
-  if (!written.ok()) return written;
+  if (!written.ok()) {
+    broken_ = true;
+    return written;
+  }
   Track(buf, len);
   bytes_.fetch_add(len, std::memory_order_relaxed);
   return Status::Ok();
+}
+
+bool FrameWriter::MidFrame() {
+  std::lock_guard lock(mu_);
+  return broken_ || header_got_ != 0 || frame_left_ != 0;
 }
 
 Status FrameWriter::SendControl(FrameType type, const std::string& payload) {

@@ -74,6 +74,9 @@ class FrameWriter : public ByteSink {
   // A heartbeat, unless someone is writing or wrote within `idle`; never blocks on the lock.
   Status MaybeHeartbeat(std::chrono::steady_clock::duration idle);
   uint64_t data_bytes_written() const { return bytes_.load(std::memory_order_relaxed); }
+  // A data frame is (or may be) partly on the wire: a write of it failed or was cut off, or
+  // its end never came. No other frame may follow on this link.
+  bool MidFrame();
   // Time spent inside the channel's writes (blocked on the link), for the adaptive codec.
   uint64_t write_ns() const { return write_ns_.load(std::memory_order_relaxed); }
 
@@ -86,6 +89,7 @@ class FrameWriter : public ByteSink {
   uint64_t next_control_;               // guarded by mu_; 0 was the key confirmation
   std::byte header_[kFrameHeaderSize];  // guarded by mu_: the header being streamed
   size_t header_got_ = 0;               // guarded by mu_
+  bool broken_ = false;                 // guarded by mu_: a data write failed
   uint64_t frame_left_ = 0;             // guarded by mu_: body bytes of the current frame
   std::chrono::steady_clock::time_point last_write_{};  // guarded by mu_
   std::atomic<uint64_t> bytes_{0};

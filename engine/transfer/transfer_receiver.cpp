@@ -67,6 +67,7 @@ class FrameReader : public BlockReader {
           if (!error.ok()) return error.status();
           Status s = Aborted("sender: " + error->message);
           outcome_.Fail(FromErrorReason(error->reason), s);
+          peer_error_ = true;
           return s;
         }
         default:
@@ -78,6 +79,8 @@ class FrameReader : public BlockReader {
 
   // Valid once Fill() returned true.
   const EndPayload& end() const { return end_; }
+  // The sender gave up with an error frame (whatever its reason, the link is in step).
+  bool peer_error() const { return peer_error_; }
 
   // A session stream after our last frame: reads the sender's frames, checked in order and
   // (control frames) authenticated, until its close frame. Data frames still in flight when
@@ -137,6 +140,7 @@ class FrameReader : public BlockReader {
   uint64_t next_data_ = 0;
   uint64_t next_control_;
   EndPayload end_;
+  bool peer_error_ = false;
 };
 
 // Authenticates and opens each data frame in place; a compressed frame is decoded into the
@@ -341,8 +345,10 @@ TransferReport RunReceiveTransfer(Channel& channel, const Session& session, Cons
     } else {
       consumer.Abandon();
       const TransferFailure f = outcome.failure();
-      // A session stream's sender waits for our last word even when its producer failed.
-      if (f != TransferFailure::kNetwork && f != TransferFailure::kTimeout &&
+      // A session stream's sender waits for our last word whenever it told us why it gave up
+      // (the reason may read as a network failure) and when its producer failed.
+      const bool peer_said = options.session_stream && reader.peer_error();
+      if (((f != TransferFailure::kNetwork && f != TransferFailure::kTimeout) || peer_said) &&
           (f != TransferFailure::kProducer || options.session_stream)) {
         channel.SetDeadline(2);
         (void)writer.SendControl(FrameType::kError,
@@ -351,8 +357,9 @@ TransferReport RunReceiveTransfer(Channel& channel, const Session& session, Cons
     }
   }
   const TransferFailure f = outcome.failure();
-  const bool link_alive = f != TransferFailure::kTimeout && f != TransferFailure::kNetwork &&
-                          f != TransferFailure::kStopped;
+  const bool link_alive = (options.session_stream && reader.peer_error()) ||
+                          (f != TransferFailure::kTimeout && f != TransferFailure::kNetwork &&
+                           f != TransferFailure::kStopped);
   if (options.session_stream) {
     report.link_reusable =
         link_alive && reader.SkipToClose(session.block_size + kMaxDataOverhead).ok();

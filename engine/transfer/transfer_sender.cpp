@@ -1,5 +1,6 @@
 #include "engine/transfer/transfer_sender.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -147,7 +148,7 @@ class SenderSink : public ByteSink {
 // still in step).
 void ControlLoop(Channel& channel, const Session& session, double timeout, uint64_t first_control,
                  TransferOutcome& outcome, StatusPayload* remote, bool* got_status,
-                 bool* last_word) {
+                 std::atomic<bool>* last_word) {
   FrameCipher opener(session.cipher, session.receive_key);
   std::vector<std::byte> buf(kFrameHeaderSize + kMaxControlBody);
   for (uint64_t next = first_control;; ++next) {
@@ -182,7 +183,7 @@ void ControlLoop(Channel& channel, const Session& session, double timeout, uint6
         Result<ErrorPayload> error = DecodeError(payload);
         if (!error.ok()) return (void)outcome.Fail(TransferFailure::kIntegrity, error.status());
         outcome.Fail(FromErrorReason(error->reason), Aborted("receiver: " + error->message));
-        *last_word = true;
+        last_word->store(true);
         return;
       }
       case FrameType::kStatus: {
@@ -190,7 +191,7 @@ void ControlLoop(Channel& channel, const Session& session, double timeout, uint6
         if (!status.ok()) return (void)outcome.Fail(TransferFailure::kIntegrity, status.status());
         *remote = *status;
         *got_status = true;
-        *last_word = true;
+        last_word->store(true);
         if (status->consumer_exit != 0) {
           outcome.Fail(TransferFailure::kConsumer,
                        Aborted("the receiver's consumer " +
@@ -293,7 +294,8 @@ TransferReport RunSendTransfer(Channel& channel, const Session& session, ByteSou
   }
 
   StatusPayload remote;
-  bool got_status = false, last_word = false;
+  bool got_status = false;
+  std::atomic<bool> last_word{false};
   std::thread control([&] {
     ControlLoop(channel, session, options.timeout_seconds, first_control, outcome, &remote,
                 &got_status, &last_word);
@@ -312,21 +314,26 @@ TransferReport RunSendTransfer(Channel& channel, const Session& session, ByteSou
       // Tell the receiver why, unless the link itself is what failed.
       const TransferFailure f = outcome.failure();
       const bool link_failed = f == TransferFailure::kNetwork || f == TransferFailure::kTimeout;
-      if (!link_failed) {
+      // A data frame cut off mid-way (the writer was stopped inside it) leaves nothing that
+      // could follow it on this link: no error frame, and the link is stopped.
+      const bool cut = writer.MidFrame();
+      if (!link_failed && !cut) {
         channel.SetDeadline(2);
         (void)writer.SendControl(FrameType::kError,
                                  EncodeError({ToErrorReason(f), outcome.status().message()}));
       }
       // A session stream's receiver answers our error frame with its last word, which ends
-      // the control thread; anything else ends it by stopping the link.
-      if (!options.session_stream || link_failed || f == TransferFailure::kStopped ||
-          f == TransferFailure::kIntegrity) {
+      // the control thread (or has already: its own error or status frame); anything else
+      // ends it by stopping the link.
+      if (!options.session_stream || cut ||
+          (!last_word.load() &&
+           (link_failed || f == TransferFailure::kStopped || f == TransferFailure::kIntegrity))) {
         channel.Stop();
       }
     }
     control.join();
   }
-  if (options.session_stream && last_word && !channel.stopped()) {
+  if (options.session_stream && last_word.load() && !channel.stopped()) {
     channel.SetDeadline(options.timeout_seconds);
     report.link_reusable = writer.SendControl(FrameType::kClose, "").ok();
   }

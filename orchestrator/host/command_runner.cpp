@@ -34,27 +34,6 @@ bool DrainAvailable(int fd, std::string& out) {
   }
 }
 
-// Blocks SIGPIPE in this thread while it writes a command's stdin: a command that exits
-// without reading its input must not kill the orchestrator. A SIGPIPE raised meanwhile is
-// consumed before the old mask returns.
-class SigpipeBlock {
- public:
-  SigpipeBlock() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-  }
-  ~SigpipeBlock() {
-    timespec zero{0, 0};
-    while (sigtimedwait(&pipe_, nullptr, &zero) > 0) {
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-
- private:
-  sigset_t pipe_, old_;
-};
-
 }  // namespace
 
 std::string CommandOutput::FirstErrorLine() const {

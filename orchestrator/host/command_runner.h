@@ -10,7 +10,11 @@
 // LocalRunner has no state; DryRunRunner serialises its output with a mutex.
 #pragma once
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <atomic>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <ostream>
@@ -158,5 +162,26 @@ Status CommandFailed(const CommandRunner& runner, const Command& command,
 
 // Runs the command and turns a non-zero exit into CommandFailed(); returns the output on success.
 Result<CommandOutput> RunChecked(CommandRunner& runner, const Command& command);
+
+// Blocks SIGPIPE in this thread while it writes a command's stdin: a command that exits
+// without reading its input must not kill the orchestrator. A SIGPIPE raised meanwhile is
+// consumed before the old mask returns.
+class SigpipeBlock {
+ public:
+  SigpipeBlock() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeBlock() {
+    timespec zero{0, 0};
+    while (sigtimedwait(&pipe_, nullptr, &zero) > 0) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t pipe_, old_;
+};
 
 }  // namespace zsend::orchestrator

@@ -63,11 +63,16 @@ class SessionProcess {
     const std::string id = request["id"].get<std::string>();
     std::string line = request.dump() + "\n";
     std::unique_lock<std::mutex> lock(mu_);
-    if (!in_.valid() || ended_) return Unavailable("the engine session has ended");
-    // Writes are small (one line) and the session reads stdin all the time.
+    // Not sent: kFailedPrecondition, so the caller knows nothing moved.
+    if (!in_.valid() || ended_) return FailedPrecondition("the engine session has ended");
+    // Writes are small (one line) and the session reads stdin all the time; a session that
+    // died is an EPIPE here, never a SIGPIPE that ends zsend.
+    SigpipeBlock no_sigpipe;
     for (size_t done = 0; done < line.size();) {
       ssize_t n = write(in_.get(), line.data() + done, line.size() - done);
-      if (n <= 0) return Unavailable("the engine session has ended");
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0 && done == 0) return FailedPrecondition("the engine session has ended");
+      if (n <= 0) return Unavailable("the engine session ended while it was sent a request");
       done += static_cast<size_t>(n);
     }
     while (!results_.count(id) && !ended_) {
@@ -154,6 +159,7 @@ struct EngineSession {
   bool lost = false;    // guarded by the mover's mutex
   bool worked = false;  // guarded by the mover's mutex: a stream started on it
   std::string key_dir;
+  std::mutex far_mu;  // AnnouncingChild is one thread's at a time
   AnnouncingChild far;
   SessionProcess near;
 };
@@ -335,10 +341,15 @@ class SessionMover : public StreamMover {
                               {"far", command.recv_argv}};
     Result<nlohmann::json> answer = session.near.Request(request);
     if (!answer.ok()) {
+      const StatusCode code = answer.status().code();
       result.status = answer.status();
-      result.data_moved = answer.status().code() != StatusCode::kCancelled;
-      *lost = result.data_moved;
+      result.data_moved = code != StatusCode::kCancelled && code != StatusCode::kFailedPrecondition;
+      *lost = code != StatusCode::kCancelled;
       return result;
+    }
+    {
+      std::lock_guard<std::mutex> far(session.far_mu);
+      session.far.EndsWithin(0);  // reads what the far serve said, so its stderr never fills
     }
     const nlohmann::json& a = *answer;
     result.bytes = a.value("stream_bytes", uint64_t{0});
@@ -377,6 +388,7 @@ class SessionMover : public StreamMover {
   void Close(std::shared_ptr<EngineSession> session) {
     if (!session) return;
     session->near.End();
+    std::lock_guard<std::mutex> far(session->far_mu);
     if (Interrupted() || !session->far.EndsWithin(kReceiverGraceMs)) {
       session->far.Abandon();
       if (!session->far.EndsWithin(kReceiverGraceMs)) session->far.Stop();

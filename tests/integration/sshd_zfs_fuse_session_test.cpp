@@ -41,6 +41,7 @@ class SshdZfsFuseSession : public BackupFixture {
                                      "--transport",
                                      "tcp",
                                      "--json",
+                                     "--sessions",
                                      "--no-rotation",
                                      "--snapshot-name",
                                      snapshot,

@@ -66,7 +66,9 @@ class SessionRunner {
   TransferOptions StreamOptions() const;
   bool ServeLink(Link link);
   StreamOutcome ServeStream(Channel& channel, const Session& stream);
-  StreamOutcome ClientStream(Channel& channel, const Session& stream, const nlohmann::json& req);
+  // Moves one request over `link`; `*index` counts the streams opened on it (the next one's
+  // keys are stream *index + 1), advanced only when an open frame went out.
+  StreamOutcome ClientStream(Link& link, uint64_t* index, const nlohmann::json& req);
   void Worker();
   bool NextRequest(nlohmann::json* request);
   void Report(const nlohmann::json& request, const StreamOutcome& outcome);
@@ -182,6 +184,11 @@ bool SessionRunner::ServeLink(Link link) {
 StreamOutcome SessionRunner::ServeStream(Channel& channel, const Session& stream) {
   StreamOutcome outcome;
   Result<std::vector<std::string>> words = AwaitStream(channel, stream);
+  if (!words.ok() && words.status().code() == StatusCode::kInvalidArgument) {
+    Say("refused: " + words.status().message());  // authenticated, only its words are bad
+    outcome.reusable = RefuseStream(channel, stream, TransferFailure::kUsage, words.status()).ok();
+    return outcome;
+  }
   if (!words.ok()) {
     if (words.status().code() != StatusCode::kNotFound) {
       Say("the session's link failed: " + words.status().message());
@@ -320,8 +327,7 @@ void SessionRunner::Worker() {
       }
       continue;
     }
-    StreamOutcome outcome =
-        ClientStream(*link->channel, StreamSession(link->session, ++index), request);
+    StreamOutcome outcome = ClientStream(*link, &index, request);
     Report(request, outcome);
     if (!outcome.reusable) {
       link->Close(true);
@@ -331,12 +337,25 @@ void SessionRunner::Worker() {
   if (link) link->Close(false);
 }
 
-StreamOutcome SessionRunner::ClientStream(Channel& channel, const Session& stream,
+StreamOutcome SessionRunner::ClientStream(Link& link, uint64_t* index,
                                           const nlohmann::json& request) {
   StreamOutcome outcome;
+  outcome.reusable = true;  // until an open frame went out, the link is untouched
   std::vector<std::string> far;
   for (const nlohmann::json& word : request["far"]) {
     far.push_back(word.is_string() ? word.get<std::string>() : word.dump());
+  }
+  // The open frame's limits, checked here so that a long argv is this request's usage error.
+  bool fits = !far.empty() && far.size() <= kMaxCommandWords;
+  for (const std::string& word : far) {
+    fits = fits && word.size() <= kMaxCommandWordBytes && word.find('\0') == std::string::npos;
+  }
+  if (!fits) {
+    outcome.failure = TransferFailure::kUsage;
+    outcome.status = InvalidArgument("the far command needs 1 to " +
+                                     std::to_string(kMaxCommandWords) + " words of at most " +
+                                     std::to_string(kMaxCommandWordBytes) + " bytes without NUL");
+    return outcome;
   }
   Result<std::vector<std::string>> argv = ShellSplit(request["exec"].get<std::string>());
   std::unique_ptr<ChildSource> source;
@@ -355,9 +374,10 @@ StreamOutcome SessionRunner::ClientStream(Channel& channel, const Session& strea
   if (!started.ok()) {
     outcome.failure = job_.send ? TransferFailure::kProducer : TransferFailure::kConsumer;
     outcome.status = started;
-    outcome.reusable = true;  // nothing was sent
     return outcome;
   }
+  Channel& channel = *link.channel;
+  const Session stream = StreamSession(link.session, ++*index);
   TransferFailure refused = TransferFailure::kNone;
   Status open = OpenStream(channel, stream, far, job_.transfer.timeout_seconds, &refused);
   if (!open.ok()) {

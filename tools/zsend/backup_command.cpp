@@ -233,9 +233,9 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
                 "Do not bookmark the common snapshot on the source (OpenZFS; a bookmark lets the "
                 "next incremental start after that snapshot is destroyed)");
   cmd->add_flag("--no-resume", o.no_resume, "Do not make receives resumable (recv -s)");
-  cmd->add_flag("--no-sessions{false}", o.sessions,
-                "Push over tcp with an engine pair per dataset instead of one engine session "
-                "for the run (docs/protocol.md 5.8)");
+  cmd->add_flag("--sessions,!--no-sessions", o.sessions,
+                "Push over tcp through one engine session for the whole run instead of an "
+                "engine pair per dataset (docs/orchestrator.md, \"Transports\"; default off)");
   cmd->add_flag("--raw", o.raw,
                 "Send raw (zfs send -w): encrypted datasets arrive encrypted, the target never "
                 "needs their key (OpenZFS)");
