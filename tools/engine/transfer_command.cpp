@@ -22,6 +22,7 @@ struct TransferFlags {
   std::string memory = "256M", block_size = "1M", read_rate, write_rate, timeout = "60",
               io = "auto", dedup_window = "auto";
   int threads = 0;
+  bool pull = false;  // session --recv (the role itself is job.send)
 };
 
 // --dedup-window: "auto" asks for kDefaultDedupWindow when the sender compresses (a sender
@@ -242,8 +243,7 @@ void RegisterSessionCommand(CLI::App& app, CommandRun* run) {
   cmd->footer(kExitCodeHelp);
   auto* send = cmd->add_flag("--send", flags->job.send,
                              "Push: run each request's \"exec\" (zfs send) here and send it");
-  bool recv = false;
-  auto* receive = cmd->add_flag("--recv", recv,
+  auto* receive = cmd->add_flag("--recv", flags->pull,
                                 "Pull: receive each stream into the request's \"exec\" "
                                 "(zfs receive) here");
   send->excludes(receive);
