@@ -197,19 +197,6 @@ Status FrameWriter::MaybeHeartbeat(std::chrono::steady_clock::duration idle) {
   return Status::Ok();
 }
 
-Status ReadFull(ByteSource& source, std::byte* buf, size_t n, const char* what) {
-  size_t done = 0;
-  while (done < n) {
-    Result<size_t> got = source.Read(buf + done, n - done);
-    if (!got.ok()) return got.status();
-    if (*got == 0) {
-      return Unavailable(source.Describe() + ": connection closed in the middle of " + what);
-    }
-    done += *got;
-  }
-  return Status::Ok();
-}
-
 Heartbeat::Heartbeat(FrameWriter& writer, double interval_seconds) : writer_(writer) {
   const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(interval_seconds));

@@ -106,9 +106,6 @@ class ChannelSource : public ByteSource {
   Channel& channel_;
 };
 
-// Reads exactly `n` bytes from `source`; kUnavailable naming `what` when it ends first.
-Status ReadFull(ByteSource& source, std::byte* buf, size_t n, const char* what);
-
 // Sends heartbeats from its own thread until destroyed.
 class Heartbeat {
  public:

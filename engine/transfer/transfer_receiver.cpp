@@ -31,23 +31,24 @@ class FrameReader : public BlockReader {
     const uint32_t max_body = static_cast<uint32_t>(block.capacity - kFrameHeaderSize);
     for (;;) {
       channel_.SetDeadline(timeout_);
-      std::byte* at = block.data;
-      Status read = ReadFull(source, at, kFrameHeaderSize, "a frame header");
-      if (!read.ok()) return Explain(read);
-      Result<FrameHeader> header = DecodeFrameHeader(at, max_body);
+      ZSEND_RETURN_IF_ERROR(Explain(ReadOn(source, head_, kFrameHeaderSize, "a frame header")));
+      Result<FrameHeader> header = DecodeFrameHeader(head_, max_body);
       if (!header.ok()) return header.status();
       if (header->type == FrameType::kData) {
         if (header->sequence != next_data_) return OutOfOrder(*header, next_data_);
+        Begin(*header, Part::kDataBody);
+        std::memcpy(block.data, head_, kFrameHeaderSize);
         ZSEND_RETURN_IF_ERROR(
-            Explain(ReadFull(source, at + kFrameHeaderSize, header->length, "a data frame")));
+            Explain(ReadOn(source, block.data + kFrameHeaderSize, header->length, "a data frame")));
         ++next_data_;
         block.size = kFrameHeaderSize + header->length;
         return false;
       }
       if (header->sequence != next_control_) return OutOfOrder(*header, next_control_);
-      std::memcpy(control_.data(), at, kFrameHeaderSize);
+      Begin(*header, Part::kControlBody);
+      std::memcpy(control_.data(), head_, kFrameHeaderSize);
       ZSEND_RETURN_IF_ERROR(Explain(
-          ReadFull(source, control_.data() + kFrameHeaderSize, header->length, "a control frame")));
+          ReadOn(source, control_.data() + kFrameHeaderSize, header->length, "a control frame")));
       ++next_control_;
       Result<size_t> size = opener_.Open(control_.data(), *header);
       if (!size.ok()) return size.status();
@@ -83,33 +84,42 @@ class FrameReader : public BlockReader {
   bool peer_error() const { return peer_error_; }
 
   // A session stream after our last frame: reads the sender's frames, checked in order and
-  // (control frames) authenticated, until its close frame. Data frames still in flight when
-  // the stream failed are read into `scratch` and dropped unopened.
+  // (control frames) authenticated, until its close frame. It starts where Fill() stopped, also
+  // inside a frame (the pipeline stopped its read when the consumer failed). Data frames still
+  // in flight when the stream failed are read into `scratch` and dropped unopened.
   Status SkipToClose(size_t max_data_body) {
     std::vector<std::byte> scratch;
     for (;;) {
       channel_.SetDeadline(timeout_);
-      std::byte head[kFrameHeaderSize];
-      ZSEND_RETURN_IF_ERROR(channel_.ReadExact(head, sizeof head));
-      Result<FrameHeader> header = DecodeFrameHeader(head, static_cast<uint32_t>(max_data_body));
-      if (!header.ok()) return header.status();
-      if (header->type == FrameType::kData) {
-        if (header->sequence != next_data_) return OutOfOrder(*header, next_data_);
+      if (part_ == Part::kHeader) {
+        ZSEND_RETURN_IF_ERROR(channel_.ReadExact(head_ + got_, kFrameHeaderSize - got_));
+        Result<FrameHeader> header = DecodeFrameHeader(head_, static_cast<uint32_t>(max_data_body));
+        if (!header.ok()) return header.status();
+        const bool data = header->type == FrameType::kData;
+        const uint64_t expected = data ? next_data_ : next_control_;
+        if (header->sequence != expected) return OutOfOrder(*header, expected);
+        Begin(*header, data ? Part::kDataBody : Part::kControlBody);
+        if (!data) std::memcpy(control_.data(), head_, kFrameHeaderSize);
+      }
+      const size_t left = current_.length - got_;
+      if (part_ == Part::kDataBody) {
+        scratch.resize(left);
+        ZSEND_RETURN_IF_ERROR(channel_.ReadExact(scratch.data(), left));
         ++next_data_;
-        scratch.resize(header->length);
-        ZSEND_RETURN_IF_ERROR(channel_.ReadExact(scratch.data(), header->length));
+        part_ = Part::kHeader;
+        got_ = 0;
         continue;
       }
-      if (header->sequence != next_control_) return OutOfOrder(*header, next_control_);
+      ZSEND_RETURN_IF_ERROR(channel_.ReadExact(control_.data() + kFrameHeaderSize + got_, left));
       ++next_control_;
-      std::memcpy(control_.data(), head, kFrameHeaderSize);
-      ZSEND_RETURN_IF_ERROR(channel_.ReadExact(control_.data() + kFrameHeaderSize, header->length));
-      Result<size_t> opened = opener_.Open(control_.data(), *header);
+      part_ = Part::kHeader;
+      got_ = 0;
+      Result<size_t> opened = opener_.Open(control_.data(), current_);
       if (!opened.ok()) return opened.status();
-      if (header->type == FrameType::kClose) return Status::Ok();
-      if (header->type != FrameType::kHeartbeat && header->type != FrameType::kError &&
-          header->type != FrameType::kEnd) {
-        return DataLoss(std::string("unexpected ") + FrameTypeName(header->type) +
+      if (current_.type == FrameType::kClose) return Status::Ok();
+      if (current_.type != FrameType::kHeartbeat && current_.type != FrameType::kError &&
+          current_.type != FrameType::kEnd) {
+        return DataLoss(std::string("unexpected ") + FrameTypeName(current_.type) +
                         " frame from the sender");
       }
     }
@@ -132,6 +142,30 @@ class FrameReader : public BlockReader {
                     " was due (dropped, repeated or reordered frames)");
   }
 
+  // Where the reader is inside the current frame: its header (got_ bytes of head_ read), or
+  // the body of current_ (got_ bytes read). A read stopped mid-frame keeps its place here.
+  enum class Part { kHeader, kDataBody, kControlBody };
+  void Begin(const FrameHeader& header, Part part) {
+    current_ = header;
+    part_ = part;
+    got_ = 0;
+  }
+  // Reads the rest of the current part (from got_ to n) into `buf`, counting in got_; the part
+  // after it starts at 0 once the whole part is in.
+  Status ReadOn(ByteSource& source, std::byte* buf, size_t n, const char* what) {
+    while (got_ < n) {
+      Result<size_t> got = source.Read(buf + got_, n - got_);
+      if (!got.ok()) return got.status();
+      if (*got == 0) {
+        return Unavailable(source.Describe() + ": connection closed in the middle of " + what);
+      }
+      got_ += *got;
+    }
+    got_ = 0;
+    part_ = Part::kHeader;
+    return Status::Ok();
+  }
+
   Channel& channel_;
   FrameCipher opener_;
   double timeout_;
@@ -141,6 +175,10 @@ class FrameReader : public BlockReader {
   uint64_t next_control_;
   EndPayload end_;
   bool peer_error_ = false;
+  Part part_ = Part::kHeader;
+  size_t got_ = 0;
+  FrameHeader current_{};
+  std::byte head_[kFrameHeaderSize] = {};
 };
 
 // Authenticates and opens each data frame in place; a compressed frame is decoded into the

@@ -13,6 +13,7 @@
 //            left, each result saying whether the far side had started the stream.
 #include "tools/engine/session_job.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -165,8 +166,17 @@ int SessionRunner::Serve() {
   return broken ? kExitNetwork : kExitOk;
 }
 
-// Serves streams until the client ends the session; false when the link broke instead.
+// Serves streams until the client ends the session; false when the link broke instead. A stop
+// signal stops the link's channel, also while serve waits for the next stream's open frame.
 bool SessionRunner::ServeLink(Link link) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread watcher([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!done && StopSignal() == 0) cv.wait_for(lock, std::chrono::milliseconds(100));
+    if (!done) link.channel->Stop();
+  });
   bool clean = false;
   for (uint64_t index = 1;; ++index) {
     const Session stream = StreamSession(link.session, index);
@@ -177,6 +187,12 @@ bool SessionRunner::ServeLink(Link link) {
     }
     if (!outcome.reusable) break;
   }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    done = true;
+    cv.notify_all();
+  }
+  watcher.join();
   link.Close(!clean);
   return clean;
 }
@@ -190,7 +206,7 @@ StreamOutcome SessionRunner::ServeStream(Channel& channel, const Session& stream
     return outcome;
   }
   if (!words.ok()) {
-    if (words.status().code() != StatusCode::kNotFound) {
+    if (words.status().code() != StatusCode::kNotFound && StopSignal() == 0) {
       Say("the session's link failed: " + words.status().message());
     }
     outcome.status = words.status();
