@@ -80,21 +80,11 @@ class EngineMover : public StreamMover {
   StreamResult MoveTcp(const StreamCommand& command) {
     StreamResult result;
     result.transport = "tcp";
-    // A fresh sender key on the source host, in a private directory.
+    // A fresh sender key on the source host, in a private directory (removed on return).
     const std::string engine = Engine(source_);
-    Result<CommandOutput> made =
-        source_.Run({{"sh", "-c", kKeygenScript, "sh", engine}, Effect::kReadOnly, ""});
-    if (!made.ok() || !made->ok()) {
-      result.status =
-          made.ok() ? CommandFailed(source_, {{engine, "keygen"}, Effect::kReadOnly, ""}, *made)
-                    : made.status();
-      return result;
-    }
-    // Marker lines, not "the first line" (far_side.h); a directory is removed only when it
-    // is one kKeygenScript made.
-    Result<FarKey> far_key = ParseKeygenOutput(made->out);
+    Result<FarKey> far_key = MakeKey(source_, engine);
     if (!far_key.ok()) {
-      result.status = far_key.status().WithContext(source_.HostLabel());
+      result.status = far_key.status();
       return result;
     }
     const std::string key_dir = far_key->dir;
@@ -102,12 +92,7 @@ class EngineMover : public StreamMover {
     struct Cleanup {
       CommandRunner& host;
       std::string dir;
-      ~Cleanup() {
-        if (!IsOurKeyDir(dir)) return;
-        Command remove{{"rm", "-rf", "--", dir}, Effect::kReadOnly, ""};
-        remove.cleanup = true;
-        (void)host.Run(remove);
-      }
+      ~Cleanup() { RemoveKeyDir(host, dir); }
     } cleanup{source_, key_dir};
 
     std::vector<std::string> recv = {"sh",

@@ -67,6 +67,23 @@ Result<FarKey> ParseKeygenOutput(const std::string& out) {
   return key;
 }
 
+Result<FarKey> MakeKey(CommandRunner& host, const std::string& engine) {
+  Result<CommandOutput> made =
+      host.Run({{"sh", "-c", kKeygenScript, "sh", engine}, Effect::kReadOnly, ""});
+  if (!made.ok()) return made.status();
+  if (!made->ok()) return CommandFailed(host, {{engine, "keygen"}, Effect::kReadOnly, ""}, *made);
+  Result<FarKey> key = ParseKeygenOutput(made->out);
+  if (!key.ok()) return key.status().WithContext(host.HostLabel());
+  return key;
+}
+
+void RemoveKeyDir(CommandRunner& host, const std::string& dir) {
+  if (!IsOurKeyDir(dir)) return;
+  Command remove{{"rm", "-rf", "--", dir}, Effect::kReadOnly, ""};
+  remove.cleanup = true;
+  (void)host.Run(remove);
+}
+
 Result<Announce> ParseAnnounce(const std::string& line) {
   nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
   using namespace engine_contract;

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "orchestrator/host/command_runner.h"
 
 namespace zsend::orchestrator {
 
@@ -40,6 +41,12 @@ Result<FarKey> ParseKeygenOutput(const std::string& out);
 
 // True for a directory kKeygenScript made (see above).
 bool IsOurKeyDir(const std::string& dir);
+
+// Makes a fresh key on `host` with kKeygenScript and `engine`; errors name the host.
+Result<FarKey> MakeKey(CommandRunner& host, const std::string& engine);
+
+// Removes a key directory MakeKey made on `host` (nothing else: IsOurKeyDir), best effort.
+void RemoveKeyDir(CommandRunner& host, const std::string& dir);
 
 struct Announce {
   int port = 0;

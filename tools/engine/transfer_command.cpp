@@ -131,22 +131,20 @@ void AddSharedOptions(CLI::App* cmd, TransferFlags& f) {
 }
 
 // --ssh runs the other half on the far host with --stdio and speaks the protocol over ssh's
-// pipes: `send --ssh HOST -- RECV-ARGS` pushes, `recv --ssh HOST -- SEND-ARGS` pulls.
-void AddSshOptions(CLI::App* cmd, TransferFlags& f) {
-  const bool send = f.job.send;
-  const std::string far = send ? "recv" : "send";
-  const std::string args = send ? "RECV-ARGS" : "SEND-ARGS";
+// pipes: `send --ssh HOST -- RECV-ARGS` pushes, `recv --ssh HOST -- SEND-ARGS` pulls,
+// `session --ssh HOST -- SERVE-ARGS` starts one serve per connection. `far` is what runs there,
+// `args` names the far side's options after -- and `args_help` says what they are.
+void AddSshOptions(CLI::App* cmd, TransferFlags& f, const std::string& far, const std::string& args,
+                   const std::string& args_help) {
   cmd->add_option("--ssh", f.job.ssh_host,
-                  "Run 'zsend-engine " + far + " --stdio " + args + "' on [USER@]HOST through ssh");
+                  "Run '" + far + "' on [USER@]HOST through ssh" +
+                      (f.job.session_client ? ", once per connection" : ""));
   cmd->add_option("--ssh-port", f.job.ssh_port, "ssh port");
   cmd->add_option("--ssh-option", f.job.ssh_options, "ssh -o OPTION (repeatable)")
       ->allow_extra_args(false);
   cmd->add_option("--remote-engine", f.job.remote_engine,
                   "Path of zsend-engine on the ssh host (default: zsend-engine)");
-  cmd->add_option(args, f.job.remote_args,
-                  send ? "With --ssh, after --: the far side's recv options (-o FILE, --exec CMD)"
-                       : "With --ssh, after --: the far side's send options (-i FILE, --exec "
-                         "CMD, --codec SPEC)");
+  cmd->add_option(args, f.job.remote_args, "With --ssh, after --: " + args_help);
 }
 
 int BuildAndRun(const TransferFlags& flags, int (*run_job)(const TransferJob&)) {
@@ -174,7 +172,8 @@ void RegisterSendCommand(CLI::App& app, CommandRun* run) {
   cmd->add_option("-i,--input", flags->job.file, "Read the stream from FILE");
   cmd->add_option("--exec", flags->job.exec,
                   "Run COMMAND (split like a shell would, no shell) and send its stdout");
-  AddSshOptions(cmd, *flags);
+  AddSshOptions(cmd, *flags, "zsend-engine recv --stdio RECV-ARGS", "RECV-ARGS",
+                "the far side's recv options (-o FILE, --exec CMD)");
   cmd->add_flag("--stdio", flags->job.stdio,
                 "Speak the protocol on stdin/stdout (started by 'recv --ssh')");
   AddSharedOptions(cmd, *flags);
@@ -192,7 +191,8 @@ void RegisterRecvCommand(CLI::App& app, CommandRun* run) {
                   "Write the stream to FILE (as FILE.partial, renamed once verified)");
   cmd->add_option("--exec", flags->job.exec,
                   "Run COMMAND (split like a shell would, no shell) and feed it the stream");
-  AddSshOptions(cmd, *flags);
+  AddSshOptions(cmd, *flags, "zsend-engine send --stdio SEND-ARGS", "SEND-ARGS",
+                "the far side's send options (-i FILE, --exec CMD, --codec SPEC)");
   cmd->add_flag("--stdio", flags->job.stdio,
                 "Speak the protocol on stdin/stdout (started by 'send --ssh')");
   AddSharedOptions(cmd, *flags);
@@ -249,16 +249,8 @@ void RegisterSessionCommand(CLI::App& app, CommandRun* run) {
   send->excludes(receive);
   cmd->add_option("--connections", flags->job.connections,
                   "Links to open, streams moved at once (default 1)");
-  cmd->add_option("--ssh", flags->job.ssh_host,
-                  "Run 'zsend-engine serve --stdio SERVE-ARGS' on [USER@]HOST through ssh, "
-                  "once per connection");
-  cmd->add_option("--ssh-port", flags->job.ssh_port, "ssh port");
-  cmd->add_option("--ssh-option", flags->job.ssh_options, "ssh -o OPTION (repeatable)")
-      ->allow_extra_args(false);
-  cmd->add_option("--remote-engine", flags->job.remote_engine,
-                  "Path of zsend-engine on the ssh host (default: zsend-engine)");
-  cmd->add_option("SERVE-ARGS", flags->job.remote_args,
-                  "With --ssh, after --: the far serve's options (--target-root or --source-root)");
+  AddSshOptions(cmd, *flags, "zsend-engine serve --stdio SERVE-ARGS", "SERVE-ARGS",
+                "the far serve's options (--target-root or --source-root)");
   AddSharedOptions(cmd, *flags);
   cmd->callback([flags, run, send, receive] {
     *run = [flags, send, receive] {
