@@ -301,7 +301,18 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_uncou
   transport.dry_run = options.dry_run;
   transport.dry_run_out = &dry_run_out;
   if (options.dry_run) transport.progress = nullptr;
-  if (options.sessions) transport.session_roots = {options.target_path};
+  if (options.sessions && !source_runner.IsRemote()) {
+    transport.session_roots = {options.target_path};
+  } else if (options.sessions) {
+    // A pull: the far serve sends from the planned datasets (and clones' origins) only.
+    std::vector<std::string> sent;
+    for (const DatasetPlan& d : plan.datasets) {
+      if (d.action != DatasetAction::kTransfer) continue;
+      sent.push_back(d.source);
+      if (!d.origin.empty()) sent.push_back(d.origin.substr(0, d.origin.find('@')));
+    }
+    transport.session_roots = CoveringRoots(sent);
+  }
   transport.connections = std::max(1, options.jobs);
   if (transport.progress) {
     transport.progress->Expect(static_cast<int>(

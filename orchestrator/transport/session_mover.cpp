@@ -158,6 +158,7 @@ class SessionProcess {
 struct EngineSession {
   bool lost = false;    // guarded by the mover's mutex
   bool worked = false;  // guarded by the mover's mutex: a stream started on it
+  int users = 0;        // guarded by the mover's mutex: Move() calls using it now
   std::string key_dir;
   std::mutex far_mu;  // AnnouncingChild is one thread's at a time
   AnnouncingChild far;
@@ -168,9 +169,10 @@ class SessionMover : public StreamMover {
  public:
   SessionMover(CommandRunner& source, CommandRunner& target, TransportOptions options,
                std::unique_ptr<StreamMover> fallback)
-      : source_(source),
-        target_(target),
-        addresses_(source, target),
+      : pull_(source.IsRemote()),
+        near_(pull_ ? target : source),
+        far_(pull_ ? source : target),
+        addresses_(near_, far_),
         options_(std::move(options)),
         fallback_(std::move(fallback)) {}
 
@@ -187,6 +189,7 @@ class SessionMover : public StreamMover {
         std::lock_guard<std::mutex> lock(mu_);
         why = Current();
         session = session_;
+        if (session) ++session->users;
       }
       if (!why.empty()) {
         StreamResult result = fallback_->Move(command);
@@ -197,9 +200,12 @@ class SessionMover : public StreamMover {
       StreamResult result = MoveOver(*session, command, &lost);
       bool never_worked = false;
       std::string unusable;
+      std::shared_ptr<EngineSession> retired;
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (result.data_moved) session->worked = true;
+        // The last stream of a session already replaced closes it.
+        if (--session->users == 0 && session != session_) retired = session;
         if (lost) {
           session->lost = true;
           // A session whose links never carried a stream (no direct path to the far serve)
@@ -211,6 +217,7 @@ class SessionMover : public StreamMover {
           unusable = unusable_;
         }
       }
+      Close(std::move(retired));
       if (never_worked && !result.data_moved) {
         StreamResult fallback = fallback_->Move(command);
         if (fallback.fallback.empty()) fallback.fallback = "no engine session (" + unusable + ")";
@@ -247,7 +254,10 @@ class SessionMover : public StreamMover {
       unusable_ = "the engine session was lost twice";
       return unusable_;
     }
-    Close(std::move(session_));
+    // A lost session still moving streams on its other links is left to finish them: the last
+    // of them closes it (Move). One nobody uses is closed now.
+    if (session_ && session_->users == 0) Close(std::move(session_));
+    session_.reset();
     Result<std::shared_ptr<EngineSession>> started = Start();
     if (!started.ok()) {
       unusable_ = started.status().message();
@@ -260,53 +270,35 @@ class SessionMover : public StreamMover {
 
   Result<std::shared_ptr<EngineSession>> Start() {
     auto session = std::make_shared<EngineSession>();
-    const std::string engine = Engine(source_);
-    Result<CommandOutput> made =
-        source_.Run({{"sh", "-c", kKeygenScript, "sh", engine}, Effect::kReadOnly, ""});
-    if (!made.ok() || !made->ok()) {
-      return made.ok() ? CommandFailed(source_, {{engine, "keygen"}, Effect::kReadOnly, ""}, *made)
-                       : made.status();
-    }
-    Result<FarKey> key = ParseKeygenOutput(made->out);
-    if (!key.ok()) return key.status().WithContext(source_.HostLabel());
+    const std::string engine = Engine(near_);
+    Result<FarKey> key = MakeKey(near_, engine);
+    if (!key.ok()) return key.status();
     session->key_dir = key->dir;
     const std::string connections = std::to_string(std::max(1, options_.connections));
     const std::string timeout = EngineSeconds(options_.timeout_seconds);
-    std::vector<std::string> serve = {"sh",
-                                      "-c",
-                                      kStopOnStdinEof,
-                                      "sh",
-                                      Engine(target_),
-                                      "serve",
-                                      "--listen",
-                                      addresses_.ReceiverListenAddress(),
-                                      "--announce",
-                                      "-q",
-                                      "--timeout",
-                                      timeout,
-                                      "--authorize",
-                                      key->pub,
-                                      "--connections",
-                                      connections};
+    std::vector<std::string> serve = {"sh", "-c", kStopOnStdinEof, "sh", Engine(far_), "serve"};
+    serve.insert(serve.end(), {"--listen", addresses_.ReceiverListenAddress(), "--announce", "-q"});
+    serve.insert(serve.end(), {"--timeout", timeout, "--authorize", key->pub});
+    serve.insert(serve.end(), {"--connections", connections});
     for (const std::string& root : options_.session_roots) {
-      serve.insert(serve.end(), {"--target-root", root});
+      serve.insert(serve.end(), {pull_ ? "--source-root" : "--target-root", root});
     }
-    Result<std::vector<std::string>> serve_argv = target_.StreamArgv(serve);
+    Result<std::vector<std::string>> serve_argv = far_.StreamArgv(serve);
     if (!serve_argv.ok()) return serve_argv.status();
     ZSEND_RETURN_IF_ERROR(session->far.Start(*serve_argv, 0));
     Result<Announce> announce = ParseAnnounce(session->far.FirstLine(kAnnounceTimeoutMs));
     if (!announce.ok()) {
       session->far.Abandon();
       StageResult ended = session->far.Wait();
-      RemoveKeyDir(session->key_dir);
-      return Unavailable("zsend-engine serve on " + target_.HostLabel() + " " +
+      RemoveKeyDir(near_, session->key_dir);
+      return Unavailable("zsend-engine serve on " + far_.HostLabel() + " " +
                          announce.status().message() + ": " +
                          ended.err.substr(0, ended.err.find('\n')));
     }
     std::vector<std::string> near = {
         engine,
         "session",
-        "--send",
+        pull_ ? "--recv" : "--send",
         "--connect",
         JoinHostPort(addresses_.TargetHostForSource(), std::to_string(announce->port)),
         "--peer",
@@ -336,9 +328,10 @@ class SessionMover : public StreamMover {
     result.transport = "tcp";
     result.in_session = true;
     ProgressScope progress(options_.progress, command.label, command.expected_bytes);
+    // The near command runs here, the far one on the serving host.
     nlohmann::json request = {{"id", std::to_string(++next_id_)},
-                              {"exec", ShellJoin(command.send_argv)},
-                              {"far", command.recv_argv}};
+                              {"exec", ShellJoin(pull_ ? command.recv_argv : command.send_argv)},
+                              {"far", pull_ ? command.send_argv : command.recv_argv}};
     Result<nlohmann::json> answer = session.near.Request(request);
     if (!answer.ok()) {
       const StatusCode code = answer.status().code();
@@ -376,13 +369,6 @@ class SessionMover : public StreamMover {
     return result;
   }
 
-  void RemoveKeyDir(const std::string& dir) {
-    if (!IsOurKeyDir(dir)) return;
-    Command remove{{"rm", "-rf", "--", dir}, Effect::kReadOnly, ""};
-    remove.cleanup = true;
-    (void)source_.Run(remove);
-  }
-
   // Ends a session: the near side first (it closes its links, so the far serve exits by itself),
   // then the far side, then the key.
   void Close(std::shared_ptr<EngineSession> session) {
@@ -394,12 +380,13 @@ class SessionMover : public StreamMover {
       if (!session->far.EndsWithin(kReceiverGraceMs)) session->far.Stop();
     }
     session->far.Wait();
-    RemoveKeyDir(session->key_dir);
+    RemoveKeyDir(near_, session->key_dir);
   }
 
-  CommandRunner& source_;
-  CommandRunner& target_;
-  TcpAddresses addresses_;
+  const bool pull_;  // the source is the far host
+  CommandRunner& near_;
+  CommandRunner& far_;
+  TcpAddresses addresses_;  // "source" near, "target" far: the far serve listens
   TransportOptions options_;
   std::unique_ptr<StreamMover> fallback_;
   std::atomic<uint64_t> next_id_{0};

@@ -195,7 +195,9 @@ std::unique_ptr<StreamMover> MakeStreamMover(CommandRunner& source, CommandRunne
   auto pipe = std::make_unique<PipeMover>(source, target, options);
   if (options.kind == TransportKind::kPipe) return pipe;
   std::unique_ptr<StreamMover> engine = MakeEngineMover(source, target, options, std::move(pipe));
-  const bool session = !options.session_roots.empty() && !options.dry_run && !source.IsRemote() &&
+  // A session is served by the far host for the near (this) one: remote to remote has none.
+  const bool session = !options.session_roots.empty() && !options.dry_run &&
+                       !(source.IsRemote() && target.IsRemote()) &&
                        options.kind != TransportKind::kSsh;
   if (!session) return engine;
   return MakeSessionMover(source, target, options, std::move(engine));

@@ -8,8 +8,8 @@
 //   ssh   zsend-engine send --ssh TARGET: the engine protocol over ssh's stdio.
 //   auto  tcp, then ssh when the direct connection fails, then pipe when a host has no
 //         zsend-engine with send/recv; each fallback is recorded in StreamResult::fallback.
-//   A tcp or auto push with TransportOptions::session_roots goes through one engine session
-//   for the whole run (session_mover.h) and falls back to the above per stream.
+//   A tcp or auto push or pull with TransportOptions::session_roots goes through one engine
+//   session for the whole run (session_mover.h) and falls back to the above per stream.
 //
 // A StreamMover is made once per run (MakeStreamMover) and shared by the --jobs workers: Move()
 // is thread-safe (each call owns its processes and temporary files; probes are cached under a
@@ -76,8 +76,9 @@ struct TransportOptions {
   // A transfer in which no byte moved for this long fails (--timeout): the engines' --timeout
   // on both ends, the pipe transport's buffer watchdog (-W).
   double timeout_seconds = kDefaultTransferTimeoutSeconds;
-  // Engine sessions (session_mover.h): used for tcp pushes when set; the datasets the far
-  // serve may receive into (the job's TARGET_PATH) and the connections it accepts (--jobs).
+  // Engine sessions (session_mover.h): used for tcp pushes and pulls when set; the datasets the
+  // far serve may receive into (a push: the job's TARGET_PATH) or send from (a pull: the
+  // planned source datasets' covering roots), and the connections it accepts (--jobs).
   std::vector<std::string> session_roots;
   int connections = 1;
 };

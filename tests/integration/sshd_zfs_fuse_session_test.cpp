@@ -1,9 +1,10 @@
 // One engine session per run (docs/orchestrator.md, "Transports"): `zsend backup` pushing 50
-// datasets to a target reached through a real sshd on 127.0.0.1 (zfs-fuse pools) opens one ssh
-// control connection and one engine session, whatever the number of datasets (counted, never
-// timed); a dataset whose receive fails (out of space) fails alone while the 49 others
-// land over the same session; the serving engine killed mid-run fails only what was in flight
-// and the run says which; and nothing of the session (process, key directory) stays behind.
+// datasets to a target reached through a real sshd on 127.0.0.1 (zfs-fuse pools), or pulling
+// them from a source reached so, opens one ssh control connection and one engine session,
+// whatever the number of datasets (counted, never timed); a dataset whose receive fails (out of
+// space) fails alone while the 49 others land over the same session; the serving engine killed
+// mid-run fails only what was in flight and the run says which; and nothing of the session
+// (process, key directory) stays behind.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -33,7 +34,7 @@ class SshdZfsFuseSession : public BackupFixture {
   }
   // One run with --json; the document (empty when the output was not JSON).
   nlohmann::json Run(const std::string& snapshot, int expected_exit,
-                     std::vector<std::string> extra = {}) {
+                     std::vector<std::string> extra = {}, const std::string& remote = "target") {
     std::vector<std::string> args = {job_,
                                      dst_,
                                      "--strip-path",
@@ -45,7 +46,7 @@ class SshdZfsFuseSession : public BackupFixture {
                                      "--no-rotation",
                                      "--snapshot-name",
                                      snapshot,
-                                     "--ssh-target",
+                                     "--ssh-" + remote,
                                      sshd_->destination(),
                                      "--remote-engine",
                                      BinPath("zsend-engine")};
@@ -106,6 +107,26 @@ TEST_F(SshdZfsFuseSession, FiftyDatasetsOneSessionAndAFailingReceiveFailsAlone) 
     }
   }
   EXPECT_EQ(Compare(src_ + "/fleet/d8", dst_ + "/fleet/d8"), "");
+  ExpectNothingLeft();
+}
+
+TEST_F(SshdZfsFuseSession, FiftyDatasetsPulledThroughOneSession) {
+  MakeFleet(kDatasets);
+  WriteData(src_ + "/fleet/d3", "a", 100000, 3);
+  nlohmann::json first = Run("1", 0, {}, "source");
+  EXPECT_EQ(WithStatus(first, "transferred").size(), kDatasets + 1u) << first.dump();
+  // One session carried every stream: no per-stream engine pair was started beside it.
+  EXPECT_EQ(first["overhead"]["engine_sessions"], 1) << first["overhead"].dump();
+  EXPECT_EQ(first["overhead"]["ssh_connections"], 1) << first["overhead"].dump();
+  EXPECT_EQ(Compare(src_ + "/fleet/d3", dst_ + "/fleet/d3"), "");
+  ExpectNothingLeft();
+  // The next run's incrementals from the same source, again in one session.
+  WriteData(src_ + "/fleet/d9", "b", 60000, 9);
+  nlohmann::json second = Run("2", 0, {}, "source");
+  EXPECT_EQ(second["overhead"]["engine_sessions"], 1) << second["overhead"].dump();
+  EXPECT_EQ(Compare(src_ + "/fleet/d9", dst_ + "/fleet/d9"), "");
+  EXPECT_EQ(Property(dst_ + "/fleet/d9@" + job_ + "-2", "guid"),
+            Property(src_ + "/fleet/d9@" + job_ + "-2", "guid"));
   ExpectNothingLeft();
 }
 
