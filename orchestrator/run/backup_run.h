@@ -55,10 +55,9 @@ struct BackupOptions {
   std::vector<std::pair<std::string, std::string>> set_properties;
   bool rollback = false, no_holds = false, no_resume = false;
   bool no_bookmarks = false;  // --no-bookmarks: no bookmark of the common snapshot (OpenZFS)
-  // --sessions: pushes over tcp use one engine session for the run instead of an engine pair
-  // per stream (docs/orchestrator.md, "Transports"; off by default while its failure modes
-  // are hardened).
-  bool sessions = false;
+  // Pushes and pulls over tcp (auto or tcp) use one engine session for the run instead of an
+  // engine pair per stream (docs/orchestrator.md, "Transports"); --no-sessions turns it off.
+  bool sessions = true;
   bool raw = false;  // --raw: zfs send -w (encrypted datasets arrive encrypted, keys stay home)
   bool force_rollback = false;  // --force: --rollback may destroy snapshots zsend did not make
   bool ignore_transfer_errors = false;

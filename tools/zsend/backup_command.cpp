@@ -234,8 +234,9 @@ void RegisterBackupCommand(CLI::App& app, CommandRun* run) {
                 "next incremental start after that snapshot is destroyed)");
   cmd->add_flag("--no-resume", o.no_resume, "Do not make receives resumable (recv -s)");
   cmd->add_flag("--sessions,!--no-sessions", o.sessions,
-                "Push over tcp through one engine session for the whole run instead of an "
-                "engine pair per dataset (docs/orchestrator.md, \"Transports\"; default off)");
+                "Move every dataset over tcp through one engine session for the whole run "
+                "(the default), or an engine pair per dataset with --no-sessions "
+                "(docs/orchestrator.md, \"Transports\")");
   cmd->add_flag("--raw", o.raw,
                 "Send raw (zfs send -w): encrypted datasets arrive encrypted, the target never "
                 "needs their key (OpenZFS)");
