@@ -94,6 +94,17 @@ RotationResult Rotate(Zfs& source, Zfs* target, const Status& target_error,
     result.datasets = static_cast<int>(pairs.size());
     return result;
   }
+  // Each host's snapshots of every pair in one command (prune_datasets.h); a failed read leaves
+  // the datasets to their own reads.
+  std::vector<std::string> sources, targets;
+  for (const RotationPair& pair : pairs) {
+    sources.push_back(pair.source);
+    targets.push_back(pair.target);
+  }
+  Result<RotationReads> source_reads = RotationReads::Read(source, sources);
+  Result<RotationReads> target_reads = target != nullptr
+                                           ? RotationReads::Read(*target, targets)
+                                           : Result<RotationReads>(Unavailable("no target"));
   for (const RotationPair& pair : pairs) {
     ++result.datasets;
     auto set = settings->find(pair.source);
@@ -107,7 +118,9 @@ RotationResult Rotate(Zfs& source, Zfs* target, const Status& target_error,
       result.failed.insert(pair.source);
       continue;
     }
-    DatasetPrune prune = PlanPrune(source, target, pair.source, pair.target, *each, target_error);
+    DatasetPrune prune = PlanPrune(source, target, pair.source, pair.target, *each, target_error,
+                                   source_reads.ok() ? &*source_reads : nullptr,
+                                   target_reads.ok() ? &*target_reads : nullptr);
     std::vector<std::string> names;
     for (const SidePrune* side : {&prune.source, &prune.target}) {
       for (const RetentionDecision& d : side->decisions) names.push_back(d.name);

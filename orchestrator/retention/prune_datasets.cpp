@@ -1,7 +1,11 @@
 #include "orchestrator/retention/prune_datasets.h"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
+
+#include "orchestrator/zfs/host_state.h"
+#include "orchestrator/zfs/snapshot_batch.h"
 
 namespace zsend::orchestrator {
 namespace {
@@ -10,9 +14,11 @@ namespace {
 // Only the group's snapshots need a time; the others are kept whatever their age.
 Result<std::vector<RetentionSnapshot>> WithTimes(Zfs& zfs, const std::string& dataset,
                                                  const std::string& group,
-                                                 const std::vector<SnapshotInfo>& snapshots) {
+                                                 const std::vector<SnapshotInfo>& snapshots,
+                                                 const RotationFacts* facts) {
   std::vector<RetentionSnapshot> out;
   std::optional<std::map<std::string, int64_t>> creation;
+  if (facts != nullptr) creation = facts->creation;
   for (const SnapshotInfo& s : snapshots) {
     RetentionSnapshot r{s.name, 0, s.userrefs, {}};
     if (!IsGroupSnapshot(group, s.name)) {
@@ -36,9 +42,10 @@ Result<std::vector<RetentionSnapshot>> WithTimes(Zfs& zfs, const std::string& da
 // `tags`: the side's tagged snapshots (read only when the spec counts tags).
 void Decide(Zfs& zfs, SidePrune& side, const RetentionSpec& spec, RetentionInput input,
             const std::vector<SnapshotInfo>& snapshots,
-            const std::map<std::string, std::vector<std::string>>& tags) {
+            const std::map<std::string, std::vector<std::string>>& tags,
+            const RotationFacts* facts) {
   Result<std::vector<RetentionSnapshot>> timed =
-      WithTimes(zfs, side.dataset, input.group, snapshots);
+      WithTimes(zfs, side.dataset, input.group, snapshots, facts);
   if (!timed.ok()) {
     side.error = timed.status();
     return;
@@ -108,16 +115,127 @@ Result<std::map<std::string, int64_t>> SnapshotCreationTimes(Zfs& zfs, const std
   return times;
 }
 
+namespace {
+
+// A dataset's snapshots: from `facts` when the bulk read listed the dataset, else from zfs.
+Result<std::vector<SnapshotInfo>> ListSnapshots(Zfs& zfs, const RotationFacts* facts,
+                                                const std::string& dataset) {
+  if (facts != nullptr) return facts->snapshots;
+  return zfs.ListSnapshots(dataset);
+}
+
+Result<std::map<std::string, std::vector<std::string>>> Tags(Zfs& zfs, const RotationFacts* facts,
+                                                             const std::string& dataset) {
+  if (facts != nullptr) return facts->tags;
+  return SnapshotTags(zfs, dataset);
+}
+
+const RotationFacts* FactsOf(const RotationReads* reads, const std::string& dataset) {
+  return reads != nullptr ? reads->Find(dataset) : nullptr;
+}
+
+}  // namespace
+
+Result<RotationReads> RotationReads::Read(Zfs& zfs, const std::vector<std::string>& datasets) {
+  Result<RotationReads> reads = ReadRoots(zfs, CoveringRoots(datasets));
+  if (reads.ok() || reads.status().code() != StatusCode::kNotFound) return reads;
+  // A dataset not there (a target that never received) fails the whole command: once more from
+  // one level up, where the others' parent usually is (TARGET_PATH).
+  std::vector<std::string> parents;
+  for (const std::string& dataset : datasets) {
+    const std::string parent = ParentDataset(dataset);
+    parents.push_back(parent.empty() ? dataset : parent);
+  }
+  return ReadRoots(zfs, CoveringRoots(parents));
+}
+
+Result<RotationReads> RotationReads::ReadRoots(Zfs& zfs, const std::vector<std::string>& roots) {
+  RotationReads reads;
+  if (roots.empty()) return reads;
+  const std::string props = std::string("guid,createtxg,userrefs,creation,") + kTagsProperty;
+  const bool modern = zfs.dialect().list_parsable;
+  std::vector<std::string> argv =
+      modern ? std::vector<std::string>{"zfs", "list", "-H",
+                                        "-p",  "-t",   "filesystem,volume,snapshot",
+                                        "-r",  "-o",   "name," + props}
+             : std::vector<std::string>{"zfs", "get", "-H", "-p", "-r", "-o", "name,property,value",
+                                        props};
+  argv.insert(argv.end(), roots.begin(), roots.end());
+  const Command command{argv, Effect::kReadOnly, ""};
+  Result<CommandOutput> output = zfs.runner().Run(command);
+  if (!output.ok()) return output.status();
+  if (!output->ok()) {
+    Status failed = CommandFailed(zfs.runner(), command, *output);
+    const bool absent = output->err.find("does not exist") != std::string::npos;
+    return absent ? Status(StatusCode::kNotFound, failed.message()) : failed;
+  }
+  // One snapshot's values, by property name, in the order zfs printed the snapshots.
+  std::map<std::string, std::map<std::string, std::string>> values;
+  std::vector<std::pair<std::string, std::string>> order;  // (dataset, short name)
+  for (const std::vector<std::string>& row : ParseTabRows(output->out)) {
+    if (row.empty() || row[0].find('#') != std::string::npos) continue;  // a bookmark
+    if (row[0].find('@') == std::string::npos) {
+      reads.datasets_[row[0]];  // listed: the dataset exists
+      continue;
+    }
+    Result<std::pair<std::string, std::string>> name = SplitSnapshotName(row[0]);
+    if (!name.ok()) continue;
+    std::map<std::string, std::string>& v = values[row[0]];
+    if (v.empty()) order.push_back(*name);
+    if (modern && row.size() == 6) {
+      v = {{"guid", row[1]},
+           {"createtxg", row[2]},
+           {"userrefs", row[3]},
+           {"creation", row[4]},
+           {kTagsProperty, row[5]}};
+    } else if (!modern && row.size() == 3) {
+      v[row[1]] = row[2];
+    } else {
+      return Internal("zfs printed a snapshot row with " + std::to_string(row.size()) +
+                      " fields: " + row[0]);
+    }
+  }
+  auto number = [](const std::map<std::string, std::string>& v, const char* key) {
+    auto it = v.find(key);
+    return it == v.end() ? uint64_t{0} : ParseZfsNumber(it->second).value_or(0);
+  };
+  for (const auto& [dataset, snapshot] : order) {
+    const std::map<std::string, std::string>& v = values[dataset + "@" + snapshot];
+    RotationFacts& facts = reads.datasets_[dataset];
+    facts.snapshots.push_back(
+        {dataset, snapshot, number(v, "guid"), number(v, "createtxg"), number(v, "userrefs")});
+    facts.creation[snapshot] = static_cast<int64_t>(number(v, "creation"));
+    if (auto it = v.find(kTagsProperty); it != v.end()) {
+      std::vector<std::string> list = SplitTags(it->second);
+      if (!list.empty()) facts.tags[snapshot] = std::move(list);
+    }
+  }
+  for (auto& [dataset, facts] : reads.datasets_) {
+    std::stable_sort(
+        facts.snapshots.begin(), facts.snapshots.end(),
+        [](const SnapshotInfo& a, const SnapshotInfo& b) { return a.createtxg < b.createtxg; });
+  }
+  return reads;
+}
+
+const RotationFacts* RotationReads::Find(const std::string& dataset) const {
+  auto it = datasets_.find(dataset);
+  return it == datasets_.end() ? nullptr : &it->second;
+}
+
 DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_dataset,
                        const std::string& target_dataset, const PruneOptions& options,
-                       const Status& target_error) {
+                       const Status& target_error, const RotationReads* source_reads,
+                       const RotationReads* target_reads) {
+  const RotationFacts* source_facts = FactsOf(source_reads, source_dataset);
+  const RotationFacts* target_facts = FactsOf(target_reads, target_dataset);
   DatasetPrune prune;
   prune.source_dataset = source_dataset;
   prune.target_dataset = target_dataset;
   prune.source.host = source.runner().HostLabel();
   prune.target.host = target != nullptr ? target->runner().HostLabel() : "unreachable";
 
-  Result<std::vector<SnapshotInfo>> src = source.ListSnapshots(source_dataset);
+  Result<std::vector<SnapshotInfo>> src = ListSnapshots(source, source_facts, source_dataset);
   if (!src.ok()) {
     prune.source.error = src.status();
     prune.target.note = "not pruned: the source could not be read";
@@ -129,7 +247,7 @@ DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_datas
   bool target_exists = false;
   std::string why_unknown = target_error.ok() ? "" : target_error.message();
   if (target != nullptr) {
-    Result<std::vector<SnapshotInfo>> listed = target->ListSnapshots(target_dataset);
+    Result<std::vector<SnapshotInfo>> listed = ListSnapshots(*target, target_facts, target_dataset);
     if (listed.ok()) {
       tgt = std::move(*listed);
       target_exists = true;
@@ -186,7 +304,7 @@ DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_datas
   // tagged snapshot stays (retention_decision.h), and only its tags say it is one. A target
   // snapshot without tags takes the source snapshot's (same guid), and keeps them.
   Result<std::map<std::string, std::vector<std::string>>> source_tags =
-      SnapshotTags(source, source_dataset);
+      Tags(source, source_facts, source_dataset);
   if (!source_tags.ok()) {
     prune.source.error = source_tags.status();
     prune.target.note = "not pruned: the source could not be read";
@@ -208,7 +326,8 @@ DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_datas
       prune.source.note = "the target could not be read (" + why_unknown +
                           ") and no earlier transfer is recorded: nothing destroyed on the source";
     }
-    Decide(source, prune.source, *options.keep_source, std::move(input), *src, *source_tags);
+    Decide(source, prune.source, *options.keep_source, std::move(input), *src, *source_tags,
+           source_facts);
   }
 
   if (options.keep_target) {
@@ -223,13 +342,14 @@ DatasetPrune PlanPrune(Zfs& source, Zfs* target, const std::string& source_datas
       input.now = options.now;
       if (!target_common.empty()) input.common.insert(target_common);
       Result<std::map<std::string, std::vector<std::string>>> target_tags =
-          SnapshotTags(*target, target_dataset);
+          Tags(*target, target_facts, target_dataset);
       if (!target_tags.ok()) {
         prune.target.error = target_tags.status();
         return prune;
       }
       CopyMissingTags(*src, *source_tags, tgt, &*target_tags, &prune.target.set_tags);
-      Decide(*target, prune.target, *options.keep_target, std::move(input), tgt, *target_tags);
+      Decide(*target, prune.target, *options.keep_target, std::move(input), tgt, *target_tags,
+             target_facts);
     }
   }
   return prune;

@@ -78,12 +78,15 @@ TEST_F(BackupJobOnFakeHosts, ASnapshotOnlyRunIsRecordedAsOk) {
   EXPECT_GT((*runs)[0].ended, 0);
 }
 
-// The source's zfs, except that reading snapshot creation times fails as on a suspended pool.
+// The source's zfs, except that reading snapshot creation times fails as on a suspended pool
+// (alone, `get creation`, or in a property list, rotation's one read of each host).
 class CreationUnreadable : public CommandRunner {
  public:
   explicit CreationUnreadable(FakeZfsRunner& zfs) : zfs_(zfs) {}
   Result<CommandOutput> Run(const Command& command) override {
-    if (std::find(command.argv.begin(), command.argv.end(), "creation") == command.argv.end()) {
+    if (std::none_of(command.argv.begin(), command.argv.end(), [](const std::string& arg) {
+          return arg.find("creation") != std::string::npos;
+        })) {
       return zfs_.Run(command);
     }
     CommandOutput out;

@@ -163,6 +163,51 @@ TEST_P(PruningOnFakeZfs, NeededSnapshotsOfAFailedTransferSurvive) {
   EXPECT_TRUE(prune.target.dataset.empty());  // no --keep-target: the target is left alone
 }
 
+TEST_P(PruningOnFakeZfs, OneReadPerHostDecidesAsTheReadsPerDataset) {
+  // Names without a time: the group's snapshots are aged by `creation`, which the bulk read
+  // carries too. A second dataset, and one the target lacks.
+  source_runner_.AddDataset("tank/fs/child");
+  source_runner_.AddDataset("tank/new");
+  target_runner_.AddDataset("backup/fs/child");
+  for (int i = 1; i <= 4; ++i) {
+    SnapshotInfo s = source_runner_.AddSnapshot("tank/fs/child", "job-" + std::to_string(i));
+    if (i <= 2) target_runner_.AddSnapshot("backup/fs/child", "job-" + std::to_string(i), s.guid);
+  }
+  source_runner_.AddSnapshot("tank/new", "job-1");
+  Result<RetentionSpec> by_age = ParseRetentionSpec("1,1d1w", "--keep-source");
+  ASSERT_TRUE(by_age.ok()) << by_age.status().message();
+  options_.keep_source = *by_age;
+  options_.keep_target = *ParseRetentionSpec("1", "--keep-target");
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"tank/fs", "backup/fs"}, {"tank/fs/child", "backup/fs/child"}, {"tank/new", "backup/new"}};
+  const size_t before = source_runner_.Commands().size() + target_runner_.Commands().size();
+  Result<RotationReads> source_reads =
+      RotationReads::Read(source_, {"tank/fs", "tank/fs/child", "tank/new"});
+  Result<RotationReads> target_reads =
+      RotationReads::Read(target_, {"backup/fs", "backup/fs/child", "backup/new"});
+  ASSERT_TRUE(source_reads.ok()) << source_reads.status().message();
+  ASSERT_TRUE(target_reads.ok()) << target_reads.status().message();
+  // One read of the source; the target's first read fails on backup/new, which does not exist,
+  // and the second reads from backup.
+  EXPECT_EQ(source_runner_.Commands().size() + target_runner_.Commands().size(), before + 3);
+  EXPECT_EQ(target_reads->Find("backup/new"), nullptr);  // absent: read the per-dataset way
+  for (const auto& [src, dst] : pairs) {
+    DatasetPrune each = PlanPrune(source_, &target_, src, dst, options_);
+    DatasetPrune bulk = PlanPrune(source_, &target_, src, dst, options_, Status::Ok(),
+                                  &*source_reads, &*target_reads);
+    EXPECT_EQ(bulk.common, each.common) << src;
+    EXPECT_EQ(bulk.source.destroy, each.source.destroy) << src;
+    EXPECT_EQ(bulk.target.destroy, each.target.destroy) << src;
+    EXPECT_EQ(bulk.target.note, each.target.note) << src;
+    EXPECT_EQ(bulk.source.decisions.size(), each.source.decisions.size()) << src;
+  }
+  // Something is decided at all: the child's oldest snapshots go on both sides.
+  DatasetPrune child = PlanPrune(source_, &target_, "tank/fs/child", "backup/fs/child", options_,
+                                 Status::Ok(), &*source_reads, &*target_reads);
+  EXPECT_EQ(child.common, "job-2");
+  EXPECT_EQ(child.target.destroy, std::vector<std::string>{"job-1"});
+}
+
 TEST(PruningNeeds, UnfinishedTransfersProtectWhatTheirPlanNeeds) {
   SendPlan plan;
   plan.datasets.resize(3);
