@@ -32,13 +32,14 @@ scripts/build.sh build-asan -DZSEND_SANITIZE=address -DCMAKE_EXE_LINKER_FLAGS=-n
 # ThreadSanitizer: only the concurrency tests (the ring, the pipeline, the codec stages).
 ZSEND_TARGET=zsend_concurrency_tests scripts/build.sh build-tsan -DZSEND_SANITIZE=thread || exit 1
 
+echo "== [${SECONDS} s] the three trees are built"
 passed=0
 failed=0
 run_ctest() {  # DIR [ctest args...]
-  local dir=$1 log
+  local dir=$1 log start=$SECONDS
   shift
   log=$(mktemp)
-  echo "== ctest in $dir $*"
+  echo "== [${SECONDS} s] ctest in $dir $*"
   (cd "$dir" && ctest --output-on-failure -j1 "$@") 2>&1 | tee "$log"
   # "100% tests passed, 0 tests failed out of 42"
   local line
@@ -53,15 +54,16 @@ run_ctest() {  # DIR [ctest args...]
     failed=$((failed + bad))
   fi
   rm -f "$log"
+  echo "== ctest in $dir took $((SECONDS - start)) s"
 }
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 run_gtest() {  # BINARY [gtest args...]: one process for many tests, 30 minutes at most
-  local log rc
+  local log rc start=$SECONDS
   log=$(mktemp)
-  echo "== $*"
+  echo "== [${SECONDS} s] $*"
   timeout -s ABRT 1800 "$@" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   local ok bad
@@ -77,6 +79,7 @@ run_gtest() {  # BINARY [gtest args...]: one process for many tests, 30 minutes 
     failed=$((failed + 1))
   fi
   rm -f "$log"
+  echo "== $1 took $((SECONDS - start)) s"
 }
 
 run_ctest build -LE openzfs
@@ -127,9 +130,10 @@ else
 fi
 scripts/openzfs-vm.sh down || failed=$((failed + 1))
 
-echo "== fuzz: each decoder and parser for 20 s"
+echo "== [${SECONDS} s] fuzz: each decoder and parser for 20 s"
 if scripts/fuzz.sh 20; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
+echo "== [${SECONDS} s] done"
 echo
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]
