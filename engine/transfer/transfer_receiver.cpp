@@ -33,9 +33,9 @@ class FrameReader : public BlockReader {
       channel_.SetDeadline(timeout_);
       ZSEND_RETURN_IF_ERROR(Explain(ReadOn(source, head_, kFrameHeaderSize, "a frame header")));
       Result<FrameHeader> header = DecodeFrameHeader(head_, max_body);
-      if (!header.ok()) return header.status();
+      if (!header.ok()) return Lost(header.status());
       if (header->type == FrameType::kData) {
-        if (header->sequence != next_data_) return OutOfOrder(*header, next_data_);
+        if (header->sequence != next_data_) return Lost(OutOfOrder(*header, next_data_));
         Begin(*header, Part::kDataBody);
         std::memcpy(block.data, head_, kFrameHeaderSize);
         ZSEND_RETURN_IF_ERROR(
@@ -44,7 +44,7 @@ class FrameReader : public BlockReader {
         block.size = kFrameHeaderSize + header->length;
         return false;
       }
-      if (header->sequence != next_control_) return OutOfOrder(*header, next_control_);
+      if (header->sequence != next_control_) return Lost(OutOfOrder(*header, next_control_));
       Begin(*header, Part::kControlBody);
       std::memcpy(control_.data(), head_, kFrameHeaderSize);
       ZSEND_RETURN_IF_ERROR(Explain(
@@ -88,6 +88,7 @@ class FrameReader : public BlockReader {
   // inside a frame (the pipeline stopped its read when the consumer failed). Data frames still
   // in flight when the stream failed are read into `scratch` and dropped unopened.
   Status SkipToClose(size_t max_data_body) {
+    if (part_ == Part::kLost) return DataLoss("the stream's frames were not readable");
     std::vector<std::byte> scratch;
     for (;;) {
       channel_.SetDeadline(timeout_);
@@ -144,7 +145,13 @@ class FrameReader : public BlockReader {
 
   // Where the reader is inside the current frame: its header (got_ bytes of head_ read), or
   // the body of current_ (got_ bytes read). A read stopped mid-frame keeps its place here.
-  enum class Part { kHeader, kDataBody, kControlBody };
+  // kLost: a header that did not decode or came out of order; where the next frame starts is
+  // unknown.
+  enum class Part { kHeader, kDataBody, kControlBody, kLost };
+  Status Lost(Status why) {
+    part_ = Part::kLost;
+    return why;
+  }
   void Begin(const FrameHeader& header, Part part) {
     current_ = header;
     part_ = part;
@@ -399,8 +406,10 @@ TransferReport RunReceiveTransfer(Channel& channel, const Session& session, Cons
                           (f != TransferFailure::kTimeout && f != TransferFailure::kNetwork &&
                            f != TransferFailure::kStopped);
   if (options.session_stream) {
+    // A frame this side found forged or corrupt ends the link too, not only the stream.
+    const bool corrupt = f == TransferFailure::kIntegrity && !reader.peer_error();
     report.link_reusable =
-        link_alive && reader.SkipToClose(session.block_size + kMaxDataOverhead).ok();
+        link_alive && !corrupt && reader.SkipToClose(session.block_size + kMaxDataOverhead).ok();
   } else if (link_alive || f == TransferFailure::kStopped) {
     Drain(channel);
   }

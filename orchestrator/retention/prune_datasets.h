@@ -71,9 +71,10 @@ struct DatasetPrune {
 //   legacy   zfs get -H -p -r -o name,property,value guid,createtxg,userrefs,creation,zsend:tags
 //                     ROOTS...
 // ROOTS cover the datasets asked for (CoveringRoots; when one of them does not exist, their
-// parents). Read when rotation starts, after the transfers, so it is as fresh as the
-// per-dataset reads were. A dataset it did not list is read the per-dataset way, so "does not
-// exist" and errors keep their meaning.
+// parents). Read when rotation starts, after the transfers, and before any dataset's destroys
+// (which touch only that dataset's snapshots; a snapshot made later is never destroyed, a hold
+// placed later makes its destroy fail). A dataset it did not list is read the per-dataset way,
+// so "does not exist" and errors keep their meaning.
 struct RotationFacts {
   std::vector<SnapshotInfo> snapshots;                   // oldest first (createtxg)
   std::map<std::string, int64_t> creation;               // short name -> epoch seconds

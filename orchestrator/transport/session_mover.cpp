@@ -279,7 +279,12 @@ class SessionMover : public StreamMover {
     std::vector<std::string> serve = {"sh", "-c", kStopOnStdinEof, "sh", Engine(far_), "serve"};
     serve.insert(serve.end(), {"--listen", addresses_.ReceiverListenAddress(), "--announce", "-q"});
     serve.insert(serve.end(), {"--timeout", timeout, "--authorize", key->pub});
-    serve.insert(serve.end(), {"--connections", connections});
+    serve.insert(serve.end(), {"--connections", connections, "-m", options_.memory});
+    // The sending side compresses and paces: the far serve on a pull, the near session on a push.
+    std::vector<std::string> sending;
+    if (!options_.rate_limit.empty()) sending.insert(sending.end(), {"-r", options_.rate_limit});
+    if (!options_.codec.empty()) sending.insert(sending.end(), {"--codec", options_.codec});
+    if (pull_) serve.insert(serve.end(), sending.begin(), sending.end());
     for (const std::string& root : options_.session_roots) {
       serve.insert(serve.end(), {pull_ ? "--source-root" : "--target-root", root});
     }
@@ -312,8 +317,7 @@ class SessionMover : public StreamMover {
         timeout,
         "-m",
         options_.memory};
-    if (!options_.rate_limit.empty()) near.insert(near.end(), {"-r", options_.rate_limit});
-    if (!options_.codec.empty()) near.insert(near.end(), {"--codec", options_.codec});
+    if (!pull_) near.insert(near.end(), sending.begin(), sending.end());
     Status started = session->near.Start(near);
     if (!started.ok()) {
       Close(std::move(session));

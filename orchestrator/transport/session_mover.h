@@ -9,9 +9,11 @@
 // stop-on-stdin-EOF wrapper, and here `ENGINE session --send` (a push) or `--recv` (a pull)
 // `--connect HOST:PORT --connections J`. Each Move() then writes one request line to the
 // session and waits for its result line; J (--jobs) streams move at once, one per connection.
-// A stream whose far side failed fails alone. When the session itself is lost, the streams in
-// flight fail (their bytes may have landed: data_moved), and a stream that had not started is
-// sent once more over a fresh session. A session that cannot be started (an engine without
+// The sending side (the far serve on a pull, the session here on a push) gets --codec and -r.
+// A stream whose far side failed fails alone. When the session itself is lost (a link broke),
+// the streams in flight on the broken link fail (their bytes may have landed: data_moved), the
+// ones on its other links finish there, and a stream that had not started is sent once more
+// over a fresh session. A session that cannot be started (an engine without
 // sessions, no direct path) leaves the run to the per-stream engine mover given as `fallback`,
 // with the reason in StreamResult::fallback.
 //
