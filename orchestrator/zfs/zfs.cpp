@@ -238,12 +238,18 @@ Status Zfs::DestroyBookmarks(const std::string& dataset, const std::vector<std::
 }
 
 Status Zfs::CreateWithParents(const std::string& dataset) {
-  Status created = Change({"zfs", "create", "-p", dataset});
-  if (created.ok()) return created;
-  // Another transfer of this run (--jobs: siblings under a new parent) created it at the same
-  // moment, and zfs told the loser "dataset already exists": what was asked for is there.
-  Result<bool> exists = Exists(dataset);
-  return exists.ok() && *exists ? Status::Ok() : created;
+  // Another transfer of this run (--jobs: siblings under a new parent) may be creating the
+  // same path at the same moment, and zfs tells the loser "dataset already exists", also for
+  // an intermediate dataset while the one asked for is not there yet: then once more.
+  Status created;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    created = Change({"zfs", "create", "-p", dataset});
+    if (created.ok()) return created;
+    Result<bool> exists = Exists(dataset);
+    if (exists.ok() && *exists) return Status::Ok();
+    if (created.message().find("already exists") == std::string::npos) return created;
+  }
+  return created;
 }
 
 Status Zfs::SetProperties(const std::string& dataset,

@@ -169,6 +169,31 @@ TEST_P(ZfsLayer, CreateParentsLosingARaceToASiblingIsNoFailure) {
   EXPECT_FALSE(zfs.CreateWithParents("nopool/backup").ok());
 }
 
+// The race one level up: the sibling's `create -p` has made the new intermediate dataset but
+// not yet its own child, so zfs names the intermediate and ours is not there yet. Once more.
+TEST_P(ZfsLayer, CreateParentsLosingARaceOnAnIntermediateDatasetTriesAgain) {
+  class RacingIntermediate : public CommandRunner {
+   public:
+    explicit RacingIntermediate(FakeZfsRunner& fake) : fake_(fake) {}
+    Result<CommandOutput> Run(const Command& command) override {
+      if (command.argv.size() == 4 && command.argv[1] == "create" && ++creates_ == 1) {
+        (void)fake_.Run({{"zfs", "create", "-p", "tank/backup/new"}, Effect::kMutates, ""});
+        return CommandOutput{1, "", "cannot create 'tank/backup/new': dataset already exists\n"};
+      }
+      return fake_.Run(command);
+    }
+    std::string HostLabel() const override { return fake_.HostLabel(); }
+
+   private:
+    FakeZfsRunner& fake_;
+    int creates_ = 0;
+  } racing(fake_);
+  Zfs zfs(racing);
+  zfs.SetDialect(zfs_.dialect());
+  EXPECT_TRUE(zfs.CreateWithParents("tank/backup/new/p").ok());
+  EXPECT_TRUE(fake_.HasDataset("tank/backup/new/p"));
+}
+
 TEST_P(ZfsLayer, SnapshotBatchIsAtomicInEitherDialect) {
   SnapshotBatch batch = PlanSnapshots(zfs_.dialect(), {"tank/fs", "tank/fs/child"},
                                       {"tank", "tank/fs", "tank/fs/child", "tank/vol"}, "g-1");
