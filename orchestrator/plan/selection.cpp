@@ -38,8 +38,8 @@ Result<std::vector<SelectionDecision>> DecideSelection(const std::string& proper
   std::vector<SelectionDecision> decisions;
   std::map<std::string, PropertySource> set_by;  // dataset -> the source of the value it has
   for (const PropertyValue& value : values) {
-    SelectionDecision decision{value.dataset, false, ""};
     bool inherited = value.source == PropertySource::kInherited;
+    SelectionDecision decision{value.dataset, false, inherited, ""};
     PropertySource source = value.source;
     if (auto from = set_by.find(value.inherited_from); inherited && from != set_by.end()) {
       source = from->second;

@@ -32,6 +32,9 @@ namespace zsend::orchestrator {
 struct SelectionDecision {
   std::string dataset;
   bool selected = false;
+  // The value is inherited from an ancestor, not set on this dataset: `zfs send -p` leaves it
+  // out of this dataset's stream.
+  bool inherited = false;
   std::string reason;  // "direct selection", "inherited selection", "disabled",
                        // "only children", "only the parent", "not set", "received copy ..."
 };

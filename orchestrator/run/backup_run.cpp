@@ -5,6 +5,7 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "orchestrator/plan/selection.h"
@@ -34,8 +35,9 @@ class TempDir {
   std::string path_;
 };
 
+// The selected datasets; those selected by a property value they inherit go to `inherited` too.
 Result<std::vector<std::string>> Select(const BackupOptions& options, Zfs& source,
-                                        std::ostream& log) {
+                                        std::ostream& log, std::set<std::string>& inherited) {
   if (!options.datasets.empty()) return CheckNamedDatasets(source, options.datasets);
   if (!options.vms.empty()) {
     std::vector<std::string> all;
@@ -51,9 +53,9 @@ Result<std::vector<std::string>> Select(const BackupOptions& options, Zfs& sourc
   Result<std::vector<SelectionDecision>> decisions =
       SelectByProperty(source, options.backup_name, {}, options.include_received);
   if (!decisions.ok()) return decisions.status();
-  if (options.verbose) {
-    for (const SelectionDecision& d : *decisions) {
-      if (d.reason == "not set") continue;
+  for (const SelectionDecision& d : *decisions) {
+    if (d.selected && d.inherited) inherited.insert(d.dataset);
+    if (options.verbose && d.reason != "not set") {
       log << (d.selected ? "selected: " : "ignored: ") << d.dataset << " (" << d.reason << ")\n";
     }
   }
@@ -151,7 +153,8 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_uncou
   if (result.fatal.ok() && !options.no_send) result.fatal = target.Probe();
   if (!result.fatal.ok()) return result;
 
-  Result<std::vector<std::string>> selected = Select(options, source, log);
+  std::set<std::string> selection_inherited;
+  Result<std::vector<std::string>> selected = Select(options, source, log, selection_inherited);
   if (!selected.ok()) {
     result.fatal = selected.status();
     return result;
@@ -337,6 +340,8 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_uncou
                 selection_property) == exec.recv.filter_properties.end()) {
     exec.recv.filter_properties.push_back(selection_property);
   }
+  exec.selection_property = selection_property;
+  exec.selection_inherited = std::move(selection_inherited);
   exec.recv.clear_mountpoint = options.clear_mountpoint;
   exec.recv.readonly = options.readonly;
   exec.recv.unmounted = !options.mount;

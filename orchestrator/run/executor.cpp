@@ -308,6 +308,13 @@ Status Executor::Replan(const DatasetPlan& dataset, DatasetReport& report) {
   return RunSteps(fresh, report, false);
 }
 
+bool Executor::StreamCarries(const SendSpec& send, const std::string& dataset,
+                             const std::string& property) const {
+  if (!send.resume_token.empty() || send.replicate || send.raw) return true;
+  if (!send.properties) return false;
+  return property != options_.selection_property || !options_.selection_inherited.count(dataset);
+}
+
 Status Executor::RunStep(const TransferStep& step, DatasetReport& report) {
   StepReport step_report;
   step_report.kind = step.kind;
@@ -353,6 +360,7 @@ Status Executor::RunStep(const TransferStep& step, DatasetReport& report) {
     ZSEND_RETURN_IF_ERROR(target_.SetProperties(step.target_dataset, recv_command.set_after));
   }
   for (const std::string& property : recv_command.inherit_after) {
+    if (!StreamCarries(send, step.source_dataset, property)) continue;
     ZSEND_RETURN_IF_ERROR(target_.InheritProperty(step.target_dataset, property));
   }
   return Status::Ok();

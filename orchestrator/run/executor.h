@@ -69,6 +69,11 @@ struct ExecutorOptions {
   // Ask the source for each stream's size first (`zfs send -nP` where the zfs has it), for the
   // progress display's percent and ETA.
   bool estimate_sizes = false;
+  // The source datasets whose selection property is inherited, not set on them
+  // (SelectionDecision::inherited): their `send -p` streams do not carry it, so the inherit that
+  // stands in for `recv -x` on a zfs without it (zfs-fuse) is skipped for them.
+  std::string selection_property;
+  std::set<std::string> selection_inherited;
   // The source as read for planning (host_state.h): the holds are moved from its snapshot
   // lists; a dataset it lacks is listed. Not owned; may be null.
   const HostState* source_state = nullptr;
@@ -107,6 +112,12 @@ class Executor {
   Status TransferDataset(const DatasetPlan& dataset, DatasetReport& report);
   Status RunSteps(const DatasetPlan& dataset, DatasetReport& report, bool may_replan);
   Status RunStep(const TransferStep& step, DatasetReport& report);
+  // Whether the stream `send` moves for `dataset` may carry `property` (so receiving it may set
+  // it on the target): no when it sends no properties, or the property is the selection
+  // property and the dataset only inherits it; yes when unsure (a resume token keeps the first
+  // send's flags).
+  bool StreamCarries(const SendSpec& send, const std::string& dataset,
+                     const std::string& property) const;
   Status Replan(const DatasetPlan& dataset, DatasetReport& report);
   // True when the step's `to` snapshot (same guid) is on the target.
   Result<bool> Landed(const TransferStep& step);

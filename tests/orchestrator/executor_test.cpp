@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "tests/support/fake_zfs.h"
@@ -156,6 +157,9 @@ class ExecutorModel : public ::testing::Test {
     options.jobs = jobs;
     options.recv.readonly = true;
     options.recv.filter_properties = {"zsend:g"};
+    options.selection_property = "zsend:g";
+    options.selection_inherited = selection_inherited_;
+    options.properties = send_properties_;
     options.log = [this](const std::string& line) { log_.push_back(line); };
     Result<std::vector<DatasetState>> states =
         GatherStates(*source_zfs_, *target_zfs_, selected, options.gather);
@@ -172,6 +176,16 @@ class ExecutorModel : public ::testing::Test {
     static DatasetReport none;
     ADD_FAILURE() << "no report for " << source;
     return none;
+  }
+  std::set<std::string> selection_inherited_;  // ExecutorOptions::selection_inherited
+  bool send_properties_ = true;                // ExecutorOptions::properties
+  // The `zfs inherit` commands the target ran, as "PROPERTY DATASET".
+  std::vector<std::string> TargetInherits() {
+    std::vector<std::string> inherits;
+    for (const std::vector<std::string>& argv : target_->Commands()) {
+      if (argv.size() == 4 && argv[1] == "inherit") inherits.push_back(argv[2] + " " + argv[3]);
+    }
+    return inherits;
   }
   std::vector<std::string> TargetSnapshots(const std::string& dataset) {
     std::vector<std::string> names;
@@ -479,6 +493,34 @@ TEST_F(ExecutorModel, OlderZfsGetsReceiveSettingsAfterTheReceive) {
         inherited || argv == std::vector<std::string>{"zfs", "inherit", "zsend:g", "backup/fs"};
   }
   EXPECT_TRUE(inherited);
+}
+
+// zfs-fuse has no `recv -x`: the selection property a -p stream brings is inherited away after
+// the receive, but only where the stream can carry it: a dataset whose value is set on it, not
+// one that inherits it from its parent (send -p sends only a dataset's own properties).
+TEST_F(ExecutorModel, OlderZfsInheritsTheSelectionPropertyOnlyWhereTheStreamCarriesIt) {
+  Init(FakeZfsRunner::Flavor::kLegacy);
+  for (const char* d : {"zones/fs", "zones/fs/child"}) {
+    source_->AddDataset(d);
+    source_->AddSnapshot(d, "g-1");
+  }
+  selection_inherited_ = {"zones/fs/child"};
+  std::vector<DatasetReport> reports = Backup({"zones/fs", "zones/fs/child"});
+  for (const char* d : {"zones/fs", "zones/fs/child"}) {
+    ASSERT_EQ(Report(reports, d).outcome, Outcome::kSucceeded) << d;
+  }
+  EXPECT_EQ(TargetInherits(), (std::vector<std::string>{"zsend:g backup/fs"}));
+}
+
+TEST_F(ExecutorModel, OlderZfsInheritsNothingAfterStreamsWithoutProperties) {
+  Init(FakeZfsRunner::Flavor::kLegacy);
+  source_->AddDataset("zones/fs");
+  source_->AddSnapshot("zones/fs", "g-1");
+  send_properties_ = false;
+  std::vector<DatasetReport> reports = Backup({"zones/fs"});
+  ASSERT_EQ(Report(reports, "zones/fs").outcome, Outcome::kSucceeded);
+  EXPECT_EQ(mover_->Sends()[0], (std::vector<std::string>{"zfs", "send", "zones/fs@g-1"}));
+  EXPECT_TRUE(TargetInherits().empty());
 }
 
 }  // namespace
