@@ -2,9 +2,9 @@
 // datasets to a target reached through a real sshd on 127.0.0.1 (zfs-fuse pools), or pulling
 // them from a source reached so, opens one ssh control connection and one engine session,
 // whatever the number of datasets (counted, never timed); a dataset whose receive fails (out of
-// space) fails alone while the 49 others land over the same session; the serving engine killed
-// mid-run fails only what was in flight and the run says which; and nothing of the session
-// (process, key directory) stays behind.
+// space, or a diverged target) fails alone while the 49 others land over the same session; the
+// serving engine killed mid-run fails only what was in flight and the run says which; and nothing
+// of the session (process, key directory) stays behind.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -112,6 +112,29 @@ TEST_F(SshdZfsFuseSession, FiftyDatasetsOneSessionAndAFailingReceiveFailsAlone) 
     }
   }
   EXPECT_EQ(Compare(src_ + "/fleet/d8", dst_ + "/fleet/d8"), "");
+  ExpectNothingLeft();
+
+  // A diverged target: d12's copy is written to after its last receive, so its next receive
+  // fails ("has been modified") and d12 fails alone; d7, its quota lifted, catches up.
+  const std::string d12 = dst_ + "/fleet/d12";
+  Sh("zfs set quota=none " + dst_ + "/fleet/d7 && zfs set readonly=off " + d12 +
+     " && echo changed > \"$(zfs get -H -o value mountpoint " + d12 + ")/local-change\"");
+  WriteData(src_ + "/fleet/d12", "new", 20000, 12);
+  nlohmann::json third = Run("3", 1);
+  EXPECT_EQ(WithStatus(third, "failed"), std::vector<std::string>{src_ + "/fleet/d12"})
+      << third.dump();
+  EXPECT_EQ(third["overhead"]["engine_sessions"], 1) << third["overhead"].dump();
+  for (const nlohmann::json& d : third["datasets"]) {
+    if (d["source"] == src_ + "/fleet/d12") {
+      EXPECT_NE(d.value("failed_stderr", "").find("has been modified"), std::string::npos)
+          << d.dump();
+    } else {
+      EXPECT_EQ(d.value("final_snapshot", ""), job_ + "-3") << d.dump();
+    }
+  }
+  EXPECT_EQ(Compare(src_ + "/fleet/d7", dst_ + "/fleet/d7"), "");
+  // The diverged copy keeps what it had: nothing was rolled back to make the stream fit.
+  EXPECT_EQ(SnapshotNames(d12), (std::vector<std::string>{job_ + "-1", job_ + "-2"}));
   ExpectNothingLeft();
 }
 
