@@ -304,7 +304,8 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_uncou
   transport.dry_run = options.dry_run;
   transport.dry_run_out = &dry_run_out;
   if (options.dry_run) transport.progress = nullptr;
-  if (options.sessions && !source_runner.IsRemote()) {
+  if (options.sessions && (!source_runner.IsRemote() || target_runner.IsRemote())) {
+    // A push (remote to remote too): the far serve receives below TARGET_PATH only.
     transport.session_roots = {options.target_path};
   } else if (options.sessions) {
     // A pull: the far serve sends from the planned datasets (and clones' origins) only.

@@ -21,8 +21,9 @@ namespace {
 
 namespace contract = engine_contract;
 
-// `zsend-engine session` on this host: requests written to its stdin, result lines read from
-// its stdout by a thread of ours and handed to the Move() waiting for that id. It outlives the
+// `zsend-engine session` on the near host (here, or through ssh on a remote source): requests
+// written to its stdin, result lines read from its stdout by a thread of ours and handed to the
+// Move() waiting for that id. It outlives the
 // --jobs worker that started it (no parent-death signal) and ends when its stdin closes.
 class SessionProcess {
  public:
@@ -169,7 +170,7 @@ class SessionMover : public StreamMover {
  public:
   SessionMover(CommandRunner& source, CommandRunner& target, TransportOptions options,
                std::unique_ptr<StreamMover> fallback)
-      : pull_(source.IsRemote()),
+      : pull_(source.IsRemote() && !target.IsRemote()),
         near_(pull_ ? target : source),
         far_(pull_ ? source : target),
         addresses_(near_, far_),
@@ -318,7 +319,14 @@ class SessionMover : public StreamMover {
         "-m",
         options_.memory};
     if (!pull_) near.insert(near.end(), sending.begin(), sending.end());
-    Status started = session->near.Start(near);
+    // Remote to remote, the near side is the source host: the session runs there through its
+    // ssh control connection, which carries the request and result lines.
+    Result<std::vector<std::string>> near_argv = near_.StreamArgv(near);
+    if (!near_argv.ok()) {
+      Close(std::move(session));
+      return near_argv.status();
+    }
+    Status started = session->near.Start(*near_argv);
     if (!started.ok()) {
       Close(std::move(session));
       return started;
@@ -387,7 +395,7 @@ class SessionMover : public StreamMover {
     RemoveKeyDir(near_, session->key_dir);
   }
 
-  const bool pull_;  // the source is the far host
+  const bool pull_;  // the source is the far host (and the target this one)
   CommandRunner& near_;
   CommandRunner& far_;
   TcpAddresses addresses_;  // "source" near, "target" far: the far serve listens

@@ -1,24 +1,26 @@
-// The session transport: every stream of a run between this host and one other through one
-// engine session (docs/protocol.md 5.8), instead of a receiver, a sender, a key and a handshake
-// per dataset.
+// The session transport: every stream of a run from the source host to the target host through
+// one engine session (docs/protocol.md 5.8), instead of a receiver, a sender, a key and a
+// handshake per dataset.
 //
-// This host is the near side and the other host (through the run's ssh control connection when
-// remote) the far side: the target for a push, the source for a pull. At the first stream the
-// mover makes one key here, starts on the far host `ENGINE serve --listen ... --announce
+// The near side is the source and the far side the target (a push), except on a pull (a remote
+// source, the target this host), where this host is the near side and the source the far one.
+// A remote host is reached through the run's ssh control connection; remote to remote, the near
+// session runs on the source host through its connection (its requests and results travel over
+// ssh's stdio) and connects directly to the serve on the target. At the first stream the mover
+// makes one key on the near host, starts on the far host `ENGINE serve --listen ... --announce
 // --connections J --target-root ROOT` (a push) or `--source-root ROOT...` (a pull) under the
-// stop-on-stdin-EOF wrapper, and here `ENGINE session --send` (a push) or `--recv` (a pull)
-// `--connect HOST:PORT --connections J`. Each Move() then writes one request line to the
-// session and waits for its result line; J (--jobs) streams move at once, one per connection.
-// The sending side (the far serve on a pull, the session here on a push) gets --codec and -r.
-// A stream whose far side failed fails alone. When the session itself is lost (a link broke),
-// the streams in flight on the broken link fail (their bytes may have landed: data_moved), the
-// ones on its other links finish there, and a stream that had not started is sent once more
-// over a fresh session. A session that cannot be started (an engine without
+// stop-on-stdin-EOF wrapper, and on the near host `ENGINE session --send` (a push) or `--recv`
+// (a pull) `--connect HOST:PORT --connections J`. Each Move() then writes one request line to
+// the session and waits for its result line; J (--jobs) streams move at once, one per
+// connection. The sending side (the far serve on a pull, the near session on a push) gets
+// --codec and -r. A stream whose far side failed fails alone. When the session itself is lost
+// (a link broke), the streams in flight on the broken link fail (their bytes may have landed:
+// data_moved), the ones on its other links finish there, and a stream that had not started is
+// sent once more over a fresh session. A session that cannot be started (an engine without
 // sessions, no direct path) leaves the run to the per-stream engine mover given as `fallback`,
 // with the reason in StreamResult::fallback.
 //
-// One of the two hosts must be this one (a local to local run is a push). Thread-safety as
-// StreamMover.
+// A local to local run is a push. Thread-safety as StreamMover.
 #pragma once
 
 #include <memory>

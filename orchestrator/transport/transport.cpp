@@ -195,10 +195,9 @@ std::unique_ptr<StreamMover> MakeStreamMover(CommandRunner& source, CommandRunne
   auto pipe = std::make_unique<PipeMover>(source, target, options);
   if (options.kind == TransportKind::kPipe) return pipe;
   std::unique_ptr<StreamMover> engine = MakeEngineMover(source, target, options, std::move(pipe));
-  // A session is served by the far host for the near (this) one: remote to remote has none.
-  const bool session = !options.session_roots.empty() && !options.dry_run &&
-                       !(source.IsRemote() && target.IsRemote()) &&
-                       options.kind != TransportKind::kSsh;
+  // A session is served by the far host for the near one (session_mover.h).
+  const bool session =
+      !options.session_roots.empty() && !options.dry_run && options.kind != TransportKind::kSsh;
   if (!session) return engine;
   return MakeSessionMover(source, target, options, std::move(engine));
 }

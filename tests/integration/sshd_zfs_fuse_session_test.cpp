@@ -1,10 +1,11 @@
 // One engine session per run (docs/orchestrator.md, "Transports"): `zsend backup` pushing 50
-// datasets to a target reached through a real sshd on 127.0.0.1 (zfs-fuse pools), or pulling
-// them from a source reached so, opens one ssh control connection and one engine session,
-// whatever the number of datasets (counted, never timed); a dataset whose receive fails (out of
-// space, or a diverged target) fails alone while the 49 others land over the same session; the
-// serving engine killed mid-run fails only what was in flight and the run says which; and nothing
-// of the session (process, key directory) stays behind.
+// datasets to a target reached through a real sshd on 127.0.0.1 (zfs-fuse pools), pulling them
+// from a source reached so, or moving 10 from such a source to such a target, opens one ssh
+// control connection per remote host and one engine session, whatever the number of datasets
+// (counted, never timed); a dataset whose receive fails (out of space, or a diverged target)
+// fails alone while the 49 others land over the same session; the serving engine killed mid-run
+// fails only what was in flight and the run says which; and nothing of the session (process,
+// key directory) stays behind.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -155,6 +156,35 @@ TEST_F(SshdZfsFuseSession, FiftyDatasetsPulledThroughOneSession) {
   EXPECT_EQ(Compare(src_ + "/fleet/d9", dst_ + "/fleet/d9"), "");
   EXPECT_EQ(Property(dst_ + "/fleet/d9@" + job_ + "-2", "guid"),
             Property(src_ + "/fleet/d9@" + job_ + "-2", "guid"));
+  ExpectNothingLeft();
+}
+
+// Remote to remote: the near session runs on the source host through its ssh connection and
+// connects to the serve on the target host; all streams, full then incremental, go through it.
+TEST_F(SshdZfsFuseSession, RemoteToRemoteThroughOneSession) {
+  constexpr int kSmallFleet = 10;
+  MakeFleet(kSmallFleet);
+  WriteData(src_ + "/fleet/d4", "a", 100000, 4);
+  const std::vector<std::string> source = {"--ssh-source", sshd_->destination()};
+  nlohmann::json first = Run("1", 0, source);
+  EXPECT_EQ(WithStatus(first, "transferred").size(), kSmallFleet + 1u) << first.dump();
+  // One session and no per-stream engine pair beside it; one control connection per host.
+  EXPECT_EQ(first["overhead"]["engine_sessions"], 1) << first["overhead"].dump();
+  EXPECT_EQ(first["overhead"]["ssh_connections"], 2) << first["overhead"].dump();
+  for (const nlohmann::json& d : first["datasets"]) {
+    for (const nlohmann::json& step : d["steps"]) {
+      EXPECT_EQ(step.value("transport", ""), "tcp") << d.dump();
+      EXPECT_EQ(step.value("fallback", ""), "") << d.dump();
+    }
+  }
+  EXPECT_EQ(Compare(src_ + "/fleet/d4", dst_ + "/fleet/d4"), "");
+  ExpectNothingLeft();
+  WriteData(src_ + "/fleet/d6", "b", 60000, 6);
+  nlohmann::json second = Run("2", 0, source);
+  EXPECT_EQ(second["overhead"]["engine_sessions"], 1) << second["overhead"].dump();
+  EXPECT_EQ(Compare(src_ + "/fleet/d6", dst_ + "/fleet/d6"), "");
+  EXPECT_EQ(Property(dst_ + "/fleet/d6@" + job_ + "-2", "guid"),
+            Property(src_ + "/fleet/d6@" + job_ + "-2", "guid"));
   ExpectNothingLeft();
 }
 
