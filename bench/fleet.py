@@ -17,7 +17,15 @@ The report gives seconds, milliseconds per dataset and syncoid/zsend per phase. 
 user runs it: `zsend backup fleet DST` (plus --ssh-* and --remote-engine for the ssh route, and
 a private --state-dir); nothing else. Pools are named wtfleet_*_PID and destroyed at the end.
 
-  bench/fleet.py [--datasets 10,100] [--routes local,ssh,guest] [--json out.json] [--plot out.png]
+  bench/fleet.py [--datasets 10,100] [--routes local,ssh,guest] [--zsend-only] [--unmounted]
+                 [--json out.json] [--plot out.png]
+
+--zsend-only times zsend alone (no syncoid pool, no syncoid runs): for zsend's own growth with N
+(N=1000 and its ratio to N=100) in a fraction of the time; the table shows "-" for syncoid.
+--unmounted sets mountpoint=none on the tree once its files are written (the changed phase
+mounts its three datasets for the writes and unmounts them again), so neither side mounts the
+N filesystems: zfs-fuse fails to remount a parent over a thousand mounted children ("mountpoint
+or dataset is busy"). It is meant with --zsend-only: syncoid's copies (no -p) would still mount.
 
 The `guest` route runs the same three phases locally on real OpenZFS 2.1 in the qemu guest of
 scripts/openzfs-vm.sh (booted for the run unless it is up; this tree's zsend is copied in),
@@ -125,11 +133,17 @@ def make_pool(work, name, mib):
     sh("zpool", "create", "-m", os.path.join(work, name), name, img)
 
 
+# Pools that could not be destroyed: their image files must stay (main keeps the work directory).
+STUCK_POOLS = []
+
+
 def destroy_pool(name):
     for _ in range(10):
         if sh("zpool", "destroy", "-f", name, check=False).returncode == 0:
             return
         time.sleep(0.5)
+    STUCK_POOLS.append(name)
+    print(f"could not destroy pool {name}; its image file is kept", file=sys.stderr)
 
 
 def write_files(dataset, first, count):
@@ -139,14 +153,14 @@ def write_files(dataset, first, count):
             f.write(os.urandom(8192))
 
 
-def run_route(n, route, sshd, work):
+def run_route(n, route, sshd, work, with_syncoid=True, unmounted=False):
     """The three phases for N datasets over one route; returns {phase: {tool: seconds}}."""
     tag = f"{route}{n}_{os.getpid()}"
     src, zs, syn = (f"wtfleet_{role}{tag}" for role in ("s", "z", "y"))
     size = max(256, 64 + n // 2)
     pools = []
     try:
-        for pool in (src, zs, syn):
+        for pool in (src, zs, syn) if with_syncoid else (src, zs):
             make_pool(work, pool, size)
             pools.append(pool)
         sh("zfs", "create", f"{src}/tree")
@@ -154,6 +168,8 @@ def run_route(n, route, sshd, work):
         for i in range(n):
             sh("zfs", "create", f"{src}/tree/d{i:04d}")
             write_files(f"{src}/tree/d{i:04d}", 0, 3)
+        if unmounted:
+            sh("zfs", "set", "mountpoint=none", f"{src}/tree")
         zsend = [ZSEND, "backup", "fleet", zs, "--state-dir", os.path.join(work, f"state{tag}")]
         syncoid = ["syncoid", "-r", "--quiet", "--no-privilege-elevation", f"{src}/tree"]
         if route == "ssh":
@@ -171,8 +187,15 @@ def run_route(n, route, sshd, work):
         for phase in PHASES:
             if phase == "changed":
                 for i in range(min(CHANGED, n)):
-                    write_files(f"{src}/tree/d{i:04d}", 0, 1)
-            results[phase] = {"zsend": timed(zsend), "syncoid": timed(syncoid)}
+                    dataset = f"{src}/tree/d{i:04d}"
+                    if unmounted:
+                        sh("zfs", "set", f"mountpoint={work}/{tag}-changed{i}", dataset)
+                    write_files(dataset, 0, 1)
+                    if unmounted:
+                        sh("zfs", "inherit", "mountpoint", dataset)
+            results[phase] = {"zsend": timed(zsend)}
+            if with_syncoid:
+                results[phase]["syncoid"] = timed(syncoid)
         return results
     finally:
         for pool in reversed(pools):
@@ -246,9 +269,12 @@ def plot(rows, path):
     for ax, phase in zip(axes, PHASES):
         for route in sorted({r["route"] for r in rows}):
             mine = sorted((r for r in rows if r["route"] == route), key=lambda r: r["datasets"])
-            xs = [r["datasets"] for r in mine]
             for tool, style in (("zsend", "-o"), ("syncoid", "--s")):
-                ax.plot(xs, [r["results"][phase][tool] for r in mine], style,
+                have = [r for r in mine if tool in r["results"][phase]]
+                if not have:
+                    continue
+                ax.plot([r["datasets"] for r in have],
+                        [r["results"][phase][tool] for r in have], style,
                         label=f"{tool} ({route})")
         ax.set_title(phase)
         ax.set_xlabel("datasets")
@@ -265,10 +291,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="10,100", help="comma-separated N values")
     parser.add_argument("--routes", default="local,ssh", help="local, ssh or both")
+    parser.add_argument("--zsend-only", action="store_true", help="time zsend alone")
+    parser.add_argument("--unmounted", action="store_true", help="mountpoint=none on the tree")
     parser.add_argument("--json")
     parser.add_argument("--plot")
     args = parser.parse_args()
-    if shutil.which("syncoid") is None:
+    if not args.zsend_only and shutil.which("syncoid") is None:
         sys.exit("syncoid not found: apt-get install sanoid")
     counts = [int(n) for n in args.datasets.split(",")]
     routes = args.routes.split(",")
@@ -283,7 +311,8 @@ def main():
             guest_started = True
         for n in counts:
             for route in routes:
-                results = run_guest(n) if route == "guest" else run_route(n, route, sshd, work)
+                results = (run_guest(n) if route == "guest" else
+                           run_route(n, route, sshd, work, not args.zsend_only, args.unmounted))
                 rows.append({"datasets": n, "route": route, "results": results})
                 print(f"done: {n} datasets, {route}", file=sys.stderr)
     finally:
@@ -291,7 +320,8 @@ def main():
             sshd.stop()
         if guest_started:
             sh(vm, "down", check=False)
-        shutil.rmtree(work, ignore_errors=True)
+        if not STUCK_POOLS:
+            shutil.rmtree(work, ignore_errors=True)
 
     print("| datasets | route | phase | zsend s | syncoid s | zsend ms/dataset | "
           "syncoid ms/dataset | syncoid / zsend |")
@@ -300,9 +330,13 @@ def main():
         n = row["datasets"]
         for phase in PHASES:
             t = row["results"][phase]
-            print(f"| {n} | {row['route']} | {phase} | {t['zsend']:.2f} | {t['syncoid']:.2f} | "
-                  f"{1000 * t['zsend'] / n:.0f} | {1000 * t['syncoid'] / n:.0f} | "
-                  f"{t['syncoid'] / t['zsend']:.2f}x |")
+            if "syncoid" in t:
+                syncoid = (f"{t['syncoid']:.2f}", f"{1000 * t['syncoid'] / n:.0f}",
+                           f"{t['syncoid'] / t['zsend']:.2f}x")
+            else:
+                syncoid = ("-", "-", "-")
+            print(f"| {n} | {row['route']} | {phase} | {t['zsend']:.2f} | {syncoid[0]} | "
+                  f"{1000 * t['zsend'] / n:.0f} | {syncoid[1]} | {syncoid[2]} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"changed": CHANGED, "rows": rows}, f, indent=2)
