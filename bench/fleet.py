@@ -143,7 +143,8 @@ def destroy_pool(name):
             return
         time.sleep(0.5)
     STUCK_POOLS.append(name)
-    print(f"could not destroy pool {name}; its image file is kept", file=sys.stderr)
+    print(f"could not destroy pool {name}; its image file is kept (zpool destroy -f {name}, "
+          "then remove the zsend-fleet-* directory in the temporary directory)", file=sys.stderr)
 
 
 def write_files(dataset, first, count):
@@ -191,8 +192,12 @@ def run_route(n, route, sshd, work, with_syncoid=True, unmounted=False):
                     if unmounted:
                         sh("zfs", "set", f"mountpoint={work}/{tag}-changed{i}", dataset)
                     write_files(dataset, 0, 1)
-                    if unmounted:
-                        sh("zfs", "inherit", "mountpoint", dataset)
+                    if unmounted:  # zfs-fuse may still hold the new mount a moment
+                        for attempt in range(10):
+                            if sh("zfs", "inherit", "mountpoint", dataset,
+                                  check=attempt == 9).returncode == 0:
+                                break
+                            time.sleep(0.5)
             results[phase] = {"zsend": timed(zsend)}
             if with_syncoid:
                 results[phase]["syncoid"] = timed(syncoid)
@@ -296,6 +301,8 @@ def main():
     parser.add_argument("--json")
     parser.add_argument("--plot")
     args = parser.parse_args()
+    if args.unmounted and "guest" in args.routes.split(","):
+        sys.exit("--unmounted is for the zfs-fuse routes (local, ssh)")
     if not args.zsend_only and shutil.which("syncoid") is None:
         sys.exit("syncoid not found: apt-get install sanoid")
     counts = [int(n) for n in args.datasets.split(",")]

@@ -57,6 +57,10 @@ std::optional<contract::EngineVersion> Ask(const EngineOnHost& e, EngineCheck* c
     return std::nullopt;
   }
   std::vector<std::string> missing = contract::MissingCapabilities(*version);
+  if (!e.also_needs.empty() && std::find(version->commands.begin(), version->commands.end(),
+                                         e.also_needs) == version->commands.end()) {
+    missing.push_back("command " + e.also_needs);
+  }
   if (!missing.empty()) {
     *check = {"zsend-engine " + version->version + " on " + Where(e) + " lacks " + Joined(missing),
               install};

@@ -19,6 +19,9 @@ namespace zsend::orchestrator {
 struct EngineOnHost {
   CommandRunner* host;  // not owned
   std::string engine;   // the program to run there
+  // A command it must have besides those of the tcp and ssh transports (an engine session's
+  // "serve" or "session"); empty for none.
+  std::string also_needs = "";
 };
 
 // What is wrong with the engines of one transfer; ok() when nothing is.

@@ -13,6 +13,7 @@
 #include "base/subprocess.h"
 #include "orchestrator/run/run_interrupt.h"
 #include "orchestrator/transport/announcing_child.h"
+#include "orchestrator/transport/engine_probe.h"
 #include "orchestrator/transport/far_side.h"
 #include "orchestrator/transport/tcp_addresses.h"
 
@@ -155,7 +156,7 @@ class SessionProcess {
   std::string err_;                                // guarded by mu_
 };
 
-// One engine session: the key directory on this host, the far serve, the near session.
+// One engine session: the key directory on the near host, the far serve, the near session.
 struct EngineSession {
   bool lost = false;    // guarded by the mover's mutex
   bool worked = false;  // guarded by the mover's mutex: a stream started on it
@@ -272,9 +273,24 @@ class SessionMover : public StreamMover {
   Result<std::shared_ptr<EngineSession>> Start() {
     auto session = std::make_shared<EngineSession>();
     const std::string engine = Engine(near_);
+    // This build's engine runs the near side of a push or pull; a remote source's engine (remote
+    // to remote) is asked first, since a session that cannot start there would only show when
+    // its first stream was already under way.
+    if (near_.IsRemote()) {
+      EngineCheck check = CheckEngines({{&near_, engine, contract::kCommandSession}});
+      if (!check.ok()) return FailedPrecondition(check.problem + "; " + check.fix);
+    }
     Result<FarKey> key = MakeKey(near_, engine);
     if (!key.ok()) return key.status();
     session->key_dir = key->dir;
+    // Until the near session owns it (below), a failed start removes the key here.
+    struct KeyGuard {
+      CommandRunner& host;
+      std::string dir;
+      ~KeyGuard() {
+        if (!dir.empty()) RemoveKeyDir(host, dir);
+      }
+    } key_guard{near_, key->dir};
     const std::string connections = std::to_string(std::max(1, options_.connections));
     const std::string timeout = EngineSeconds(options_.timeout_seconds);
     std::vector<std::string> serve = {"sh", "-c", kStopOnStdinEof, "sh", Engine(far_), "serve"};
@@ -296,12 +312,18 @@ class SessionMover : public StreamMover {
     if (!announce.ok()) {
       session->far.Abandon();
       StageResult ended = session->far.Wait();
-      RemoveKeyDir(near_, session->key_dir);
       return Unavailable("zsend-engine serve on " + far_.HostLabel() + " " +
                          announce.status().message() + ": " +
                          ended.err.substr(0, ended.err.find('\n')));
     }
+    // The key directory goes when the session ends, whatever ends it (kSendRemovingKeyDir): a
+    // zsend killed mid-run leaves no key on the near host, remote or not.
     std::vector<std::string> near = {
+        "sh",
+        "-c",
+        kSendRemovingKeyDir,
+        "sh",
+        key->dir,
         engine,
         "session",
         pull_ ? "--recv" : "--send",
@@ -322,11 +344,8 @@ class SessionMover : public StreamMover {
     // Remote to remote, the near side is the source host: the session runs there through its
     // ssh control connection, which carries the request and result lines.
     Result<std::vector<std::string>> near_argv = near_.StreamArgv(near);
-    if (!near_argv.ok()) {
-      Close(std::move(session));
-      return near_argv.status();
-    }
-    Status started = session->near.Start(*near_argv);
+    Status started = near_argv.ok() ? session->near.Start(*near_argv) : near_argv.status();
+    key_guard.dir.clear();  // Close() removes it from here on
     if (!started.ok()) {
       Close(std::move(session));
       return started;
@@ -340,7 +359,7 @@ class SessionMover : public StreamMover {
     result.transport = "tcp";
     result.in_session = true;
     ProgressScope progress(options_.progress, command.label, command.expected_bytes);
-    // The near command runs here, the far one on the serving host.
+    // The near command runs on the near host, the far one on the serving host.
     nlohmann::json request = {{"id", std::to_string(++next_id_)},
                               {"exec", ShellJoin(pull_ ? command.recv_argv : command.send_argv)},
                               {"far", pull_ ? command.send_argv : command.recv_argv}};

@@ -7,8 +7,10 @@
 // fails only what was in flight and the run says which; and nothing of the session (process,
 // key directory) stays behind.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -51,7 +53,7 @@ class SshdZfsFuseSession : public BackupFixture {
                                      "--ssh-" + remote,
                                      sshd_->destination(),
                                      "--remote-engine",
-                                     BinPath("zsend-engine")};
+                                     remote_engine_};
     args.insert(args.end(), ssh_.begin(), ssh_.end());
     args.insert(args.end(), extra.begin(), extra.end());
     RunResult r = Zsend(args);
@@ -83,6 +85,7 @@ class SshdZfsFuseSession : public BackupFixture {
 
   std::string key_dirs_before_ = KeyDirs();
   int last_exit_ = -1;
+  std::string remote_engine_ = BinPath("zsend-engine");  // --remote-engine
   std::vector<std::string> ssh_;
 };
 
@@ -92,6 +95,11 @@ TEST_F(SshdZfsFuseSession, FiftyDatasetsOneSessionAndAFailingReceiveFailsAlone) 
   EXPECT_EQ(WithStatus(first, "transferred").size(), kDatasets + 1u) << first.dump();
   EXPECT_EQ(first["overhead"]["engine_sessions"], 1) << first["overhead"].dump();
   EXPECT_EQ(first["overhead"]["ssh_connections"], 1) << first["overhead"].dump();
+  // No copy carries the selection property, set or received: zfs-fuse has no `recv -x`, and the
+  // one inherit after the parent's receive (the children's streams never carry it) is enough.
+  EXPECT_EQ(Shell("zfs get -r -H -s local,received -o name,value zsend:" + job_ + " " + dst_).out,
+            "");
+  EXPECT_EQ(Property(dst_ + "/fleet/d9", "zsend:" + job_), "-");
   ExpectNothingLeft();
 
   // d7's copy gets a quota its next stream does not fit in: that receive fails mid-stream, on
@@ -165,6 +173,14 @@ TEST_F(SshdZfsFuseSession, RemoteToRemoteThroughOneSession) {
   constexpr int kSmallFleet = 10;
   MakeFleet(kSmallFleet);
   WriteData(src_ + "/fleet/d4", "a", 100000, 4);
+  // The remote engine logs each command it runs: the near session must run through it (on the
+  // source host, over ssh), not as this host's engine.
+  const std::string log = sshd_->dir() + "/engine-commands";
+  const std::string engine = sshd_->dir() + "/logging-engine";
+  std::ofstream(engine) << "#!/bin/sh\necho \"$1\" >> '" << log << "'\nexec '"
+                        << BinPath("zsend-engine") << "' \"$@\"\n";
+  chmod(engine.c_str(), 0755);
+  remote_engine_ = engine;
   const std::vector<std::string> source = {"--ssh-source", sshd_->destination()};
   nlohmann::json first = Run("1", 0, source);
   EXPECT_EQ(WithStatus(first, "transferred").size(), kSmallFleet + 1u) << first.dump();
@@ -178,6 +194,9 @@ TEST_F(SshdZfsFuseSession, RemoteToRemoteThroughOneSession) {
     }
   }
   EXPECT_EQ(Compare(src_ + "/fleet/d4", dst_ + "/fleet/d4"), "");
+  std::string commands = Shell("sort -u '" + log + "'").out;
+  EXPECT_NE(commands.find("session\n"), std::string::npos) << commands;
+  EXPECT_NE(commands.find("serve\n"), std::string::npos) << commands;
   ExpectNothingLeft();
   WriteData(src_ + "/fleet/d6", "b", 60000, 6);
   nlohmann::json second = Run("2", 0, source);

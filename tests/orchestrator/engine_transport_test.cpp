@@ -275,6 +275,25 @@ TEST_F(EngineTransport, EnginesOfOneTransferMustSpeakOneProtocol) {
   EXPECT_TRUE(CheckEngines({{&local_, dir_ + "/engine2"}}).ok());
 }
 
+// The near side of a remote-to-remote session runs the source host's engine: one without
+// `session` (older than sessions) is found by asking, before any stream is handed to it.
+TEST_F(EngineTransport, AnEngineWithoutTheSessionCommandIsNamed) {
+  engine_contract::EngineVersion older = engine_contract::ThisEngine({});
+  older.version = "0.0.9";
+  std::erase(older.commands, std::string(engine_contract::kCommandSession));
+  test::WriteFile(dir_ + "/engine2",
+                  "#!/bin/sh\necho '" + engine_contract::FormatEngineVersion(older) + "'\n");
+  chmod((dir_ + "/engine2").c_str(), 0755);
+  EXPECT_TRUE(CheckEngines({{&local_, dir_ + "/engine2"}}).ok());
+  EngineCheck check =
+      CheckEngines({{&local_, dir_ + "/engine2", engine_contract::kCommandSession}});
+  EXPECT_EQ(check.problem,
+            "zsend-engine 0.0.9 on local (" + dir_ + "/engine2) lacks command session");
+  EXPECT_TRUE(
+      CheckEngines({{&local_, test::BinPath("zsend-engine"), engine_contract::kCommandSession}})
+          .ok());
+}
+
 TEST_F(EngineTransport, ThisTreesEngineMeetsTheContract) {
   EngineCheck check = CheckEngines({{&local_, test::BinPath("zsend-engine")}});
   EXPECT_TRUE(check.ok()) << check.problem;

@@ -50,6 +50,13 @@ TEST_P(PropertySelection, TrueChildParentFalseWithInheritance) {
   EXPECT_EQ(reasons["zones/parentonly/kid"], "only the parent");
   EXPECT_EQ(reasons["zones/kids"], "only children");
   EXPECT_EQ(reasons["zones/kids/b"], "disabled");
+  // Which selected datasets only inherit their value (a `send -p` stream leaves it out).
+  Names inherited;
+  for (const SelectionDecision& d : *decisions) {
+    if (d.selected && d.inherited) inherited.push_back(d.dataset);
+  }
+  EXPECT_EQ(inherited, (Names{"zones/kids/a", "zones/kids/a/deep", "zones/other", "zones/vm1",
+                              "zones/vm1/data"}));
 }
 
 TEST_P(PropertySelection, OtherBackupNamesAreIndependent) {
