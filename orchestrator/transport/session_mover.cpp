@@ -24,8 +24,8 @@ namespace contract = engine_contract;
 
 // `zsend-engine session` on the near host (here, or through ssh on a remote source): requests
 // written to its stdin, result lines read from its stdout by a thread of ours and handed to the
-// Move() waiting for that id. It outlives the
-// --jobs worker that started it (no parent-death signal) and ends when its stdin closes.
+// Move() waiting for that id. It outlives the --jobs worker that started it (no parent-death
+// signal) and ends when its stdin closes.
 class SessionProcess {
  public:
   ~SessionProcess() { End(); }
