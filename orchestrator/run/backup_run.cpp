@@ -11,6 +11,7 @@
 #include "orchestrator/plan/selection.h"
 #include "orchestrator/retention/prune_datasets.h"
 #include "orchestrator/run/exit_codes.h"
+#include "orchestrator/transport/session_mover.h"
 #include "orchestrator/zfs/holds.h"
 #include "orchestrator/zfs/host_state.h"
 #include "orchestrator/zfs/snapshot_batch.h"
@@ -304,7 +305,7 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_uncou
   transport.dry_run = options.dry_run;
   transport.dry_run_out = &dry_run_out;
   if (options.dry_run) transport.progress = nullptr;
-  if (options.sessions && (!source_runner.IsRemote() || target_runner.IsRemote())) {
+  if (options.sessions && !SessionIsPull(source_runner, target_runner)) {
     // A push (remote to remote too): the far serve receives below TARGET_PATH only.
     transport.session_roots = {options.target_path};
   } else if (options.sessions) {

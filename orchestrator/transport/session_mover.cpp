@@ -171,7 +171,7 @@ class SessionMover : public StreamMover {
  public:
   SessionMover(CommandRunner& source, CommandRunner& target, TransportOptions options,
                std::unique_ptr<StreamMover> fallback)
-      : pull_(source.IsRemote() && !target.IsRemote()),
+      : pull_(SessionIsPull(source, target)),
         near_(pull_ ? target : source),
         far_(pull_ ? source : target),
         addresses_(near_, far_),
@@ -429,6 +429,10 @@ class SessionMover : public StreamMover {
 };
 
 }  // namespace
+
+bool SessionIsPull(const CommandRunner& source, const CommandRunner& target) {
+  return source.IsRemote() && !target.IsRemote();
+}
 
 std::unique_ptr<StreamMover> MakeSessionMover(CommandRunner& source, CommandRunner& target,
                                               const TransportOptions& options,

@@ -29,6 +29,11 @@
 
 namespace zsend::orchestrator {
 
+// Whether a session between these hosts is a pull (a remote source, the target this host: the
+// far serve sends from --source-root) rather than a push (the far serve receives below
+// --target-root). TransportOptions::session_roots must be the roots of that kind.
+bool SessionIsPull(const CommandRunner& source, const CommandRunner& target);
+
 std::unique_ptr<StreamMover> MakeSessionMover(CommandRunner& source, CommandRunner& target,
                                               const TransportOptions& options,
                                               std::unique_ptr<StreamMover> fallback);

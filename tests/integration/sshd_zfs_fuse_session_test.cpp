@@ -207,6 +207,37 @@ TEST_F(SshdZfsFuseSession, RemoteToRemoteThroughOneSession) {
   ExpectNothingLeft();
 }
 
+// A source host whose engine has no `session` (older than sessions): asked before any stream is
+// handed to it, the run moves every stream per stream instead, and says why.
+TEST_F(SshdZfsFuseSession, RemoteToRemoteWithoutASessionEngineGoesPerStream) {
+  constexpr int kSmallFleet = 3;
+  MakeFleet(kSmallFleet);
+  WriteData(src_ + "/fleet/d2", "a", 50000, 2);
+  const std::string engine = sshd_->dir() + "/engine-without-session";
+  std::ofstream(engine) << "#!/bin/sh\nif [ \"$1\" = version ]; then\n  '"
+                        << BinPath("zsend-engine")
+                        << "' \"$@\" | sed 's/,\"session\"//'\n  exit 0\nfi\nexec '"
+                        << BinPath("zsend-engine") << "' \"$@\"\n";
+  chmod(engine.c_str(), 0755);
+  remote_engine_ = engine;
+  nlohmann::json run = Run("1", 0, {"--ssh-source", sshd_->destination()});
+  EXPECT_EQ(WithStatus(run, "transferred").size(), kSmallFleet + 1u) << run.dump();
+  // No session: one engine pair per stream.
+  EXPECT_EQ(run["overhead"]["engine_sessions"], kSmallFleet + 1) << run["overhead"].dump();
+  for (const nlohmann::json& d : run["datasets"]) {
+    for (const nlohmann::json& step : d["steps"]) {
+      EXPECT_EQ(step.value("transport", ""), "tcp") << d.dump();
+      EXPECT_NE(step.value("fallback", "").find("no engine session (zsend-engine "),
+                std::string::npos)
+          << d.dump();
+      EXPECT_NE(step.value("fallback", "").find("lacks command session"), std::string::npos)
+          << d.dump();
+    }
+  }
+  EXPECT_EQ(Compare(src_ + "/fleet/d2", dst_ + "/fleet/d2"), "");
+  ExpectNothingLeft();
+}
+
 TEST_F(SshdZfsFuseSession, AServeKilledMidRunFailsOnlyWhatWasInFlight) {
   // Ten datasets; d5's stream takes seconds at the rate limit, and the serving engine is killed
   // while it moves.
