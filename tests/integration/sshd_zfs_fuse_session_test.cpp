@@ -79,6 +79,27 @@ class SshdZfsFuseSession : public BackupFixture {
         << Shell("ps -ef | grep [z]send-engine").out;
     EXPECT_EQ(KeyDirs(), key_dirs_before_);
   }
+  // The next run after dN changed: its incremental lands, again through one session.
+  void SecondRunInOneSession(int n, const std::vector<std::string>& extra,
+                             const std::string& remote) {
+    const std::string d = "/fleet/d" + std::to_string(n);
+    WriteData(src_ + d, "b", 60000, static_cast<unsigned>(n));
+    nlohmann::json second = Run("2", 0, extra, remote);
+    EXPECT_EQ(second["overhead"]["engine_sessions"], 1) << second["overhead"].dump();
+    EXPECT_EQ(Compare(src_ + d, dst_ + d), "");
+    EXPECT_EQ(Property(dst_ + d + "@" + job_ + "-2", "guid"),
+              Property(src_ + d + "@" + job_ + "-2", "guid"));
+    ExpectNothingLeft();
+  }
+  // A stand-in remote engine in the sshd's directory: `prelude` (shell lines), then this build's
+  // engine with the same arguments. Its path.
+  std::string EngineWrapper(const std::string& name, const std::string& prelude) {
+    const std::string path = sshd_->dir() + "/" + name;
+    std::ofstream(path) << "#!/bin/sh\n"
+                        << prelude << "exec '" << BinPath("zsend-engine") << "' \"$@\"\n";
+    chmod(path.c_str(), 0755);
+    return path;
+  }
   static std::string KeyDirs() {
     return Shell("ls -d ${TMPDIR:-/tmp}/zsend-key.* 2>/dev/null").out;
   }
@@ -157,14 +178,7 @@ TEST_F(SshdZfsFuseSession, FiftyDatasetsPulledThroughOneSession) {
   EXPECT_EQ(first["overhead"]["ssh_connections"], 1) << first["overhead"].dump();
   EXPECT_EQ(Compare(src_ + "/fleet/d3", dst_ + "/fleet/d3"), "");
   ExpectNothingLeft();
-  // The next run's incrementals from the same source, again in one session.
-  WriteData(src_ + "/fleet/d9", "b", 60000, 9);
-  nlohmann::json second = Run("2", 0, {}, "source");
-  EXPECT_EQ(second["overhead"]["engine_sessions"], 1) << second["overhead"].dump();
-  EXPECT_EQ(Compare(src_ + "/fleet/d9", dst_ + "/fleet/d9"), "");
-  EXPECT_EQ(Property(dst_ + "/fleet/d9@" + job_ + "-2", "guid"),
-            Property(src_ + "/fleet/d9@" + job_ + "-2", "guid"));
-  ExpectNothingLeft();
+  SecondRunInOneSession(9, {}, "source");
 }
 
 // Remote to remote: the near session runs on the source host through its ssh connection and
@@ -176,10 +190,7 @@ TEST_F(SshdZfsFuseSession, RemoteToRemoteThroughOneSession) {
   // The remote engine logs each command it runs: the near session must run through it (on the
   // source host, over ssh), not as this host's engine.
   const std::string log = sshd_->dir() + "/engine-commands";
-  const std::string engine = sshd_->dir() + "/logging-engine";
-  std::ofstream(engine) << "#!/bin/sh\necho \"$1\" >> '" << log << "'\nexec '"
-                        << BinPath("zsend-engine") << "' \"$@\"\n";
-  chmod(engine.c_str(), 0755);
+  const std::string engine = EngineWrapper("logging-engine", "echo \"$1\" >> '" + log + "'\n");
   remote_engine_ = engine;
   const std::vector<std::string> source = {"--ssh-source", sshd_->destination()};
   nlohmann::json first = Run("1", 0, source);
@@ -198,13 +209,7 @@ TEST_F(SshdZfsFuseSession, RemoteToRemoteThroughOneSession) {
   EXPECT_NE(commands.find("session\n"), std::string::npos) << commands;
   EXPECT_NE(commands.find("serve\n"), std::string::npos) << commands;
   ExpectNothingLeft();
-  WriteData(src_ + "/fleet/d6", "b", 60000, 6);
-  nlohmann::json second = Run("2", 0, source);
-  EXPECT_EQ(second["overhead"]["engine_sessions"], 1) << second["overhead"].dump();
-  EXPECT_EQ(Compare(src_ + "/fleet/d6", dst_ + "/fleet/d6"), "");
-  EXPECT_EQ(Property(dst_ + "/fleet/d6@" + job_ + "-2", "guid"),
-            Property(src_ + "/fleet/d6@" + job_ + "-2", "guid"));
-  ExpectNothingLeft();
+  SecondRunInOneSession(6, source, "target");
 }
 
 // A source host whose engine has no `session` (older than sessions): asked before any stream is
@@ -213,12 +218,9 @@ TEST_F(SshdZfsFuseSession, RemoteToRemoteWithoutASessionEngineGoesPerStream) {
   constexpr int kSmallFleet = 3;
   MakeFleet(kSmallFleet);
   WriteData(src_ + "/fleet/d2", "a", 50000, 2);
-  const std::string engine = sshd_->dir() + "/engine-without-session";
-  std::ofstream(engine) << "#!/bin/sh\nif [ \"$1\" = version ]; then\n  '"
-                        << BinPath("zsend-engine")
-                        << "' \"$@\" | sed 's/,\"session\"//'\n  exit 0\nfi\nexec '"
-                        << BinPath("zsend-engine") << "' \"$@\"\n";
-  chmod(engine.c_str(), 0755);
+  const std::string engine = EngineWrapper(
+      "engine-without-session", "if [ \"$1\" = version ]; then\n  '" + BinPath("zsend-engine") +
+                                    "' \"$@\" | sed 's/,\"session\"//'\n  exit 0\nfi\n");
   remote_engine_ = engine;
   nlohmann::json run = Run("1", 0, {"--ssh-source", sshd_->destination()});
   EXPECT_EQ(WithStatus(run, "transferred").size(), kSmallFleet + 1u) << run.dump();
