@@ -86,6 +86,48 @@ std::vector<std::string> ChangedOnly(Zfs& source, const std::vector<std::string>
   return changed;
 }
 
+// Takes the run's snapshots (result.snapshot_name, result.snapshot_atomic). A name made from
+// the clock that an earlier run took in the same second ("dataset already exists": two runs
+// under a second apart) waits for the next second and takes that name; a name given with
+// --snapshot-name is the user's and fails.
+Status MakeSnapshots(Zfs& source, const BackupOptions& options, const std::string& group,
+                     const std::vector<std::string>& snapshotted,
+                     const std::vector<std::string>& all_datasets, BackupResult& result,
+                     std::ostream& log) {
+  for (int attempt = 1;; ++attempt) {
+    SnapshotBatch batch =
+        PlanSnapshots(source.dialect(), snapshotted, all_datasets, result.snapshot_name);
+    if (!options.tags.empty()) {  // -o: the tags are set in the snapshots' own transaction
+      for (std::vector<std::string>& argv : batch.commands) {
+        argv.insert(argv.begin() + 2,
+                    {"-o", std::string(kTagsProperty) + "=" + JoinTags(options.tags)});
+      }
+    }
+    result.snapshot_atomic = batch.atomic;
+    if (!batch.atomic && attempt == 1) {
+      log << "snapshot " << result.snapshot_name << ": " << batch.commands.size()
+          << " zfs snapshot calls (this zfs cannot snapshot them all in one; each call is "
+             "atomic for its subtree)\n";
+    }
+    Status made = source.RunSnapshotCommands(batch.commands);
+    const bool exists =
+        !made.ok() && made.message().find("dataset already exists") != std::string::npos;
+    if (exists && !options.snapshot_name.empty()) {
+      return Status(made.code(), made.message() + "; choose another --snapshot-name");
+    }
+    if (!exists || attempt == 3) return made;
+    const auto now = std::chrono::system_clock::now();
+    const auto next_second = std::chrono::ceil<std::chrono::seconds>(now);
+    std::this_thread::sleep_for(next_second - now + std::chrono::milliseconds(5));
+    const std::string taken = result.snapshot_name;
+    result.snapshot_name = BackupSnapshotName(group, "", std::time(nullptr));
+    if (options.verbose) {
+      log << "snapshot " << taken << " exists (a run earlier this second); taking "
+          << result.snapshot_name << "\n";
+    }
+  }
+}
+
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -207,20 +249,7 @@ BackupResult RunBackup(const BackupOptions& options, CommandRunner& source_uncou
     }
     std::vector<std::string> names;
     for (const DatasetInfo& info : *all) names.push_back(info.name);
-    SnapshotBatch batch = PlanSnapshots(source.dialect(), snapshotted, names, result.snapshot_name);
-    if (!options.tags.empty()) {  // -o: the tags are set in the snapshots' own transaction
-      for (std::vector<std::string>& argv : batch.commands) {
-        argv.insert(argv.begin() + 2,
-                    {"-o", std::string(kTagsProperty) + "=" + JoinTags(options.tags)});
-      }
-    }
-    result.snapshot_atomic = batch.atomic;
-    if (!batch.atomic) {
-      log << "snapshot " << result.snapshot_name << ": " << batch.commands.size()
-          << " zfs snapshot calls (this zfs cannot snapshot them all in one; each call is "
-             "atomic for its subtree)\n";
-    }
-    Status made = source.RunSnapshotCommands(batch.commands);
+    Status made = MakeSnapshots(source, options, group, snapshotted, names, result, log);
     overhead.source.snapshot = source_runner.zfs_commands() - snapshot_started;
     if (!made.ok()) {
       result.fatal = made;

@@ -5,10 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "orchestrator/run/exit_codes.h"
+#include "orchestrator/zfs/snapshot_batch.h"
 #include "tests/support/fake_zfs.h"
 
 namespace zsend::orchestrator {
@@ -99,6 +102,34 @@ class CreationUnreadable : public CommandRunner {
  private:
   FakeZfsRunner& zfs_;
 };
+
+TEST_F(BackupJobOnFakeHosts, AClockNameTakenThisSecondWaitsForTheNextOne) {
+  // Runs under a second apart: this second's and the next second's names are taken already,
+  // so the run waits and takes a later second's name rather than failing.
+  job_.options.no_send = true;
+  job_.options.snapshot_name.clear();
+  const std::time_t now = std::time(nullptr);
+  const std::string taken_now = BackupSnapshotName("job", "", now);
+  const std::string taken_next = BackupSnapshotName("job", "", now + 1);
+  source_.AddSnapshot("tank/a", taken_now);
+  source_.AddSnapshot("tank/a", taken_next);
+  RunBook book(history_.get(), Record(), err_);
+  EXPECT_EQ(Run(book), 0) << out_.str() << err_.str();
+  std::vector<std::string> names = SourceSnapshots();
+  ASSERT_EQ(names.size(), 6u);
+  EXPECT_GT(names.back(), taken_next);
+  EXPECT_TRUE(IsGroupSnapshot("job", names.back())) << names.back();
+}
+
+TEST_F(BackupJobOnFakeHosts, ANameGivenWithSnapshotNameThatExistsFailsAndSaysWhatToDo) {
+  job_.options.no_send = true;
+  job_.options.snapshot_name = "3";
+  RunBook book(history_.get(), Record(), err_);
+  EXPECT_EQ(Run(book), kExitFatal) << out_.str() << err_.str();
+  EXPECT_NE(err_.str().find("dataset already exists"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("choose another --snapshot-name"), std::string::npos) << err_.str();
+  EXPECT_EQ(SourceSnapshots(), (std::vector<std::string>{"job-1", "job-2", "job-3"}));
+}
 
 TEST_F(BackupJobOnFakeHosts, ARotationThatCannotDecideFailsTheRunAndDestroysNothing) {
   // The source's snapshot times cannot be read, so the rotation cannot decide: the source
