@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 export CI=${CI:-}
 
 scripts/install-deps.sh || exit 1
+rm -f /run/zfs-fuse-restarts
 scripts/zfs-fuse-up.sh || exit 1
 
 # The OpenZFS guest's image builds (or is checked against the mirror) while the trees compile;
@@ -133,6 +134,10 @@ scripts/openzfs-vm.sh down || failed=$((failed + 1))
 echo "== [${SECONDS} s] fuzz: each decoder and parser for 20 s"
 if scripts/fuzz.sh 20; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
+if [ -s /run/zfs-fuse-restarts ]; then
+  echo "== zfs-fuse was restarted (scripts/zfs-fuse-up.sh) after it stopped answering:"
+  cat /run/zfs-fuse-restarts
+fi
 echo "== [${SECONDS} s] done"
 echo
 echo "${passed} passed, ${failed} failed"

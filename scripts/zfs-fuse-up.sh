@@ -3,6 +3,13 @@
 # A pidfile left by a daemon that no longer runs (a machine restored from a snapshot, a killed
 # session) makes zfs-fuse exit 1 without a word, so a stale one is removed first. A daemon that
 # dies while starting (an old one still shutting down) is started again, up to three times.
+#
+# A daemon whose filesystems stopped answering (zfs-fuse's FUSE side can deadlock while its
+# command socket still answers: every stat of a mount then waits forever) is restarted: its
+# mounts are aborted and dropped, and its pools forgotten (their image files stay). The tests
+# run this before each zfs test, so one wedge costs the test it happened in, not the rest of
+# the run. Each restart is appended to /run/zfs-fuse-restarts (ZSEND_ZFS_FUSE_RESTARTS) for
+# scripts/test.sh to report.
 set -euo pipefail
 pidfile=/run/zfs-fuse.pid
 [ -e /dev/fuse ] || { echo "zfs-fuse-up: /dev/fuse is missing; load the fuse module" >&2; exit 1; }
@@ -11,6 +18,53 @@ start() {
   rm -f "$pidfile" /var/run/zfs-fuse.pid
   zfs-fuse --pidfile "$pidfile" || echo "zfs-fuse-up: zfs-fuse exited $? while starting" >&2
 }
+
+# zfs-fuse's mounts, deepest first (mount points hold no spaces here: /proc/mounts escapes them).
+zfs_fuse_mounts() {
+  awk '$3 == "fuse.zfs" {print $2}' /proc/mounts | sort -r
+}
+
+# The first mount (up to three) whose statfs, which always goes to the daemon, does not answer
+# within ZSEND_ZFS_FUSE_WAIT seconds (10); nothing when they answer or there are none. A mount
+# whose statfs fails at once belongs to a daemon that is gone (ENOTCONN) and is dropped.
+wedged_mount() {
+  local mnt rc
+  for mnt in $(zfs_fuse_mounts | head -3); do
+    rc=0
+    timeout -s KILL "${ZSEND_ZFS_FUSE_WAIT:-10}" stat -f -- "$mnt" >/dev/null 2>&1 || rc=$?
+    if [ "$rc" -eq 137 ]; then
+      echo "$mnt"
+      return 0
+    fi
+    [ "$rc" -eq 0 ] || umount -l -- "$mnt" 2>/dev/null || true
+  done
+}
+
+# Takes down a daemon that cannot serve its mounts (REASON), and the mounts with it.
+drop_daemon() { # REASON
+  echo "zfs-fuse-up: $1; restarting zfs-fuse, dropping its mounts and forgetting its pools" >&2
+  echo "$(date -u +%FT%TZ) $1" >>"${ZSEND_ZFS_FUSE_RESTARTS:-/run/zfs-fuse-restarts}"
+  mountpoint -q /sys/fs/fuse/connections || mount -t fusectl fusectl /sys/fs/fuse/connections || true
+  # Aborted connections fail their waiting requests (ENOTCONN), so no process stays stuck.
+  local conn
+  for conn in /sys/fs/fuse/connections/*/abort; do
+    if [ -e "$conn" ]; then echo 1 >"$conn"; fi
+  done
+  pkill -KILL -x zfs-fuse || true
+  for _ in $(seq 1 50); do pgrep -x zfs-fuse >/dev/null || break; sleep 0.1; done
+  local mnt
+  for mnt in $(zfs_fuse_mounts); do umount -l -- "$mnt" 2>/dev/null || true; done
+  rm -f /var/lib/zfs/zpool.cache /etc/zfs/zpool.cache
+}
+
+if pgrep -x zfs-fuse >/dev/null; then
+  stuck=$(wedged_mount)
+  [ -z "$stuck" ] ||
+    drop_daemon "zfs-fuse stopped answering (statfs of $stuck took over ${ZSEND_ZFS_FUSE_WAIT:-10} s)"
+elif [ -n "$(zfs_fuse_mounts)" ]; then
+  # A daemon that died left its mounts: a new one would import its pools over them.
+  drop_daemon "zfs-fuse is not running but $(zfs_fuse_mounts | wc -l) of its mounts remain"
+fi
 
 starts=0
 for _ in $(seq 1 100); do
@@ -22,7 +76,7 @@ for _ in $(seq 1 100); do
     start
     starts=$((starts + 1))
   fi
-  zpool list >/dev/null 2>&1 && exit 0
+  timeout -s KILL 20 zpool list >/dev/null 2>&1 && exit 0
   sleep 0.2
 done
 echo "zfs-fuse-up: zfs-fuse did not answer within 20 s" >&2
