@@ -24,20 +24,35 @@ zfs_fuse_mounts() {
   awk '$3 == "fuse.zfs" {print $2}' /proc/mounts | sort -r
 }
 
+wait_s=${ZSEND_ZFS_FUSE_WAIT:-10}
+
 # The first mount (up to three) whose statfs, which always goes to the daemon, does not answer
-# within ZSEND_ZFS_FUSE_WAIT seconds (10); nothing when they answer or there are none. A mount
-# whose statfs fails at once belongs to a daemon that is gone (ENOTCONN) and is dropped.
+# within ZSEND_ZFS_FUSE_WAIT seconds (10); nothing when they answer. A mount whose statfs fails
+# at once belongs to a daemon that is gone (ENOTCONN) and is dropped. With no mount to ask, a
+# small pool of the script's own is made, asked and destroyed (about 0.1 s).
 wedged_mount() {
-  local mnt rc
+  local mnt rc asked=0
   for mnt in $(zfs_fuse_mounts | head -3); do
     rc=0
-    timeout -s KILL "${ZSEND_ZFS_FUSE_WAIT:-10}" stat -f -- "$mnt" >/dev/null 2>&1 || rc=$?
+    timeout -s KILL "$wait_s" stat -f -- "$mnt" >/dev/null 2>&1 || rc=$?
     if [ "$rc" -eq 137 ]; then
       echo "$mnt"
       return 0
     fi
-    [ "$rc" -eq 0 ] || umount -l -- "$mnt" 2>/dev/null || true
+    if [ "$rc" -eq 0 ]; then asked=1; else umount -l -- "$mnt" 2>/dev/null || true; fi
   done
+  [ "$asked" -eq 0 ] || return 0
+  local name=zsendprobe$$
+  truncate -s 64M "$probe_dir/pool.img"
+  timeout -s KILL 20 zpool create -m "$probe_dir/mnt" "$name" "$probe_dir/pool.img" >/dev/null 2>&1 ||
+    return 0 # no pool: the `zpool list` below tells what is wrong
+  rc=0
+  timeout -s KILL "$wait_s" stat -f -- "$probe_dir/mnt" >/dev/null 2>&1 || rc=$?
+  if [ "$rc" -eq 137 ]; then
+    echo "$probe_dir/mnt (a new pool's)"
+    return 0
+  fi
+  timeout -s KILL 20 zpool destroy -f "$name" >/dev/null 2>&1 || true
 }
 
 # Takes down a daemon that cannot serve its mounts (REASON), and the mounts with it.
@@ -58,9 +73,10 @@ drop_daemon() { # REASON
 }
 
 if pgrep -x zfs-fuse >/dev/null; then
+  probe_dir=$(mktemp -d /tmp/zsend-zfs-fuse-probe.XXXXXX)
   stuck=$(wedged_mount)
-  [ -z "$stuck" ] ||
-    drop_daemon "zfs-fuse stopped answering (statfs of $stuck took over ${ZSEND_ZFS_FUSE_WAIT:-10} s)"
+  [ -z "$stuck" ] || drop_daemon "zfs-fuse stopped answering (statfs of $stuck took over $wait_s s)"
+  rm -rf --one-file-system "$probe_dir"
 elif [ -n "$(zfs_fuse_mounts)" ]; then
   # A daemon that died left its mounts: a new one would import its pools over them.
   drop_daemon "zfs-fuse is not running but $(zfs_fuse_mounts | wc -l) of its mounts remain"
@@ -76,7 +92,10 @@ for _ in $(seq 1 100); do
     start
     starts=$((starts + 1))
   fi
-  timeout -s KILL 20 zpool list >/dev/null 2>&1 && exit 0
+  rc=0
+  timeout -s KILL 20 zpool list >/dev/null 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] && exit 0
+  [ "$rc" -eq 137 ] && drop_daemon "zfs-fuse stopped answering (zpool list took over 20 s)"
   sleep 0.2
 done
 echo "zfs-fuse-up: zfs-fuse did not answer within 20 s" >&2
