@@ -142,8 +142,8 @@ else
 fi
 scripts/openzfs-vm.sh down || failed=$((failed + 1))
 
-echo "== [${SECONDS} s] fuzz: each decoder and parser for 20 s"
-if scripts/fuzz.sh 20; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+echo "== [${SECONDS} s] fuzz: each decoder and parser for 10 s"
+if scripts/fuzz.sh 10; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 if [ -n "$second_attempt" ]; then
   echo "== passed only on a second attempt (the first attempt's output is above):"
