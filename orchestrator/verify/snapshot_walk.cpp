@@ -4,12 +4,20 @@
 
 #include <atomic>
 #include <cstdio>
+#include <mutex>
 #include <sstream>
 
 namespace zsend::orchestrator {
 namespace {
 
 std::atomic<int> clone_counter{0};
+
+// A verify walks both hosts at once, and a clone mounts when it is made and unmounts when it
+// is destroyed. zfs-fuse's daemon can wedge every one of its filesystems when two mounts
+// happen at the same moment (its mount path hands each new filesystem to its FUSE listener in
+// two unlocked writes to one pipe), and on one machine both clones would mount together. So
+// this process makes and removes its clones one at a time; the walks still overlap.
+std::mutex mount_changes;
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;
@@ -62,11 +70,13 @@ class TemporaryClone {
     dir_ = lines.back();
     name_ = pool + "/zsend-verify-" + std::to_string(getpid()) + "-" +
             std::to_string(clone_counter.fetch_add(1));
+    std::unique_lock<std::mutex> one_at_a_time(mount_changes);
     Result<CommandOutput> cloned =
         RunChecked(host_, {{"zfs", "clone", "-o", "readonly=on", "-o", "mountpoint=" + dir_,
                             dataset + "@" + snapshot, name_},
                            Effect::kMutates,
                            ""});
+    one_at_a_time.unlock();
     if (!cloned.ok()) {
       name_.clear();  // nothing to destroy, and never someone else's dataset
       return cloned.status();
@@ -80,6 +90,7 @@ class TemporaryClone {
   Status Remove() {
     Status status;
     if (!name_.empty()) {
+      std::lock_guard<std::mutex> one_at_a_time(mount_changes);
       Command unmount{{"zfs", "umount", name_}, Effect::kMutates, ""};
       unmount.cleanup = true;
       unmount.timeout_seconds = kCleanupTimeoutSeconds;

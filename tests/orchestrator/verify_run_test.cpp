@@ -5,10 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "orchestrator/verify/snapshot_walk.h"
 #include "tests/support/fake_zfs.h"
@@ -36,6 +39,14 @@ class FakeHost : public FakeZfsRunner {
     } else if (a[0] == "zfs" && (a[1] == "clone" || a[1] == "umount" || a[1] == "destroy")) {
       if (a[1] == "clone") clones.insert(a.back());
       if (a[1] == "destroy") clones.erase(a.back());
+      // How many mounts or unmounts of either host are under way at once (zfs-fuse wedges on
+      // two simultaneous mounts): each takes a moment here, so overlapping ones are seen.
+      const int now = ++mount_changes_now;
+      for (int seen = max_mount_changes.load(); now > seen;) {
+        if (max_mount_changes.compare_exchange_weak(seen, now)) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      --mount_changes_now;
     } else if (a[0] == "rmdir") {
     } else if (a.size() >= 3 && a[1] == "digest-tree") {
       auto found = trees.find(a[2]);
@@ -57,6 +68,8 @@ class FakeHost : public FakeZfsRunner {
   std::map<std::string, std::string> trees;  // walk directory -> digest-tree output
   std::set<std::string> clones;              // clones that exist now
   std::vector<std::string> log;
+  static inline std::atomic<int> mount_changes_now{0};
+  static inline std::atomic<int> max_mount_changes{0};
 };
 
 std::string Tree(const std::vector<std::string>& entries) {
@@ -144,6 +157,29 @@ TEST_F(VerifyRunTest, EqualTreesFromTheSnapshotDirectoryAndAClonePass) {
   EXPECT_EQ((*verifies)[0].result, "ok");
   EXPECT_EQ((*verifies)[0].snapshot, "job-2");
   EXPECT_EQ((*verifies)[0].entries, 2u);
+}
+
+TEST_F(VerifyRunTest, TheTwoClonesAreMadeAndRemovedOneAtATime) {
+  // Neither side mounted: both are walked through clones, at the same time, but no two clone,
+  // unmount or destroy commands run at once (one machine's zfs-fuse would wedge).
+  source_.mounted = false;
+  target_.mounted = false;
+  source_.trees["/tmp/zsend-verify.AAAAAAAAAA"] = Tree(kGood);
+  target_.trees["/tmp/zsend-verify.AAAAAAAAAA"] = Tree(kGood);
+  FakeHost::max_mount_changes = 0;
+  std::ostringstream out;
+  EXPECT_EQ(
+      RunVerify(source_zfs_, target_zfs_, {{"pool/data", "backup/data"}}, options_, nullptr, out),
+      0)
+      << out.str();
+  EXPECT_TRUE(source_.clones.empty());
+  EXPECT_TRUE(target_.clones.empty());
+  for (const FakeHost* host : {&source_, &target_}) {
+    bool cloned = false;
+    for (const std::string& line : host->log) cloned = cloned || line.rfind("zfs clone", 0) == 0;
+    EXPECT_TRUE(cloned) << host->HostLabel();
+  }
+  EXPECT_EQ(FakeHost::max_mount_changes.load(), 1);
 }
 
 TEST_F(VerifyRunTest, ADifferingFileIsNamedCountedAndRecorded) {
