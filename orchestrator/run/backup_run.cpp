@@ -89,7 +89,9 @@ std::vector<std::string> ChangedOnly(Zfs& source, const std::vector<std::string>
 // Takes the run's snapshots (result.snapshot_name, result.snapshot_atomic). A name made from
 // the clock that an earlier run took in the same second ("dataset already exists": two runs
 // under a second apart) waits for the next second and takes that name; a name given with
-// --snapshot-name is the user's and fails.
+// --snapshot-name is the user's and fails. Where the zfs needs several snapshot calls, those
+// before the one that collided have made their snapshots under the taken name: they stay, as
+// group snapshots one second older than the run's (rotation treats them as any other).
 Status MakeSnapshots(Zfs& source, const BackupOptions& options, const std::string& group,
                      const std::vector<std::string>& snapshotted,
                      const std::vector<std::string>& all_datasets, BackupResult& result,
@@ -116,11 +118,15 @@ Status MakeSnapshots(Zfs& source, const BackupOptions& options, const std::strin
       return Status(made.code(), made.message() + "; choose another --snapshot-name");
     }
     if (!exists || attempt == 3) return made;
+    // The next second's name, after sleeping into that second (named from the clock read
+    // here: time() may lag it by a tick).
     const auto now = std::chrono::system_clock::now();
-    const auto next_second = std::chrono::ceil<std::chrono::seconds>(now);
-    std::this_thread::sleep_for(next_second - now + std::chrono::milliseconds(5));
+    const auto next_second =
+        std::chrono::ceil<std::chrono::seconds>(now + std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(next_second - now);
     const std::string taken = result.snapshot_name;
-    result.snapshot_name = BackupSnapshotName(group, "", std::time(nullptr));
+    result.snapshot_name =
+        BackupSnapshotName(group, "", std::chrono::system_clock::to_time_t(next_second));
     if (options.verbose) {
       log << "snapshot " << taken << " exists (a run earlier this second); taking "
           << result.snapshot_name << "\n";

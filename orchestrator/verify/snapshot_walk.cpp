@@ -90,7 +90,8 @@ class TemporaryClone {
   Status Remove() {
     Status status;
     if (!name_.empty()) {
-      std::lock_guard<std::mutex> one_at_a_time(mount_changes);
+      std::unique_lock<std::mutex> one_at_a_time(mount_changes, std::defer_lock);
+      if (!volume_) one_at_a_time.lock();  // a volume's clone never mounts
       Command unmount{{"zfs", "umount", name_}, Effect::kMutates, ""};
       unmount.cleanup = true;
       unmount.timeout_seconds = kCleanupTimeoutSeconds;

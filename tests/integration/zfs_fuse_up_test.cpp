@@ -32,6 +32,7 @@ class ZfsFuseUp : public ::testing::Test {
   }
   void TearDown() override {
     if (pool_ == nullptr) return;
+    Shell("pkill -CONT -x zfs-fuse");  // a test that failed with the daemon still stopped
     // The pool was forgotten, not lost: its image imports again, and the fixture destroys it.
     RunResult imported = Shell("zpool import -d " + pool_->dir() + " " + pool_->name() + " 2>&1");
     EXPECT_EQ(imported.exit_code, 0) << imported.out;
