@@ -26,8 +26,8 @@ zfs_fuse_mounts() {
 
 wait_s=${ZSEND_ZFS_FUSE_WAIT:-10}
 
-# The first mount (up to three) whose statfs, which always goes to the daemon, does not answer
-# within ZSEND_ZFS_FUSE_WAIT seconds (10); nothing when they answer. A mount whose statfs says
+# What did not answer, when a mount's statfs (up to three mounts; statfs always goes to the
+# daemon) takes over ZSEND_ZFS_FUSE_WAIT seconds (10); nothing when they answer. A mount whose statfs says
 # "Transport endpoint is not connected" belongs to a daemon that is gone and is dropped. With
 # no mount to ask, a small pool of the script's own is made, asked and destroyed (about 0.1 s).
 # (stat's stderr goes to a file: a pipe would keep this waiting for a stat the kill cannot end.)
@@ -37,7 +37,7 @@ wedged_mount() {
     rc=0
     LC_ALL=C timeout -s KILL "$wait_s" stat -f -- "$mnt" >/dev/null 2>"$probe_dir/stat.err" || rc=$?
     if [ "$rc" -eq 137 ]; then
-      echo "$mnt"
+      echo "statfs of $mnt took over $wait_s s"
       return 0
     fi
     if [ "$rc" -eq 0 ]; then
@@ -53,14 +53,14 @@ wedged_mount() {
   timeout -s KILL 20 zpool create -m "$probe_dir/mnt" "$name" "$probe_dir/pool.img" >/dev/null 2>&1 ||
     rc=$?
   if [ "$rc" -eq 137 ]; then
-    echo "$probe_dir/mnt (zpool create of a new pool took over 20 s)"
+    echo "zpool create of a probe pool took over 20 s"
     return 0
   fi
   [ "$rc" -eq 0 ] || return 0 # no pool: the `zpool list` below tells what is wrong
   rc=0
   timeout -s KILL "$wait_s" stat -f -- "$probe_dir/mnt" >/dev/null 2>&1 || rc=$?
   if [ "$rc" -eq 137 ]; then
-    echo "$probe_dir/mnt (a new pool's)"
+    echo "statfs of a probe pool's $probe_dir/mnt took over $wait_s s"
     return 0
   fi
   timeout -s KILL 20 zpool destroy -f "$name" >/dev/null 2>&1 || true
@@ -98,7 +98,7 @@ drop_daemon() { # REASON
 if pgrep -x zfs-fuse >/dev/null; then
   probe_dir=$(mktemp -d /tmp/zsend-zfs-fuse-probe.XXXXXX)
   stuck=$(wedged_mount)
-  [ -z "$stuck" ] || drop_daemon "zfs-fuse stopped answering (statfs of $stuck took over $wait_s s)"
+  [ -z "$stuck" ] || drop_daemon "zfs-fuse stopped answering ($stuck)"
   umount -l "$probe_dir/mnt" 2>/dev/null || true # a probe pool the daemon could not destroy
   rm -rf --one-file-system "$probe_dir" 2>/dev/null || true
 elif [ -n "$(zfs_fuse_mounts)" ]; then
